@@ -1,0 +1,204 @@
+"""Users, the area tree (province ⊃ city ⊃ county ⊃ township ⊃ village) and departments.
+
+"Inside my area" is a prefix test on the national 12-digit division code: a county's code
+starts with its province's 2 and city's 4 digits, a township's with its county's 6, a village's
+with its township's 9. Every scoped model keeps the 12-digit code of the village it lies in,
+indexed, so scoping is one ``LIKE 'prefix%'`` on one column, the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class AreaLevel(models.TextChoices):
+    PROVINCE = "province", _("省")
+    CITY = "city", _("市")
+    COUNTY = "county", _("县")
+    TOWNSHIP = "township", _("乡镇")
+    VILLAGE = "village", _("村")
+
+
+#: How many leading digits of the 12-digit code are significant at each level.
+PREFIX_LENGTH = {
+    AreaLevel.PROVINCE: 2,
+    AreaLevel.CITY: 4,
+    AreaLevel.COUNTY: 6,
+    AreaLevel.TOWNSHIP: 9,
+    AreaLevel.VILLAGE: 12,
+}
+PARENT_LEVEL = {
+    AreaLevel.CITY: AreaLevel.PROVINCE,
+    AreaLevel.COUNTY: AreaLevel.CITY,
+    AreaLevel.TOWNSHIP: AreaLevel.COUNTY,
+    AreaLevel.VILLAGE: AreaLevel.TOWNSHIP,
+}
+
+
+def area_prefix_q(field: str, prefixes: list[str] | tuple[str, ...]) -> Q:
+    """``Q`` that keeps rows whose ``field`` (a 12-digit code) lies under any prefix.
+
+    An empty list of prefixes matches nothing.
+    """
+    if not prefixes:
+        return Q(pk__in=[])
+    return reduce(or_, (Q(**{f"{field}__startswith": p}) for p in prefixes))
+
+
+class AreaQuerySet(models.QuerySet):
+    def for_user(self, user) -> AreaQuerySet:
+        if user.sees_everything:
+            return self
+        return self.filter(area_prefix_q("code", user.scope_prefixes()))
+
+    def under(self, area: Area) -> AreaQuerySet:
+        return self.filter(code__startswith=area.prefix)
+
+
+class Area(models.Model):
+    code = models.CharField(_("区划代码"), max_length=12, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    level = models.CharField(_("层级"), max_length=10, choices=AreaLevel.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    objects = AreaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["level", "code"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def prefix(self) -> str:
+        return self.code[: PREFIX_LENGTH[self.level]]
+
+    def clean(self) -> None:
+        if not (len(self.code) == 12 and self.code.isdigit()):
+            raise ValidationError({"code": _("区划代码须为12位数字。")})
+        if self.code[PREFIX_LENGTH[self.level] :].strip("0"):
+            raise ValidationError({"code": _("该层级的区划代码在有效位之后应全为0。")})
+        expected_parent = PARENT_LEVEL.get(self.level)
+        if self.parent_id:
+            if self.parent.level != expected_parent:
+                raise ValidationError({"parent": _("上级区划的层级不对。")})
+            if not self.code.startswith(self.parent.prefix):
+                raise ValidationError({"code": _("区划代码必须以上级区划代码开头。")})
+
+    def ancestor(self, level: str) -> Area | None:
+        node: Area | None = self
+        while node is not None and node.level != level:
+            node = node.parent
+        return node
+
+    @property
+    def county(self) -> Area | None:
+        return self.ancestor(AreaLevel.COUNTY)
+
+    @property
+    def full_name(self) -> str:
+        names = []
+        node: Area | None = self
+        while node is not None and node.level not in (AreaLevel.PROVINCE, AreaLevel.CITY):
+            names.append(node.name)
+            node = node.parent
+        return "".join(reversed(names))
+
+
+class Department(models.Model):
+    """One of the county's partner departments (行业部门), editable data."""
+
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("行业部门")
+        verbose_name_plural = _("行业部门")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    VILLAGE_CADRE = "village_cadre", _("村干部/网格员")
+    HELPER = "helper", _("帮扶责任人")
+    TOWNSHIP_REVIEWER = "township_reviewer", _("乡镇审核人员")
+    COUNTY_APPROVER = "county_approver", _("县级审定人员")
+    DEPARTMENT = "department", _("行业部门")
+    OPERATOR = "operator", _("系统管理员")
+
+
+#: Which area level a role works at; its areas must be of that level.
+ROLE_AREA_LEVEL = {
+    Role.VILLAGE_CADRE: AreaLevel.VILLAGE,
+    Role.HELPER: None,  # a helper sees what they are assigned to, plus any areas given
+    Role.TOWNSHIP_REVIEWER: AreaLevel.TOWNSHIP,
+    Role.COUNTY_APPROVER: AreaLevel.COUNTY,
+    Role.DEPARTMENT: AreaLevel.COUNTY,
+    Role.OPERATOR: None,
+}
+
+
+class User(AbstractUser):
+    full_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.VILLAGE_CADRE)
+    areas = models.ManyToManyField(Area, verbose_name=_("工作区域"), blank=True, related_name="users")
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("所属部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def sees_everything(self) -> bool:
+        """Superusers see the whole deployment; everyone else is scoped by area."""
+        return self.is_superuser
+
+    def scope_prefixes(self) -> list[str]:
+        """Code prefixes of the areas this user works in (cached per instance)."""
+        cached = getattr(self, "_scope_prefixes", None)
+        if cached is None:
+            cached = sorted({a.prefix for a in self.areas.all()})
+            self._scope_prefixes = cached
+        return cached
+
+    def covers(self, area_code: str) -> bool:
+        """Is the 12-digit ``area_code`` inside this user's areas?"""
+        if self.sees_everything:
+            return True
+        return any(area_code.startswith(p) for p in self.scope_prefixes())
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_superuser or self.role in roles

@@ -1,0 +1,11 @@
+"""The project's one Celery app."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("fanpin")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,333 @@
+"""Every write to the registry. Keyword-only, typed, one transaction each.
+
+Each service checks the actor's area, validates with messages that name the field (Chinese
+by default), saves with the actor and the reason recorded in the row's history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.errors import NotAllowed, ValidationError
+from accounts.models import Area, AreaLevel, Role
+
+from . import idnumber, income
+from .models import (
+    AssignmentKind,
+    Helper,
+    HelperAssignment,
+    Household,
+    IncomeRecord,
+    Person,
+    Relation,
+)
+
+REGISTRY_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER, Role.OPERATOR)
+
+
+def _check_area(actor, area_code: str, *, field: str = "village") -> None:
+    if actor is None:  # system jobs (demo data, imports run by an operator on the shell)
+        return
+    if not actor.covers(area_code):
+        raise ValidationError({field: _("该村不在您的工作区域内。")})
+
+
+def _check_can_edit(actor) -> None:
+    if actor is not None and not actor.has_role(*REGISTRY_ROLES):
+        raise NotAllowed(_("您的角色不能修改农户信息。"))
+
+
+def _save(instance, *, actor, reason: str = "", exclude=None) -> None:
+    instance.full_clean(exclude=exclude)
+    instance._history_user = actor
+    instance._change_reason = reason
+    instance.save()
+
+
+def _apply(instance, fields: dict, allowed: set[str]) -> None:
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: _("不能修改此项。") for name in sorted(unknown)})
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+HOUSEHOLD_FIELDS = {
+    "address",
+    "phone",
+    "household_type",
+    "no_labour_safety_net",
+    "military_family",
+    "relocation_settlement",
+    "relocation_address",
+    "low_income_status",
+    "housing_grade",
+    "cultivated_land_mu",
+    "food_clothing_secure",
+    "compulsory_education_secure",
+    "medical_insurance_secure",
+    "housing_secure",
+    "drinking_water_secure",
+    "monitoring_contact",
+    "monitoring_contact_phone",
+}
+
+PERSON_FIELDS = {
+    "name",
+    "relation",
+    "ethnicity",
+    "is_resident",
+    "health_status",
+    "disability",
+    "labour_capacity",
+    "school_status",
+    "school_grade",
+    "basic_medical_insurance",
+    "serious_illness_insurance",
+    "commercial_insurance",
+    "pension_insurance",
+    "migrant_worker",
+    "work_place",
+    "work_months",
+    "public_welfare_job",
+}
+
+
+def _village(village) -> Area:
+    if not isinstance(village, Area):
+        village = Area.objects.filter(pk=village).first()
+    if village is None or village.level != AreaLevel.VILLAGE:
+        raise ValidationError({"village": _("请选择一个村。")})
+    return village
+
+
+@transaction.atomic
+def household_create(*, actor, number: str, village, reason: str = "", **fields) -> Household:
+    _check_can_edit(actor)
+    village = _village(village)
+    _check_area(actor, village.code)
+    number = (number or "").strip()
+    if not number:
+        raise ValidationError({"number": _("请填写户编号。")})
+    if Household.objects.filter(number=number).exists():
+        raise ValidationError({"number": _("户编号已存在。")})
+    household = Household(number=number, village=village, area_code=village.code)
+    _apply(household, fields, HOUSEHOLD_FIELDS)
+    _save(household, actor=actor, reason=reason or _("登记农户"))
+    return household
+
+
+@transaction.atomic
+def household_update(*, actor, household: Household, reason: str = "", **fields) -> Household:
+    _check_can_edit(actor)
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    _check_area(actor, household.area_code)
+    if "village" in fields:
+        village = _village(fields.pop("village"))
+        _check_area(actor, village.code)
+        household.village, household.area_code = village, village.code
+    _apply(household, fields, HOUSEHOLD_FIELDS)
+    _save(household, actor=actor, reason=reason or _("修改农户信息"))
+    return household
+
+
+def _parse_id(raw: str) -> idnumber.IDInfo:
+    try:
+        return idnumber.parse(raw)
+    except idnumber.IDNumberError as exc:
+        raise ValidationError({"id_number": exc.message}) from None
+
+
+def _check_unique_id(number: str, *, exclude_pk=None) -> None:
+    other = Person.objects.filter(id_number=number).exclude(pk=exclude_pk).select_related("household").first()
+    if other is not None:
+        raise ValidationError(
+            {
+                "id_number": _(
+                    "该公民身份号码已登记在户 %(number)s 中；一人只能属于一户，如需迁移请办理成员迁移。"
+                )
+                % {"number": other.household.number}
+            }
+        )
+
+
+@transaction.atomic
+def person_add(
+    *, actor, household: Household, id_number: str, name: str, reason: str = "", **fields
+) -> Person:
+    _check_can_edit(actor)
+    _check_area(actor, household.area_code, field="household")
+    info = _parse_id(id_number)
+    if not (name or "").strip():
+        raise ValidationError({"name": _("请填写姓名。")})
+    _check_unique_id(info.number)
+    person = Person(
+        household=household,
+        id_number=info.number,
+        name=name.strip(),
+        birth_date=info.birth_date,
+        sex=info.sex,
+    )
+    _apply(person, fields, PERSON_FIELDS)
+    try:
+        with transaction.atomic():
+            _save(person, actor=actor, reason=reason or _("新增家庭成员"))
+    except IntegrityError:  # a concurrent insert of the same ID number
+        _check_unique_id(info.number)
+        raise
+    if person.relation == Relation.HEAD and household.head_id is None:
+        household.head = person
+        _save(household, actor=actor, reason=_("设定户主"))
+    _recompute_latest_income(household, actor=actor)
+    return person
+
+
+@transaction.atomic
+def person_update(*, actor, person: Person, reason: str = "", **fields) -> Person:
+    _check_can_edit(actor)
+    person = Person.objects.select_for_update().select_related("household").get(pk=person.pk)
+    _check_area(actor, person.household.area_code, field="household")
+    if "id_number" in fields:
+        info = _parse_id(fields.pop("id_number"))
+        _check_unique_id(info.number, exclude_pk=person.pk)
+        person.id_number, person.birth_date, person.sex = info.number, info.birth_date, info.sex
+    _apply(person, fields, PERSON_FIELDS)
+    _save(person, actor=actor, reason=reason or _("修改成员信息"))
+    _recompute_latest_income(person.household, actor=actor)
+    return person
+
+
+@transaction.atomic
+def person_move(*, actor, person: Person, to_household: Household, relation: str, reason: str) -> Person:
+    """Move a person to another household; the history keeps where they were."""
+    _check_can_edit(actor)
+    person = Person.objects.select_for_update().select_related("household").get(pk=person.pk)
+    old = person.household
+    _check_area(actor, old.area_code, field="household")
+    _check_area(actor, to_household.area_code, field="to_household")
+    if old.pk == to_household.pk:
+        raise ValidationError({"to_household": _("成员已在该户中。")})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("请填写迁移原因。")})
+    person.household, person.relation = to_household, relation
+    _save(person, actor=actor, reason=reason)
+    if old.head_id == person.pk:
+        old.head = None
+        _save(old, actor=actor, reason=_("户主迁出"))
+    _recompute_latest_income(old, actor=actor)
+    _recompute_latest_income(to_household, actor=actor)
+    return person
+
+
+def _members(household: Household) -> int:
+    return household.members.filter(is_resident=True).count()
+
+
+def _compute(record: IncomeRecord) -> None:
+    record.net_income = income.net_income(
+        wages=record.wages,
+        business=record.business,
+        property_income=record.property_income,
+        transfer=record.transfer,
+        business_expenditure=record.business_expenditure,
+    )
+    record.per_capita_net_income = income.per_capita(record.net_income, record.members)
+
+
+INCOME_FIELDS = (
+    "wages",
+    "business",
+    "property_income",
+    "transfer",
+    "business_expenditure",
+    "insurance_payout",
+    "compliant_medical_spending",
+)
+
+
+@transaction.atomic
+def income_record_set(
+    *, actor, household: Household, year: int, recorded_on: dt.date | None = None, note: str = "", **amounts
+) -> IncomeRecord:
+    """Create or replace a household's figures for one year; the per-capita is computed."""
+    _check_area(actor, household.area_code, field="household")
+    this_year = timezone.localdate().year
+    if not (2000 <= int(year) <= this_year + 1):
+        raise ValidationError({"year": _("年度不正确。")})
+    errors = {}
+    clean = {}
+    for name in INCOME_FIELDS:
+        raw = amounts.pop(name, 0)
+        try:
+            value = Decimal(str(raw if raw not in (None, "") else 0))
+        except ArithmeticError:
+            errors[name] = _("请填写数字金额。")
+            continue
+        if value < 0:
+            errors[name] = _("金额不能为负数。")
+        clean[name] = value
+    if amounts:
+        errors.update({name: _("不能修改此项。") for name in amounts})
+    if errors:
+        raise ValidationError(errors)
+    record, _created = IncomeRecord.objects.select_for_update().get_or_create(household=household, year=year)
+    for name, value in clean.items():
+        setattr(record, name, value)
+    record.recorded_on = recorded_on or timezone.localdate()
+    record.note = note
+    record.members = _members(household)
+    _compute(record)
+    _save(record, actor=actor, reason=_("录入收支情况"))
+    return record
+
+
+def _recompute_latest_income(household: Household, *, actor) -> None:
+    record = household.incomes.order_by("-year").first()
+    if record is None:
+        return
+    members = _members(household)
+    if members != record.members:
+        record.members = members
+        _compute(record)
+        _save(record, actor=actor, reason=_("家庭人口变化，重新计算人均纯收入"))
+
+
+@transaction.atomic
+def helper_assign(
+    *,
+    actor,
+    helper: Helper,
+    household: Household,
+    start_date: dt.date,
+    kind: str = AssignmentKind.RESPONSIBLE,
+) -> HelperAssignment:
+    """Assign a helper; a household has one active responsible helper, so the previous one ends."""
+    _check_area(actor, household.area_code, field="household")
+    if not household.area_code.startswith(helper.county.prefix):
+        raise ValidationError({"helper": _("帮扶责任人不属于该户所在县。")})
+    current = HelperAssignment.objects.select_for_update().filter(
+        household=household, kind=kind, end_date__isnull=True
+    )
+    for old in current:
+        if old.helper_id == helper.pk:
+            raise ValidationError({"helper": _("该帮扶人已在帮扶此户。")})
+        old.end_date = max(start_date - dt.timedelta(days=1), old.start_date)
+        _save(old, actor=actor, reason=_("更换帮扶责任人"))
+    assignment = HelperAssignment(helper=helper, household=household, kind=kind, start_date=start_date)
+    _save(assignment, actor=actor, reason=_("确定帮扶关系"))
+    return assignment
+
+
+@transaction.atomic
+def helper_unassign(
+    *, actor, assignment: HelperAssignment, end_date: dt.date, reason: str = ""
+) -> HelperAssignment:
+    _check_area(actor, assignment.household.area_code, field="household")
+    assignment.end_date = end_date
+    _save(assignment, actor=actor, reason=reason or _("结束帮扶关系"))
+    return assignment

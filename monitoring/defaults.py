@@ -1,0 +1,377 @@
+"""Default reference data, from ``docs/domain.md`` and the seeds (Yangyuan first).
+
+Loaded by a data migration; everything here is then data an operator edits in the admin.
+The must/optional/forbidden lists and the step time limits are starting values built from
+the national consistency rules (domain §3.3) and Yangyuan's practice; a county replaces them
+with its own.
+"""
+
+from __future__ import annotations
+
+DEPARTMENTS = [
+    ("education", "教育局"),
+    ("civil_affairs", "民政局"),
+    ("medical_insurance", "医疗保障局"),
+    ("health", "卫生健康局"),
+    ("housing", "住房和城乡建设局"),
+    ("water", "水务局"),
+    ("human_resources", "人力资源和社会保障局"),
+    ("disabled_federation", "残疾人联合会"),
+    ("emergency", "应急管理局"),
+    ("public_security", "公安局"),
+    ("agriculture", "农业农村局"),
+    ("finance", "财政局"),
+]
+
+# code, name, parent code, needs subtype, green channel
+RISK_TYPES = [
+    ("01", "因病", None, False, False),
+    ("02", "因自然灾害", None, True, True),
+    ("0201", "洪涝灾害", "02", False, True),
+    ("0202", "地质灾害", "02", False, True),
+    ("0203", "旱灾", "02", False, True),
+    ("0204", "生物灾害", "02", False, True),
+    ("0205", "气象灾害", "02", False, True),
+    ("0206", "地震灾害", "02", False, True),
+    ("0299", "其他自然灾害", "02", False, True),
+    ("03", "因残", None, False, False),
+    ("04", "因缺劳动力", None, False, False),
+    ("05", "因意外事故", None, False, True),
+    ("06", "因产业（项目）失败", None, False, False),
+    ("07", "因务工就业不稳", None, False, False),
+    ("09", "因学", None, False, False),
+    ("10", "住房安全", None, False, False),
+    ("11", "饮水安全", None, False, False),
+    ("99", "其他", None, False, False),
+]
+
+# code, name, kind
+CATEGORIES = [
+    ("100A39", "产业帮扶", "development"),
+    ("100A40", "就业帮扶", "development"),
+    ("100A41", "金融帮扶", "development"),
+    ("100A42", "公益岗位帮扶", "development"),
+    ("100A45", "健康帮扶", "security"),
+    ("100A46", "义务教育保障", "security"),
+    ("100A47", "其他教育帮扶", "security"),
+    ("100A48", "综合保障", "security"),
+    ("100A50", "住房安全保障", "security"),
+    ("100A51", "饮水安全保障", "security"),
+    ("100A52", "社会帮扶", "other"),
+    ("100A53", "搬迁", "other"),
+    ("100A54", "生产生活条件改善", "other"),
+    ("100A55", "基础设施建设", "other"),
+]
+
+# code, name, category code, department code (None = village/township itself), description
+MEASURES = [
+    ("M0101", "产业发展补贴", "100A39", "agriculture", "种养殖等到户产业奖补"),
+    ("M0102", "农业技术指导", "100A39", "agriculture", "技术员上门指导"),
+    ("M0103", "产业项目入股分红", "100A39", "agriculture", "资产收益分红"),
+    ("M0104", "消费帮扶", "100A39", "agriculture", "832平台等帮助销售农产品"),
+    ("M0105", "产业技术培训", "100A39", "agriculture", ""),
+    ("M0106", "光伏收益分配", "100A39", "agriculture", ""),
+    ("M0201", "外出务工交通补贴", "100A40", "human_resources", "跨省务工一次性交通补助"),
+    ("M0202", "职业技能培训", "100A40", "human_resources", ""),
+    ("M0203", "就业岗位推荐", "100A40", "human_resources", ""),
+    ("M0204", "稳岗就业奖补", "100A40", "human_resources", ""),
+    ("M0205", "帮扶车间就近就业", "100A40", "human_resources", ""),
+    ("M0301", "脱贫人口小额信贷", "100A41", "finance", "5万元以下、3年以内、免担保免抵押"),
+    ("M0302", "防止返贫致贫综合保险", "100A41", "finance", "防贫保险"),
+    ("M0401", "乡村公益性岗位", "100A42", "human_resources", ""),
+    ("M0402", "生态护林员岗位", "100A42", "agriculture", ""),
+    ("M0501", "城乡居民医保参保资助", "100A45", "medical_insurance", ""),
+    ("M0502", "医疗救助", "100A45", "medical_insurance", ""),
+    ("M0503", "大病专项救治", "100A45", "health", ""),
+    ("M0504", "家庭医生签约服务", "100A45", "health", ""),
+    ("M0505", "门诊慢特病保障", "100A45", "medical_insurance", ""),
+    ("M0601", "控辍保学", "100A46", "education", ""),
+    ("M0602", "义务教育阶段生活补助", "100A46", "education", ""),
+    ("M0603", "送教上门", "100A46", "education", "重度残疾儿童"),
+    ("M0701", "雨露计划", "100A47", "agriculture", "中职、高职在校生补助"),
+    ("M0702", "普通高中（中职）国家助学金", "100A47", "education", ""),
+    ("M0703", "生源地信用助学贷款", "100A47", "education", ""),
+    ("M0801", "最低生活保障", "100A48", "civil_affairs", ""),
+    ("M0802", "特困人员救助供养", "100A48", "civil_affairs", ""),
+    ("M0803", "临时救助", "100A48", "civil_affairs", ""),
+    ("M0804", "残疾人两项补贴", "100A48", "disabled_federation", "困难残疾人生活补贴和重度残疾人护理补贴"),
+    ("M0805", "城乡居民养老保险代缴", "100A48", "human_resources", ""),
+    ("M0806", "受灾群众生活救助", "100A48", "emergency", ""),
+    ("M0901", "农村危房改造", "100A50", "housing", "C、D级危房"),
+    ("M0902", "住房安全鉴定", "100A50", "housing", ""),
+    ("M1001", "农村饮水安全工程", "100A51", "water", ""),
+    ("M1002", "水质检测与净化", "100A51", "water", ""),
+    ("M1101", "社会爱心捐助", "100A52", None, ""),
+    ("M1102", "结对帮扶慰问", "100A52", None, ""),
+    ("M1201", "易地搬迁安置", "100A53", "agriculture", ""),
+    ("M1202", "搬迁后续扶持", "100A53", "agriculture", ""),
+    ("M1301", "人居环境改善", "100A54", "agriculture", "卫生厕所改造等"),
+    ("M1302", "生产条件改善", "100A54", "agriculture", ""),
+    ("M1401", "入户道路硬化", "100A55", None, ""),
+]
+
+# risk code -> {level: [measure codes]}; subtypes of 02 follow 02.
+RULES = {
+    "01": {"must": ["M0504"], "optional": ["M0501", "M0502", "M0503", "M0505", "M0801", "M0803", "M0302"]},
+    "02": {"must": ["M0806"], "optional": ["M0803", "M0302", "M0901", "M0101"]},
+    "03": {"must": ["M0804"], "optional": ["M0801", "M0603", "M0401", "M0504"]},
+    "04": {"optional": ["M0801", "M0802", "M0805", "M0103"], "forbidden": ["M0201", "M0203", "M0202"]},
+    "05": {"must": ["M0803"], "optional": ["M0302", "M0502", "M0401"]},
+    "06": {"optional": ["M0101", "M0102", "M0105", "M0301", "M0104"]},
+    "07": {"optional": ["M0201", "M0202", "M0203", "M0204", "M0205", "M0401"], "forbidden": ["M0802"]},
+    "09": {"optional": ["M0601", "M0602", "M0701", "M0702", "M0703"]},
+    "10": {"must": ["M0901"], "optional": ["M0902", "M1201"]},
+    "11": {"must": ["M1001"], "optional": ["M1002"]},
+}
+
+# risk code -> (rule name, [category codes]): at least one measure of these categories.
+REQUIREMENTS = [
+    ("01", "因病须有健康帮扶、社会帮扶或综合保障措施", ["100A45", "100A52", "100A48"]),
+    ("09", "因学须有教育帮扶、义务教育保障或社会帮扶措施", ["100A46", "100A47", "100A52"]),
+    ("03", "因残须有综合保障或健康帮扶措施", ["100A48", "100A45"]),
+    ("04", "因缺劳动力须有综合保障或公益岗位措施", ["100A48", "100A42"]),
+]
+
+THRESHOLDS = [
+    (2019, "5000", "湖南县级标准（domain.md §1.2）"),
+    (2020, "4000", "约为扶贫标准1.5倍（国务院扶贫办，domain.md §1.2）"),
+    (2022, "7000", "安徽固镇（domain.md §1.2）"),
+    (2023, "7500", "参考值（domain.md §1.2）"),
+    (2024, "8500", "江西南康（domain.md §1.2）"),
+    (2025, "8800", "部分省份参考值，请按本省标准修改（domain.md §1.2）"),
+    (2026, "8800", "沿用上年参考值，请按本省当年标准修改"),
+]
+
+# (code, name, kind, role, level, days, waits_for codes)
+OVERLAPPED = [
+    (
+        "home_verification",
+        "入户核查核实（农户承诺授权）",
+        "home_verification",
+        "village_cadre",
+        "village",
+        3,
+        [],
+    ),
+    (
+        "data_comparison",
+        "县级信息比对",
+        "data_comparison",
+        "county_approver",
+        "county",
+        5,
+        ["home_verification"],
+    ),
+    (
+        "village_review",
+        "村级民主评议",
+        "village_review",
+        "village_cadre",
+        "village",
+        2,
+        ["home_verification"],
+    ),
+    ("village_notice", "村级公示", "village_notice", "village_cadre", "village", 7, ["village_review"]),
+    (
+        "township_review",
+        "乡镇核查初审",
+        "township_review",
+        "township_reviewer",
+        "township",
+        5,
+        ["home_verification"],
+    ),
+    (
+        "county_approval",
+        "县级审定",
+        "county_approval",
+        "county_approver",
+        "county",
+        3,
+        ["data_comparison", "village_notice", "township_review"],
+    ),
+]
+SERIAL = [
+    (
+        "home_verification",
+        "入户核查核实（农户承诺授权）",
+        "home_verification",
+        "village_cadre",
+        "village",
+        7,
+        [],
+    ),
+    (
+        "village_review",
+        "村级民主评议",
+        "village_review",
+        "village_cadre",
+        "village",
+        3,
+        ["home_verification"],
+    ),
+    ("village_notice", "村级公示", "village_notice", "village_cadre", "village", 7, ["village_review"]),
+    (
+        "township_review",
+        "乡镇审核",
+        "township_review",
+        "township_reviewer",
+        "township",
+        5,
+        ["village_notice"],
+    ),
+    (
+        "data_comparison",
+        "县级信息比对",
+        "data_comparison",
+        "county_approver",
+        "county",
+        5,
+        ["township_review"],
+    ),
+    ("county_approval", "县级审定", "county_approval", "county_approver", "county", 3, ["data_comparison"]),
+]
+EXIT = [
+    (
+        "home_verification",
+        "入户核查（不少于2名干部）",
+        "home_verification",
+        "village_cadre",
+        "village",
+        5,
+        [],
+    ),
+    (
+        "village_review",
+        "村级民主评议",
+        "village_review",
+        "village_cadre",
+        "village",
+        3,
+        ["home_verification"],
+    ),
+    ("village_notice", "村级公示", "village_notice", "village_cadre", "village", 9, ["village_review"]),
+    (
+        "township_review",
+        "乡镇审核验收",
+        "township_review",
+        "township_reviewer",
+        "township",
+        5,
+        ["village_notice"],
+    ),
+    (
+        "county_approval",
+        "县级审定公告",
+        "county_approval",
+        "county_approver",
+        "county",
+        3,
+        ["township_review"],
+    ),
+]
+PROCEDURES = [
+    (
+        "阳原县叠加识别程序（15天）",
+        "identification",
+        "入户核查后，乡镇核查与村级评议同步；村级公示与乡镇审核、县级比对同步，全程15天办结。",
+        OVERLAPPED,
+    ),
+    (
+        "串联识别程序（30天）",
+        "identification",
+        "入户核查、村级评议公示、乡镇审核、县级比对审定依次进行。",
+        SERIAL,
+    ),
+    ("风险消除程序", "exit", "入户核查、民主评议、公示7天、乡镇审核验收、县级审定公告。", EXIT),
+]
+
+
+def load(apps) -> None:  # noqa: C901 - one straight pass over the tables above
+    """Create the defaults (idempotent: existing codes are left as the operator set them)."""
+    Department = apps.get_model("accounts", "Department")
+    RiskType = apps.get_model("monitoring", "RiskType")
+    MeasureCategory = apps.get_model("monitoring", "MeasureCategory")
+    Measure = apps.get_model("monitoring", "Measure")
+    RiskMeasureRule = apps.get_model("monitoring", "RiskMeasureRule")
+    RiskCategoryRequirement = apps.get_model("monitoring", "RiskCategoryRequirement")
+    IncomeThreshold = apps.get_model("monitoring", "IncomeThreshold")
+    CountySettings = apps.get_model("monitoring", "CountySettings")
+    ProcedureDefinition = apps.get_model("monitoring", "ProcedureDefinition")
+    StepDefinition = apps.get_model("monitoring", "StepDefinition")
+
+    departments = {}
+    for code, name in DEPARTMENTS:
+        departments[code], _ = Department.objects.get_or_create(code=code, defaults={"name": name})
+    risks = {}
+    for order, (code, name, parent, needs_subtype, green) in enumerate(RISK_TYPES):
+        risks[code], _ = RiskType.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "parent": risks.get(parent),
+                "needs_subtype": needs_subtype,
+                "green_channel": green,
+                "sort_order": order,
+            },
+        )
+    categories = {}
+    for order, (code, name, kind) in enumerate(CATEGORIES):
+        categories[code], _ = MeasureCategory.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "sort_order": order}
+        )
+    measures = {}
+    for code, name, category, department, description in MEASURES:
+        measures[code], _ = Measure.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "category": categories[category],
+                "department": departments.get(department),
+                "description": description,
+            },
+        )
+    for risk, levels in RULES.items():
+        for level, codes in levels.items():
+            for code in codes:
+                RiskMeasureRule.objects.get_or_create(
+                    county=None, risk_type=risks[risk], measure=measures[code], defaults={"level": level}
+                )
+    for risk, name, codes in REQUIREMENTS:
+        req, created = RiskCategoryRequirement.objects.get_or_create(
+            county=None, risk_type=risks[risk], defaults={"name": name}
+        )
+        if created:
+            req.categories.set([categories[c] for c in codes])
+    for year, amount, source in THRESHOLDS:
+        IncomeThreshold.objects.get_or_create(
+            area=None, year=year, defaults={"amount": amount, "source": source}
+        )
+
+    procedures = {}
+    for name, kind, description, steps in PROCEDURES:
+        proc, created = ProcedureDefinition.objects.get_or_create(
+            county=None, name=name, defaults={"kind": kind, "description": description}
+        )
+        procedures[name] = proc
+        if not created:
+            continue
+        made = {}
+        for order, (code, step_name, step_kind, role, level, days, waits) in enumerate(steps):
+            made[code] = StepDefinition.objects.create(
+                procedure=proc,
+                code=code,
+                name=step_name,
+                kind=step_kind,
+                actor_role=role,
+                area_level=level,
+                time_limit_days=days,
+                sort_order=order,
+            )
+            made[code].waits_for.set([made[w] for w in waits])
+    if not CountySettings.objects.filter(county__isnull=True).exists():
+        CountySettings.objects.create(
+            county=None,
+            identification_procedure=procedures[PROCEDURES[0][0]],
+            exit_procedure=procedures[PROCEDURES[2][0]],
+        )
