@@ -1,0 +1,732 @@
+"""Cases and their procedure steps: open, complete, reject, return, notices, objections,
+green channel, identification, secured tracking.
+
+One service moves a case and one moves a step. Each locks the case row, checks the
+transition table, the actor's role and area and the guards, writes the new state and the due
+dates, appends a StatusChange row, and bumps the case's version (optimistic check for pages
+that pass ``expected_version``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.errors import Conflict, InvalidTransition, NotAllowed, ValidationError
+from accounts.models import AreaLevel, Role
+from households.models import Household, MonitoringCategory, MonitoringStatus
+from monitoring import deadlines, workflow
+from monitoring.models import (
+    CaseStatus,
+    CaseStep,
+    Clue,
+    MonitoringCase,
+    Objection,
+    ObjectionStatus,
+    ProcedureDefinition,
+    ProcedureKind,
+    PublicNotice,
+    RiskType,
+    StepKind,
+    StepStatus,
+)
+from monitoring.services.audit import record_change, require_area, require_reason, require_role
+from monitoring.settings import calendar_for, settings_for, threshold_for
+
+STAFF = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def lock_case(case_id: int, *, expected_version: int | None = None) -> MonitoringCase:
+    case = MonitoringCase.objects.select_for_update().select_related("household").get(pk=case_id)
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict(_("该案件刚被他人更新，请刷新页面后再办理。"))
+    return case
+
+
+def _case_transition(case, action, *, actor, now, reason="", data=None) -> None:
+    err = workflow.transition_error(
+        workflow.CASE_TRANSITIONS, action, case.status, lambda s: CaseStatus(s).label
+    )
+    if err:
+        raise InvalidTransition(err)
+    old, case.status = case.status, workflow.target(workflow.CASE_TRANSITIONS, action)
+    record_change(
+        obj=case,
+        object_type="case",
+        case=case,
+        action=action,
+        from_status=old,
+        to_status=case.status,
+        actor=actor,
+        reason=reason,
+        data=data,
+        at=now,
+    )
+
+
+def _step_transition(step, action, *, actor, now, reason="", data=None) -> None:
+    err = workflow.transition_error(
+        workflow.STEP_TRANSITIONS, action, step.status, lambda s: StepStatus(s).label
+    )
+    if err:
+        raise InvalidTransition(err)
+    old, step.status = step.status, workflow.target(workflow.STEP_TRANSITIONS, action)
+    record_change(
+        obj=step,
+        object_type="step",
+        case=step.case,
+        action=action,
+        from_status=old,
+        to_status=step.status,
+        actor=actor,
+        reason=reason,
+        data=data,
+        at=now,
+    )
+
+
+def _bump(case: MonitoringCase) -> None:
+    case.version += 1
+    case.save()
+
+
+def _set_household_status(household: Household, *, actor, reason: str, **fields) -> None:
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    for name, value in fields.items():
+        setattr(household, name, value)
+    household._history_user = actor
+    household._change_reason = reason
+    household.save(update_fields=[*fields, "updated_at"])
+
+
+def _risk_meta() -> tuple[dict[str, str], set[str]]:
+    rows = RiskType.objects.filter(is_active=True).values_list("code", "parent__code", "needs_subtype")
+    roots = {code: parent or code for code, parent, _n in rows}
+    return roots, {code for code, _p, needs in rows if needs}
+
+
+def check_risk_types(codes, area_code: str) -> list[RiskType]:
+    roots, needs = _risk_meta()
+    err = workflow.risk_types_error(
+        codes, roots=roots, needs_subtype=needs, maximum=settings_for(area_code).max_risk_types
+    )
+    if err:
+        raise ValidationError({"risk_type_codes": err})
+    return list(RiskType.objects.filter(code__in=list(codes)))
+
+
+def feed_back(case: MonitoringCase, outcome: str, *, now) -> None:
+    """Tell every clue of the case (and so its source) how it ended."""
+    Clue.objects.filter(case=case).update(outcome=outcome[:300], outcome_at=now)
+
+
+# --- procedure instantiation ---------------------------------------------------------------
+
+
+def start_procedure(case: MonitoringCase, procedure: ProcedureDefinition, *, actor, now) -> list[CaseStep]:
+    """Copy the procedure's steps onto the case and open those that wait for nothing."""
+    definitions = list(procedure.steps.prefetch_related("waits_for"))
+    if not definitions:
+        raise InvalidTransition(_("程序“%(name)s”没有定义步骤。") % {"name": procedure.name})
+    made = {
+        d.pk: CaseStep(
+            case=case,
+            definition=d,
+            procedure_kind=procedure.kind,
+            code=d.code,
+            name=d.name,
+            kind=d.kind,
+            actor_role=d.actor_role,
+            area_level=d.area_level,
+            time_limit_days=d.time_limit_days,
+            sort_order=d.sort_order,
+            status=StepStatus.WAITING,
+        )
+        for d in definitions
+    }
+    CaseStep.objects.bulk_create(made.values())
+    through = CaseStep.waits_for.through
+    through.objects.bulk_create(
+        [
+            through(from_casestep_id=made[d.pk].pk, to_casestep_id=made[w.pk].pk)
+            for d in definitions
+            for w in d.waits_for.all()
+        ]
+    )
+    record_change(
+        obj=case,
+        object_type="case",
+        case=case,
+        action=f"start_{procedure.kind}",
+        from_status=case.status,
+        to_status=case.status,
+        actor=actor,
+        at=now,
+        data={"procedure": procedure.name},
+    )
+    unlock_ready(case, procedure.kind, actor=actor, now=now)
+    return list(made.values())
+
+
+def unlock_ready(case: MonitoringCase, procedure_kind: str, *, actor, now) -> None:
+    """Open every waiting step whose prerequisite steps are all done."""
+    county_settings = settings_for(case.area_code)
+    cal = calendar_for(case.area_code, county_settings)
+    today = deadlines.local_date(now)
+    waiting = case.steps.filter(procedure_kind=procedure_kind, status=StepStatus.WAITING).prefetch_related(
+        "waits_for"
+    )
+    for step in waiting:
+        if all(dep.status == StepStatus.DONE for dep in step.waits_for.all()):
+            step.case = case
+            _step_transition(step, "unlock", actor=actor, now=now)
+            step.available_at = now
+            step.due_date = deadlines.add_days(today, step.time_limit_days, cal)
+            step.save(update_fields=["status", "available_at", "due_date"])
+
+
+# --- opening -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def case_open(
+    *, actor, household: Household, clues: list[Clue], risk_type_codes=None, now: dt.datetime | None = None
+) -> MonitoringCase:
+    """Open an identification case for a household from its clue(s); the 15-day clock starts
+    on the earliest clue's date."""
+    now = _now(now)
+    require_role(actor, *STAFF)
+    require_area(actor, household.area_code)
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    existing = MonitoringCase.objects.open().filter(household=household).first()
+    if existing:
+        raise InvalidTransition(_("该户已有在办案件（#%(id)s），新线索将并入该案件。") % {"id": existing.pk})
+    county_settings = settings_for(household.area_code)
+    procedure = county_settings.identification_procedure
+    if procedure is None:
+        raise InvalidTransition(_("本县尚未设定识别程序，请联系系统管理员。"))
+    if risk_type_codes is None:
+        risk_type_codes = sorted({rt.code for clue in clues for rt in clue.risk_types.all()})
+    risks = check_risk_types(risk_type_codes, household.area_code) if risk_type_codes else []
+    if not risks:
+        raise ValidationError({"risk_type_codes": _("至少选择一种风险类型。")})
+    today = deadlines.local_date(now)
+    found = min((c.found_date for c in clues), default=today)
+    cal = calendar_for(household.area_code, county_settings)
+    case = MonitoringCase.objects.create(
+        household=household,
+        area_code=household.area_code,
+        status=CaseStatus.IDENTIFYING,
+        procedure=procedure,
+        found_date=found,
+        opened_at=now,
+        due_date=deadlines.add_days(found, county_settings.case_deadline_days, cal),
+        created_by=actor if actor is not None else None,
+    )
+    case.risk_types.set(risks)
+    record_change(
+        obj=case,
+        object_type="case",
+        case=case,
+        action="open",
+        from_status="",
+        to_status=case.status,
+        actor=actor,
+        at=now,
+        data={"clues": [c.pk for c in clues]},
+    )
+    start_procedure(case, procedure, actor=actor, now=now)
+    _set_household_status(
+        household, actor=actor, reason=_("启动识别程序"), monitoring_status=MonitoringStatus.IDENTIFYING
+    )
+    return case
+
+
+# --- step actions --------------------------------------------------------------------------
+
+
+def _lock_step(step: CaseStep | int, *, expected_version=None) -> tuple[MonitoringCase, CaseStep]:
+    step_id = step.pk if isinstance(step, CaseStep) else step
+    case_id = CaseStep.objects.values_list("case_id", flat=True).get(pk=step_id)
+    case = lock_case(case_id, expected_version=expected_version)
+    step = CaseStep.objects.select_for_update().get(pk=step_id)
+    step.case = case
+    return case, step
+
+
+def check_step_actor(actor, step: CaseStep, case: MonitoringCase) -> None:
+    if actor is None:
+        return
+    require_area(actor, case.area_code)
+    if not actor.has_role(step.actor_role):
+        raise NotAllowed(_("此步骤由%(role)s办理。") % {"role": Role(step.actor_role).label})
+
+
+def open_objections(case: MonitoringCase) -> int:
+    return case.objections.filter(status=ObjectionStatus.OPEN).count()
+
+
+def step_guard(step: CaseStep, case: MonitoringCase, *, today: dt.date) -> str | None:
+    """Why the step cannot be completed now (``None`` when it can)."""
+    if step.kind == StepKind.VILLAGE_NOTICE:
+        notice = PublicNotice.objects.filter(step=step).first()
+        return workflow.notice_error(
+            posted=notice is not None,
+            end_date=notice and notice.end_date,
+            today=today,
+            open_objections=open_objections(case),
+        )
+    if step.kind == StepKind.COUNTY_APPROVAL:
+        pending = [
+            s.name
+            for s in case.steps.filter(
+                procedure_kind=step.procedure_kind, status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
+            ).exclude(pk=step.pk)
+        ]
+        return workflow.approval_error(pending_steps=pending, open_objections=open_objections(case))
+    return None
+
+
+@transaction.atomic
+def step_complete(
+    *,
+    actor,
+    step,
+    data: dict | None = None,
+    reason: str = "",
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> CaseStep:
+    now = _now(now)
+    case, step = _lock_step(step, expected_version=expected_version)
+    check_step_actor(actor, step, case)
+    err = workflow.transition_error(
+        workflow.STEP_TRANSITIONS, "complete", step.status, lambda s: StepStatus(s).label
+    )
+    if err:
+        raise InvalidTransition(err)
+    today = deadlines.local_date(now)
+    guard = step_guard(step, case, today=today)
+    if guard:
+        raise InvalidTransition(guard)
+    county_settings = settings_for(case.area_code)
+    clean, errors = workflow.validate_step_data(
+        step.kind,
+        data or {},
+        procedure_kind=step.procedure_kind,
+        today=today,
+        min_exit_cadres=county_settings.exit_min_home_check_cadres,
+    )
+    if errors:
+        raise ValidationError(errors)
+    if clean.get("risk_type_codes"):
+        case.risk_types.set(check_risk_types(clean["risk_type_codes"], case.area_code))
+    is_final = step.kind == StepKind.COUNTY_APPROVAL
+    if is_final and step.procedure_kind == ProcedureKind.IDENTIFICATION:
+        _check_identification(case, clean, today=today)
+    _step_transition(step, "complete", actor=actor, now=now, reason=reason, data=clean)
+    cal = calendar_for(case.area_code, county_settings)
+    started = deadlines.local_date(step.available_at or now)
+    step.completed_at, step.completed_by = now, actor
+    step.duration_days = max(deadlines.days_between(started, today, cal), 0)
+    step.data, step.reason = clean, reason
+    step.save()
+    if is_final and step.procedure_kind == ProcedureKind.IDENTIFICATION:
+        _identify(case, clean, actor=actor, now=now)
+    elif is_final and step.procedure_kind == ProcedureKind.EXIT:
+        from monitoring.services.exits import eliminate
+
+        eliminate(case, actor=actor, now=now)
+    else:
+        unlock_ready(case, step.procedure_kind, actor=actor, now=now)
+    _bump(case)
+    return step
+
+
+def _check_identification(case: MonitoringCase, clean: dict, *, today: dt.date) -> None:
+    err = workflow.category_error(
+        clean["category"], case.household.household_type, explanation=clean.get("explanation", "")
+    )
+    if err:
+        raise ValidationError({"category": err})
+    codes = list(case.risk_types.values_list("code", flat=True))
+    check_risk_types(codes, case.area_code)
+
+
+def identification_warnings(case: MonitoringCase, category: str, *, today: dt.date) -> list[str]:
+    """Warnings (not refusals) for the approver: income above the line for the first two categories."""
+    record = case.household.incomes.order_by("-year").first()
+    threshold = threshold_for(case.area_code, record.year if record else today.year)
+    warning = workflow.category_warning(
+        category, record and record.per_capita_net_income, threshold and threshold.amount
+    )
+    return [warning] if warning else []
+
+
+def _identify(case: MonitoringCase, clean: dict, *, actor, now) -> None:
+    today = deadlines.local_date(now)
+    _case_transition(case, "identify", actor=actor, now=now, data={"category": clean["category"]})
+    case.category = clean["category"]
+    case.identified_on, case.identified_at = today, now
+    county_settings = settings_for(case.area_code)
+    case.next_visit_due = deadlines.add_days(today, county_settings.visit_interval_days)
+    _set_household_status(
+        case.household,
+        actor=actor,
+        reason=_("县级审定纳入监测"),
+        monitoring_status=MonitoringStatus.MONITORED,
+        monitoring_category=case.category,
+        identified_on=today,
+        eliminated_on=None,
+    )
+    feed_back(
+        case, _("已纳入监测（%(category)s）") % {"category": MonitoringCategory(case.category).label}, now=now
+    )
+
+
+def _cancel_open_steps(case: MonitoringCase, procedure_kind: str, *, actor, now, reason: str) -> None:
+    for other in case.steps.filter(
+        procedure_kind=procedure_kind, status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
+    ):
+        other.case = case
+        _step_transition(other, "cancel", actor=actor, now=now, reason=reason)
+        other.save(update_fields=["status"])
+
+
+@transaction.atomic
+def step_reject(
+    *, actor, step, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
+) -> CaseStep:
+    """不予通过 at any step: the identification ends (不予纳入) or the exit goes back to assistance."""
+    now = _now(now)
+    reason = require_reason(reason)
+    case, step = _lock_step(step, expected_version=expected_version)
+    check_step_actor(actor, step, case)
+    _step_transition(step, "reject", actor=actor, now=now, reason=reason)
+    step.completed_at, step.completed_by, step.reason = now, actor, reason
+    step.save()
+    _cancel_open_steps(case, step.procedure_kind, actor=actor, now=now, reason=reason)
+    if step.procedure_kind == ProcedureKind.IDENTIFICATION:
+        _reject_case(case, reason=f"{step.name}：{reason}", actor=actor, now=now)
+    else:
+        from monitoring.services.exits import exit_rejected
+
+        exit_rejected(case, reason=f"{step.name}：{reason}", actor=actor, now=now)
+    _bump(case)
+    return step
+
+
+def _reject_case(case: MonitoringCase, *, reason: str, actor, now) -> None:
+    was_provisional = case.status == CaseStatus.PROVISIONAL
+    _case_transition(case, "reject", actor=actor, now=now, reason=reason)
+    case.rejected_at, case.decision_reason = now, reason
+    case.save()  # free the household's one-open-case slot before anything else reads it
+    previous = (
+        MonitoringStatus.ELIMINATED
+        if MonitoringCase.objects.filter(household=case.household, status=CaseStatus.ELIMINATED).exists()
+        else MonitoringStatus.NONE
+    )
+    _set_household_status(case.household, actor=actor, reason=_("不予纳入"), monitoring_status=previous)
+    if was_provisional:
+        _stop_unfinished_measures(case, actor=actor, now=now, reason=reason)
+    feed_back(case, _("不予纳入：%(reason)s") % {"reason": reason}, now=now)
+
+
+def _stop_unfinished_measures(case: MonitoringCase, *, actor, now, reason: str) -> None:
+    """After a provisional case is rejected, assistance already given stays on record;
+    what has not been carried out is stopped."""
+    from monitoring.models import MeasureStatus
+
+    for measure in case.measures.filter(status__in=[MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS]):
+        old = measure.status
+        measure.status = MeasureStatus.STOPPED
+        measure.note = (measure.note + " " + _("不予纳入，停止实施")).strip()[:300]
+        measure.save(update_fields=["status", "note"])
+        record_change(
+            obj=measure,
+            object_type="measure",
+            case=case,
+            action="stop",
+            from_status=old,
+            to_status=measure.status,
+            actor=actor,
+            reason=reason,
+            at=now,
+        )
+
+
+@transaction.atomic
+def step_return(
+    *, actor, step, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
+) -> CaseStep:
+    """Send the case back to the steps this one waits for (退回), with a reason."""
+    now = _now(now)
+    reason = require_reason(reason)
+    case, step = _lock_step(step, expected_version=expected_version)
+    check_step_actor(actor, step, case)
+    if step.kind not in workflow.RETURNABLE_KINDS:
+        raise InvalidTransition(_("此步骤不能退回。"))
+    predecessors = list(step.waits_for.all())
+    if not predecessors:
+        raise InvalidTransition(_("此步骤没有可退回的前置步骤。"))
+    _step_transition(step, "return", actor=actor, now=now, reason=reason)
+    step.times_returned += 1
+    step.reason = reason
+    step.due_date = None
+    step.save()
+    county_settings = settings_for(case.area_code)
+    cal = calendar_for(case.area_code, county_settings)
+    today = deadlines.local_date(now)
+    for pred in predecessors:
+        pred.case = case
+        if pred.status != StepStatus.DONE:
+            continue
+        _step_transition(pred, "reopen", actor=actor, now=now, reason=reason)
+        pred.available_at, pred.completed_at, pred.duration_days = now, None, None
+        pred.due_date = deadlines.add_days(today, pred.time_limit_days, cal)
+        pred.reason = reason
+        pred.save()
+        for follower in pred.enables.filter(status=StepStatus.AVAILABLE).exclude(pk=step.pk):
+            follower.case = case
+            _step_transition(follower, "return", actor=actor, now=now, reason=_("前置步骤被退回"))
+            follower.due_date = None
+            follower.save(update_fields=["status", "due_date"])
+    _bump(case)
+    return step
+
+
+# --- notice and objections ----------------------------------------------------------------
+
+
+def notice_text(case: MonitoringCase, *, start: dt.date, end: dt.date, exit_: bool) -> tuple[str, str]:
+    """The notice's title and text: no ID number, phone, bank account or health detail."""
+    household = case.household
+    head = household.head.name if household.head_id else household.number
+    members = household.members.filter(is_resident=True).count()
+    village = household.village
+    town = village.parent.name if village.parent_id else ""
+    if exit_:
+        title = _("%(village)s拟风险消除对象公示") % {"village": village.name}
+        proposal = _("拟标注风险消除（%(mode)s）") % {"mode": case.get_exit_mode_display()}
+    else:
+        title = _("%(village)s拟纳入防止返贫监测对象公示") % {"village": village.name}
+        proposal = _("拟纳入防止返贫致贫监测对象")
+    body = _(
+        "经农户申请（或排查发现）、入户核查和村民主评议，现将以下农户予以公示：\n"
+        "户主：%(head)s　家庭人口：%(members)s人　所在地：%(town)s%(village)s\n"
+        "%(proposal)s。\n"
+        "公示期：%(start)s至%(end)s。公示期内如有异议，请向村民委员会或乡镇人民政府反映。"
+    ) % {
+        "head": head,
+        "members": members,
+        "town": town,
+        "village": village.name,
+        "proposal": proposal,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
+    return title, body
+
+
+@transaction.atomic
+def notice_post(
+    *,
+    actor,
+    step,
+    start_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> PublicNotice:
+    now = _now(now)
+    case, step = _lock_step(step, expected_version=expected_version)
+    check_step_actor(actor, step, case)
+    if step.kind != StepKind.VILLAGE_NOTICE or step.status != StepStatus.AVAILABLE:
+        raise InvalidTransition(_("当前不能发布公示。"))
+    today = deadlines.local_date(now)
+    start = start_date or today
+    if start > today + dt.timedelta(days=7) or start < today - dt.timedelta(days=7):
+        raise ValidationError({"start_date": _("公示开始日期应在今天前后7天内。")})
+    county_settings = settings_for(case.area_code)
+    exit_ = step.procedure_kind == ProcedureKind.EXIT
+    days = county_settings.exit_notice_days if exit_ else county_settings.notice_days
+    end = start + dt.timedelta(days=days - 1)
+    title, content = notice_text(case, start=start, end=end, exit_=exit_)
+    PublicNotice.objects.filter(step=step).delete()  # a returned step posts a fresh notice
+    notice = PublicNotice.objects.create(
+        case=case, step=step, start_date=start, end_date=end, title=title, content=content, posted_by=actor
+    )
+    record_change(
+        obj=step,
+        object_type="step",
+        case=case,
+        action="post_notice",
+        from_status=step.status,
+        to_status=step.status,
+        actor=actor,
+        at=now,
+        data={"start": start.isoformat(), "end": end.isoformat()},
+    )
+    _bump(case)
+    return notice
+
+
+@transaction.atomic
+def objection_record(
+    *,
+    actor,
+    notice: PublicNotice,
+    raised_on: dt.date,
+    content: str,
+    raised_by: str = "",
+    now: dt.datetime | None = None,
+) -> Objection:
+    now = _now(now)
+    case = lock_case(notice.case_id)
+    require_role(actor, *STAFF)
+    require_area(actor, case.area_code)
+    step = CaseStep.objects.get(pk=notice.step_id)
+    if step.status != StepStatus.AVAILABLE:
+        raise InvalidTransition(_("公示已结束，不能再登记异议。"))
+    if not (notice.start_date <= raised_on <= notice.end_date):
+        raise ValidationError(
+            {
+                "raised_on": _("异议须在公示期内提出（%(s)s至%(e)s）。")
+                % {"s": notice.start_date.isoformat(), "e": notice.end_date.isoformat()}
+            }
+        )
+    if raised_on > deadlines.local_date(now):
+        raise ValidationError({"raised_on": _("日期不能晚于今天。")})
+    if not (content or "").strip():
+        raise ValidationError({"content": _("请填写异议内容。")})
+    objection = Objection.objects.create(
+        case=case,
+        notice=notice,
+        raised_on=raised_on,
+        raised_by=raised_by,
+        content=content.strip(),
+        recorded_by=actor,
+    )
+    record_change(
+        obj=objection,
+        object_type="objection",
+        case=case,
+        action="raise",
+        from_status="",
+        to_status=objection.status,
+        actor=actor,
+        at=now,
+        reason=content,
+    )
+    _bump(case)
+    return objection
+
+
+@transaction.atomic
+def objection_resolve(
+    *, actor, objection: Objection, upheld: bool, finding: str, now: dt.datetime | None = None
+) -> Objection:
+    """The village investigates: the case goes on (dismissed) or is rejected (upheld)."""
+    now = _now(now)
+    finding = require_reason(finding, "finding")
+    case = lock_case(objection.case_id)
+    require_role(actor, Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
+    require_area(actor, case.area_code)
+    objection = Objection.objects.select_for_update().get(pk=objection.pk)
+    if objection.status != ObjectionStatus.OPEN:
+        raise InvalidTransition(_("该异议已处理。"))
+    old = objection.status
+    objection.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
+    objection.finding, objection.resolved_by, objection.resolved_at = finding, actor, now
+    objection.save()
+    record_change(
+        obj=objection,
+        object_type="objection",
+        case=case,
+        action="resolve",
+        from_status=old,
+        to_status=objection.status,
+        actor=actor,
+        at=now,
+        reason=finding,
+    )
+    _bump(case)
+    if upheld:
+        step = objection.notice.step
+        # the notice step is the village's; an upheld objection ends it whoever recorded the finding
+        step_reject(actor=None, step=step, reason=_("公示异议成立：%(f)s") % {"f": finding}, now=now)
+        if actor is not None:
+            record_change(
+                obj=case,
+                object_type="case",
+                case=case,
+                action="objection_upheld",
+                from_status="",
+                to_status="",
+                actor=actor,
+                at=now,
+                reason=finding,
+            )
+    return objection
+
+
+# --- green channel, secured tracking ------------------------------------------------------
+
+
+@transaction.atomic
+def case_green_channel(
+    *, actor, case, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
+) -> MonitoringCase:
+    """绿色通道: disaster or accident — assistance starts now, the procedure runs on."""
+    now = _now(now)
+    reason = require_reason(reason)
+    case = lock_case(case.pk, expected_version=expected_version)
+    require_role(actor, Role.COUNTY_APPROVER, Role.TOWNSHIP_REVIEWER)
+    require_area(actor, case.area_code)
+    if not case.risk_types.filter(green_channel=True).exists():
+        raise InvalidTransition(_("只有自然灾害、意外事故等风险可走绿色通道。"))
+    _case_transition(case, "green_channel", actor=actor, now=now, reason=reason)
+    case.green_channel, case.provisional_on = True, deadlines.local_date(now)
+    _bump(case)
+    return case
+
+
+def green_channel_error(case: MonitoringCase) -> str | None:
+    if case.status != CaseStatus.IDENTIFYING:
+        return _("只有识别中的案件可走绿色通道。")
+    if not case.risk_types.filter(green_channel=True).exists():
+        return _("只有自然灾害、意外事故等风险可走绿色通道。")
+    return None
+
+
+@transaction.atomic
+def case_secure_tracking(
+    *, actor, case, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
+) -> MonitoringCase:
+    """A household without labour capacity on safety-net support is not eliminated: it is tracked."""
+    now = _now(now)
+    reason = require_reason(reason)
+    case = lock_case(case.pk, expected_version=expected_version)
+    require_role(actor, Role.COUNTY_APPROVER)
+    require_area(actor, case.area_code)
+    if not case.household.no_labour_safety_net:
+        raise InvalidTransition(_("只有整户无劳动能力兜底保障户转为兜底保障跟踪。"))
+    _case_transition(case, "secure_tracking", actor=actor, now=now, reason=reason)
+    _set_household_status(
+        case.household, actor=actor, reason=reason, monitoring_status=MonitoringStatus.SECURED_TRACKING
+    )
+    _bump(case)
+    return case
+
+
+ESCALATION = {
+    AreaLevel.VILLAGE: AreaLevel.TOWNSHIP,
+    AreaLevel.TOWNSHIP: AreaLevel.COUNTY,
+    AreaLevel.COUNTY: AreaLevel.COUNTY,
+}
