@@ -233,6 +233,12 @@ class CountySettings(models.Model):
     )
     measure_deadline_days = models.PositiveSmallIntegerField(_("识别后落实帮扶措施时限（天）"), default=30)
     min_months_before_exit = models.PositiveSmallIntegerField(_("识别后最短监测月数"), default=6)
+    max_income_drop_percent = models.PositiveSmallIntegerField(
+        _("收入稳定：较上年降幅不超过（%）"),
+        default=20,
+        validators=[MaxValueValidator(100)],
+        help_text=_("风险消除评估时，人均纯收入较上年下降超过此比例视为收入不稳定。"),
+    )
     exit_min_home_check_cadres = models.PositiveSmallIntegerField(
         _("风险消除入户核查最少干部人数"), default=2
     )

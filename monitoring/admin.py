@@ -1,0 +1,356 @@
+"""Admin for the monitoring app.
+
+Reference data (thresholds, risk types, measures and their rules, county settings,
+holidays, procedures) is deployment-wide and edited by operators, with its history where
+the model keeps one. The workflow's records (clues, cases and their steps, measures,
+visits, notices, objections, breaches, exit assessments, the status-change log) are shown
+read-only: they are written by ``monitoring.services``. Superusers may correct or delete
+them, but no one adds them here, no ``status`` field is ever editable, and the status-change
+log is append-only for everyone (see ``accounts.permissions.NEVER``).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import RoleScopedAdminMixin, RoleScopedHistoryAdmin, RoleScopedInlineMixin
+from households.idnumber import mask
+
+from .models import (
+    AssistanceMeasure,
+    Breach,
+    CaseStep,
+    Clue,
+    CountySettings,
+    ExitAssessment,
+    Holiday,
+    IncomeThreshold,
+    Measure,
+    MeasureCategory,
+    MonitoringCase,
+    Objection,
+    ProcedureDefinition,
+    PublicNotice,
+    RiskCategoryRequirement,
+    RiskMeasureRule,
+    RiskType,
+    StatusChange,
+    StepDefinition,
+    Visit,
+)
+
+# --- reference data -----------------------------------------------------------------------
+
+
+@admin.register(IncomeThreshold)
+class IncomeThresholdAdmin(RoleScopedHistoryAdmin):
+    list_display = ("year", "area", "amount", "window_months", "effective_from", "source")
+    list_select_related = ("area",)
+    list_filter = ("year",)
+    search_fields = ("area__name", "source")
+
+
+@admin.register(RiskType)
+class RiskTypeAdmin(RoleScopedHistoryAdmin):
+    list_display = ("code", "name", "parent", "needs_subtype", "green_channel", "is_active", "sort_order")
+    list_select_related = ("parent",)
+    list_filter = ("is_active", "green_channel", "needs_subtype")
+    search_fields = ("code", "name")
+
+
+@admin.register(MeasureCategory)
+class MeasureCategoryAdmin(RoleScopedHistoryAdmin):
+    list_display = ("code", "name", "kind", "sort_order")
+    list_filter = ("kind",)
+    search_fields = ("code", "name")
+
+
+@admin.register(Measure)
+class MeasureAdmin(RoleScopedHistoryAdmin):
+    list_display = ("code", "name", "category", "department", "county", "is_active")
+    list_select_related = ("category", "department", "county")
+    list_filter = ("is_active", "category", "department")
+    search_fields = ("code", "name", "description")
+
+
+@admin.register(RiskMeasureRule)
+class RiskMeasureRuleAdmin(RoleScopedHistoryAdmin):
+    list_display = ("risk_type", "measure", "level", "county", "note")
+    list_select_related = ("risk_type", "measure", "county")
+    list_filter = ("risk_type", "level", "county")
+    search_fields = ("risk_type__name", "measure__name", "measure__code", "note")
+    autocomplete_fields = ("measure",)
+
+
+@admin.register(RiskCategoryRequirement)
+class RiskCategoryRequirementAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "risk_type", "county", "category_names")
+    list_select_related = ("risk_type", "county")
+    list_filter = ("risk_type",)
+    search_fields = ("name",)
+    filter_horizontal = ("categories",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("categories")
+
+    @admin.display(description=_("至少一项属于"))
+    def category_names(self, obj):
+        return "、".join(category.name for category in obj.categories.all())
+
+
+@admin.register(CountySettings)
+class CountySettingsAdmin(RoleScopedHistoryAdmin):
+    list_display = (
+        "__str__",
+        "case_deadline_days",
+        "use_working_days",
+        "notice_days",
+        "exit_notice_days",
+        "visit_interval_days",
+        "identification_procedure",
+        "exit_procedure",
+    )
+    list_select_related = ("county", "identification_procedure", "exit_procedure")
+
+
+@admin.register(Holiday)
+class HolidayAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("date", "name", "is_working_day")
+    list_filter = ("is_working_day",)
+    search_fields = ("name",)
+    date_hierarchy = "date"
+
+
+class StepDefinitionInline(RoleScopedInlineMixin, admin.TabularInline):
+    model = StepDefinition
+    extra = 0
+    fields = (
+        "sort_order",
+        "code",
+        "name",
+        "kind",
+        "actor_role",
+        "area_level",
+        "time_limit_days",
+        "waits_for",
+    )
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # A step can only wait for steps of its own procedure.
+        field = formset.form.base_fields.get("waits_for")
+        if field is not None:
+            field.queryset = (
+                StepDefinition.objects.filter(procedure=obj) if obj else StepDefinition.objects.none()
+            )
+        return formset
+
+
+@admin.register(ProcedureDefinition)
+class ProcedureDefinitionAdmin(RoleScopedHistoryAdmin):
+    list_display = ("name", "kind", "county", "step_count", "planned_days_display")
+    list_select_related = ("county",)
+    list_filter = ("kind",)
+    search_fields = ("name",)
+    fields = ("name", "kind", "county", "description", "planned_days_display")
+    readonly_fields = ("planned_days_display",)
+    inlines = (StepDefinitionInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("steps__waits_for")
+
+    @admin.display(description=_("步骤数"))
+    def step_count(self, obj):
+        return len(obj.steps.all())
+
+    @admin.display(description=_("计划办理天数"))
+    def planned_days_display(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        return _("%(days)s天") % {"days": obj.planned_days()}
+
+
+# --- the workflow's records (read-only) ----------------------------------------------------
+
+
+class WorkflowRecordAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
+    """Read-only for everyone but superusers, who may correct non-status fields or delete."""
+
+    #: Fields only the workflow services write; never editable here.
+    service_fields: tuple[str, ...] = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), *self.service_fields)
+
+
+class CaseStepInline(RoleScopedInlineMixin, admin.TabularInline):
+    model = CaseStep
+    extra = 0
+    can_delete = False
+    fields = (
+        "procedure_kind",
+        "name",
+        "actor_role",
+        "area_level",
+        "time_limit_days",
+        "status",
+        "available_at",
+        "due_date",
+        "completed_at",
+        "completed_by",
+        "duration_days",
+        "times_returned",
+        "reason",
+    )
+    readonly_fields = fields
+    ordering = ("procedure_kind", "sort_order")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("completed_by")
+
+
+@admin.register(Clue)
+class ClueAdmin(WorkflowRecordAdmin):
+    list_display = (
+        "received_at",
+        "channel",
+        "name",
+        "id_number_masked",
+        "household",
+        "department",
+        "found_date",
+        "status",
+    )
+    list_select_related = ("household", "department")
+    list_filter = ("status", "channel", "department")
+    search_fields = ("name", "=id_number", "household__number", "external_id")
+    date_hierarchy = "found_date"
+    raw_id_fields = ("household", "person", "case", "reported_by", "department")
+    service_fields = ("status", "area_code", "case", "received_at", "outcome_at")
+
+    @admin.display(description=_("公民身份号码"))
+    def id_number_masked(self, obj):
+        return mask(obj.id_number)
+
+
+@admin.register(MonitoringCase)
+class MonitoringCaseAdmin(WorkflowRecordAdmin):
+    list_display = (
+        "id",
+        "household",
+        "village",
+        "status",
+        "category",
+        "green_channel",
+        "found_date",
+        "opened_at",
+        "due_date",
+        "next_visit_due",
+    )
+    list_select_related = ("household__village",)
+    list_filter = ("status", "category", "green_channel", "exit_mode")
+    search_fields = ("household__number", "household__head__name")
+    date_hierarchy = "opened_at"
+    raw_id_fields = ("household", "created_by")
+    inlines = (CaseStepInline,)
+    service_fields = (
+        "status",
+        "area_code",
+        "household",
+        "procedure",
+        "exit_procedure",
+        "opened_at",
+        "identified_at",
+        "rejected_at",
+        "version",
+        "created_by",
+    )
+
+    @admin.display(description=_("所在村"), ordering="area_code")
+    def village(self, obj):
+        return obj.household.village
+
+
+@admin.register(AssistanceMeasure)
+class AssistanceMeasureAdmin(WorkflowRecordAdmin):
+    list_display = (
+        "case",
+        "measure",
+        "department",
+        "responsible_person",
+        "planned_end",
+        "actual_date",
+        "amount",
+        "status",
+    )
+    list_select_related = ("case__household", "measure", "department")
+    list_filter = ("status", "department", "measure__category")
+    search_fields = ("case__household__number", "measure__name", "responsible_person")
+    raw_id_fields = ("case", "measure", "department", "created_by")
+    service_fields = ("status", "case", "created_at", "created_by")
+
+
+@admin.register(PublicNotice)
+class PublicNoticeAdmin(WorkflowRecordAdmin):
+    list_display = ("title", "case", "start_date", "end_date", "posted_by", "posted_at")
+    list_select_related = ("case__household", "posted_by")
+    search_fields = ("title", "case__household__number")
+    raw_id_fields = ("case", "step", "posted_by")
+    service_fields = ("case", "step", "posted_by", "posted_at")
+
+
+@admin.register(Objection)
+class ObjectionAdmin(WorkflowRecordAdmin):
+    scope_area_field = "case__area_code"
+    list_display = ("case", "raised_on", "raised_by", "status", "resolved_at")
+    list_select_related = ("case__household",)
+    list_filter = ("status",)
+    search_fields = ("case__household__number", "raised_by")
+    raw_id_fields = ("case", "notice", "recorded_by", "resolved_by")
+    service_fields = ("status", "case", "notice", "recorded_by", "resolved_by", "resolved_at")
+
+
+@admin.register(Breach)
+class BreachAdmin(WorkflowRecordAdmin):
+    scope_area_field = "case__area_code"
+    list_display = ("case", "kind", "step", "due_date", "escalated_to", "recorded_at")
+    list_select_related = ("case__household", "step")
+    list_filter = ("kind", "escalated_to")
+    search_fields = ("case__household__number",)
+    raw_id_fields = ("case", "step")
+    service_fields = ("case", "step", "kind", "due_date", "recorded_at")
+
+
+@admin.register(Visit)
+class VisitAdmin(WorkflowRecordAdmin):
+    list_display = ("visited_on", "household", "helper", "visited_by", "case", "raised_clue")
+    list_select_related = ("household", "helper", "visited_by", "case__household", "raised_clue")
+    list_filter = ("food_clothing_secure", "housing_secure", "drinking_water_secure")
+    search_fields = ("household__number", "helper__name")
+    date_hierarchy = "visited_on"
+    raw_id_fields = ("household", "case", "helper", "visited_by", "raised_clue")
+    service_fields = ("area_code", "household", "created_at")
+
+
+@admin.register(ExitAssessment)
+class ExitAssessmentAdmin(WorkflowRecordAdmin):
+    scope_area_field = "case__area_code"
+    list_display = ("case", "mode", "source", "assessed_on", "eligible", "proposed_by")
+    list_select_related = ("case__household", "proposed_by")
+    list_filter = ("mode", "eligible", "source")
+    search_fields = ("case__household__number",)
+    raw_id_fields = ("case", "proposed_by")
+    service_fields = ("case", "mode", "checks", "eligible", "proposed_by", "created_at")
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(WorkflowRecordAdmin):
+    """The append-only log: nobody adds, changes or deletes a row (``NEVER``)."""
+
+    scope_area_field = "case__area_code"
+    list_display = ("at", "object_type", "object_id", "action", "from_status", "to_status", "actor", "case")
+    list_select_related = ("actor", "case__household")
+    list_filter = ("object_type", "action")
+    search_fields = ("action", "reason", "case__household__number")
+    date_hierarchy = "at"

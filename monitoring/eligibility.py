@@ -1,0 +1,412 @@
+"""Risk-elimination eligibility (风险消除条件): a checklist over plain facts (domain §4.1, §7.3).
+
+All must hold (帮扶消除, through assistance):
+
+* ``secured_tracking``: not a household without labour capacity on safety-net support
+  (整户无劳动能力兜底保障户): such a household is not marked eliminated, it moves to secured
+  tracking (兜底保障跟踪) instead;
+* ``min_months``: monitored at least ``min_months`` (default 6) since identification —
+  identified on 31 January, eligible from 31 July (:func:`earliest_exit_date`);
+* ``income_above_threshold``: per-capita net income at or above the year's monitoring line;
+* ``income_stable``: per-capita net income has not fallen by more than a share
+  (:data:`DEFAULT_MAX_INCOME_DROP`) from the year before;
+* ``guarantees``: 两不愁三保障 and safe drinking water secured;
+* ``no_open_risk``: no clue waiting to be looked at, no procedure left open;
+* ``development_measures``: at least one development measure implemented;
+* ``monitoring_contact``: a monitoring contact and phone recorded (rule 1_11_011).
+
+Natural elimination (自然消除) skips the 6-month rule and the development-measure rule.
+:func:`check_exit` is pure; :func:`eligibility_for_case` gathers the facts from the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from monitoring.deadlines import add_months, months_between
+
+ASSISTANCE = "assistance"
+NATURAL = "natural"
+
+#: Income counts as stable when it has not fallen by more than this share from the year before.
+DEFAULT_MAX_INCOME_DROP = Decimal("0.20")
+
+GUARANTEE_LABELS = {
+    "food_clothing_secure": gettext_lazy("吃穿不愁"),
+    "compulsory_education_secure": gettext_lazy("义务教育有保障"),
+    "medical_insurance_secure": gettext_lazy("基本医疗有保障"),
+    "housing_secure": gettext_lazy("住房安全有保障"),
+    "drinking_water_secure": gettext_lazy("饮水安全有保障"),
+}
+GUARANTEE_FIELDS = tuple(GUARANTEE_LABELS)
+
+SECURED_TRACKING = "secured_tracking"
+MIN_MONTHS = "min_months"
+INCOME_ABOVE_THRESHOLD = "income_above_threshold"
+INCOME_STABLE = "income_stable"
+GUARANTEES = "guarantees"
+NO_OPEN_RISK = "no_open_risk"
+DEVELOPMENT_MEASURES = "development_measures"
+MONITORING_CONTACT = "monitoring_contact"
+
+
+@dataclass(frozen=True)
+class ExitFacts:
+    """What the check looks at, as plain data."""
+
+    mode: str
+    today: dt.date
+    identified_on: dt.date | None
+    min_months: int = 6
+    income_year: int | None = None
+    per_capita_income: Decimal | None = None
+    threshold: Decimal | None = None
+    threshold_year: int | None = None
+    previous_per_capita: Decimal | None = None
+    max_income_drop: Decimal = DEFAULT_MAX_INCOME_DROP
+    #: the five flags (:data:`GUARANTEE_FIELDS`) → secured? A missing flag counts as secured.
+    guarantees: Mapping[str, bool] = field(default_factory=dict)
+    #: where the guarantee flags come from, shown with a failure (e.g. the last visit's date)
+    guarantee_source: str = ""
+    #: one line per open risk (a clue waiting for triage, an open procedure …)
+    open_risks: Sequence[str] = ()
+    development_measures_implemented: int = 0
+    monitoring_contact: str = ""
+    monitoring_contact_phone: str = ""
+    no_labour_safety_net: bool = False
+
+
+@dataclass(frozen=True)
+class Criterion:
+    code: str
+    label: str
+    ok: bool
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "label": str(self.label), "ok": self.ok, "detail": str(self.detail)}
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    mode: str
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def eligible(self) -> bool:
+        return all(c.ok for c in self.criteria)
+
+    @property
+    def failed(self) -> list[Criterion]:
+        return [c for c in self.criteria if not c.ok]
+
+    @property
+    def secured_tracking(self) -> bool:
+        """The household should move to secured tracking rather than be eliminated."""
+        return any(c.code == SECURED_TRACKING and not c.ok for c in self.criteria)
+
+    def get(self, code: str) -> Criterion | None:
+        return next((c for c in self.criteria if c.code == code), None)
+
+    def as_list(self) -> list[dict]:
+        """For ``ExitAssessment.checks`` (JSON)."""
+        return [c.as_dict() for c in self.criteria]
+
+
+def earliest_exit_date(identified_on: dt.date, min_months: int) -> dt.date:
+    """The first day 帮扶消除 is allowed: same day ``min_months`` later (clamped to month end)."""
+    return add_months(identified_on, min_months)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _secured_tracking(f: ExitFacts) -> Criterion:
+    label = _("非整户无劳动能力兜底保障户")
+    if f.no_labour_safety_net:
+        return Criterion(
+            SECURED_TRACKING,
+            label,
+            False,
+            _("整户无劳动能力兜底保障户不标记风险消除，应转为兜底保障跟踪。"),
+        )
+    return Criterion(SECURED_TRACKING, label, True)
+
+
+def _min_months(f: ExitFacts) -> Criterion:
+    label = _("识别后监测满%(n)s个月") % {"n": f.min_months}
+    if f.identified_on is None:
+        return Criterion(MIN_MONTHS, label, False, _("尚未完成识别纳入，没有识别监测日期。"))
+    earliest = earliest_exit_date(f.identified_on, f.min_months)
+    months = max(months_between(f.identified_on, f.today), 0)
+    if f.today < earliest:
+        return Criterion(
+            MIN_MONTHS,
+            label,
+            False,
+            _("识别后仅%(months)s个月，须满%(min)s个月（%(date)s起符合）")
+            % {"months": months, "min": f.min_months, "date": earliest.isoformat()},
+        )
+    return Criterion(
+        MIN_MONTHS,
+        label,
+        True,
+        _("识别于%(date)s，已监测%(months)s个月") % {"date": f.identified_on.isoformat(), "months": months},
+    )
+
+
+def _income_above_threshold(f: ExitFacts) -> Criterion:
+    label = _("人均纯收入不低于当年监测线")
+    if f.per_capita_income is None:
+        return Criterion(INCOME_ABOVE_THRESHOLD, label, False, _("没有可用的家庭人均纯收入记录。"))
+    if f.threshold is None:
+        return Criterion(
+            INCOME_ABOVE_THRESHOLD,
+            label,
+            False,
+            _("未设置%(year)s年的监测线。") % {"year": f.threshold_year or f.today.year},
+        )
+    values = {
+        "year": f.income_year or "",
+        "income": _money(f.per_capita_income),
+        "threshold": _money(f.threshold),
+    }
+    if f.per_capita_income < f.threshold:
+        return Criterion(
+            INCOME_ABOVE_THRESHOLD,
+            label,
+            False,
+            _("%(year)s年人均纯收入%(income)s元，低于监测线%(threshold)s元") % values,
+        )
+    return Criterion(
+        INCOME_ABOVE_THRESHOLD,
+        label,
+        True,
+        _("%(year)s年人均纯收入%(income)s元，监测线%(threshold)s元") % values,
+    )
+
+
+def _income_stable(f: ExitFacts) -> Criterion:
+    label = _("收入稳定")
+    if f.per_capita_income is None:
+        return Criterion(INCOME_STABLE, label, False, _("没有可用的家庭人均纯收入记录。"))
+    previous_year = (f.income_year - 1) if f.income_year else None
+    if f.previous_per_capita is None:
+        return Criterion(
+            INCOME_STABLE,
+            label,
+            False,
+            _("缺少上年（%(year)s年）收入记录，无法判断收入是否稳定。") % {"year": previous_year or ""},
+        )
+    if f.previous_per_capita <= 0 or f.per_capita_income >= f.previous_per_capita:
+        return Criterion(
+            INCOME_STABLE,
+            label,
+            True,
+            _("人均纯收入%(income)s元，上年%(previous)s元")
+            % {"income": _money(f.per_capita_income), "previous": _money(f.previous_per_capita)},
+        )
+    drop = (f.previous_per_capita - f.per_capita_income) / f.previous_per_capita
+    values = {
+        "income": _money(f.per_capita_income),
+        "previous": _money(f.previous_per_capita),
+        "drop": f"{drop * 100:.0f}",
+        "max": f"{f.max_income_drop * 100:.0f}",
+    }
+    if drop > f.max_income_drop:
+        return Criterion(
+            INCOME_STABLE,
+            label,
+            False,
+            _("人均纯收入%(income)s元，较上年%(previous)s元下降%(drop)s%%，超过%(max)s%%") % values,
+        )
+    return Criterion(
+        INCOME_STABLE,
+        label,
+        True,
+        _("人均纯收入%(income)s元，较上年%(previous)s元下降%(drop)s%%，未超过%(max)s%%") % values,
+    )
+
+
+def _guarantees(f: ExitFacts) -> Criterion:
+    label = _("“两不愁三保障”及饮水安全有保障")
+    missing = [str(GUARANTEE_LABELS[k]) for k in GUARANTEE_FIELDS if not f.guarantees.get(k, True)]
+    if missing:
+        detail = _("未达到：%(items)s") % {"items": "、".join(missing)}
+        if f.guarantee_source:
+            detail = f"{detail}（{f.guarantee_source}）"
+        return Criterion(GUARANTEES, label, False, detail)
+    return Criterion(GUARANTEES, label, True)
+
+
+def _no_open_risk(f: ExitFacts) -> Criterion:
+    label = _("无新增风险")
+    if f.open_risks:
+        return Criterion(
+            NO_OPEN_RISK,
+            label,
+            False,
+            _("尚有%(n)s项风险未处理：%(items)s")
+            % {"n": len(f.open_risks), "items": "；".join(f.open_risks)},
+        )
+    return Criterion(NO_OPEN_RISK, label, True)
+
+
+def _development_measures(f: ExitFacts) -> Criterion:
+    label = _("已落实开发式帮扶措施")
+    if f.development_measures_implemented <= 0:
+        return Criterion(
+            DEVELOPMENT_MEASURES,
+            label,
+            False,
+            _("尚未落实任何开发式帮扶措施（产业、就业、金融、公益岗位）。"),
+        )
+    return Criterion(
+        DEVELOPMENT_MEASURES,
+        label,
+        True,
+        _("已落实%(n)s项") % {"n": f.development_measures_implemented},
+    )
+
+
+def _monitoring_contact(f: ExitFacts) -> Criterion:
+    label = _("已登记监测联系人及联系电话")
+    missing = []
+    if not (f.monitoring_contact or "").strip():
+        missing.append(_("监测联系人"))
+    if not (f.monitoring_contact_phone or "").strip():
+        missing.append(_("监测联系人电话"))
+    if missing:
+        return Criterion(
+            MONITORING_CONTACT, label, False, _("未登记：%(items)s") % {"items": "、".join(missing)}
+        )
+    return Criterion(MONITORING_CONTACT, label, True)
+
+
+def check_exit(facts: ExitFacts) -> Eligibility:
+    """The checklist for ``facts.mode`` (帮扶消除 ``assistance`` or 自然消除 ``natural``)."""
+    if facts.mode not in (ASSISTANCE, NATURAL):
+        raise ValueError(f"unknown exit mode {facts.mode!r}")
+    criteria = [_secured_tracking(facts)]
+    if facts.mode == ASSISTANCE:
+        criteria.append(_min_months(facts))
+    criteria += [
+        _income_above_threshold(facts),
+        _income_stable(facts),
+        _guarantees(facts),
+        _no_open_risk(facts),
+    ]
+    if facts.mode == ASSISTANCE:
+        criteria.append(_development_measures(facts))
+    criteria.append(_monitoring_contact(facts))
+    return Eligibility(mode=facts.mode, criteria=tuple(criteria))
+
+
+# ---------------------------------------------------------------------------------------------
+# From the database
+# ---------------------------------------------------------------------------------------------
+
+
+def _incomes(household, today: dt.date):
+    from households.models import IncomeRecord
+
+    rows = list(IncomeRecord.objects.filter(household=household, year__lte=today.year).order_by("-year")[:5])
+    current = next((r for r in rows if r.per_capita_net_income is not None), None)
+    previous = None
+    if current is not None:
+        previous = next((r for r in rows if r.year == current.year - 1), None)
+    return current, previous
+
+
+def _guarantee_facts(case, household) -> tuple[dict[str, bool], str]:
+    """The registry's flags, and the last visit since identification: a flag is secured only
+    if both say so (a visit that found a problem blocks the exit until a later visit)."""
+    from monitoring.models import Visit
+
+    flags = {k: bool(getattr(household, k)) for k in GUARANTEE_FIELDS}
+    since = case.identified_on or case.found_date
+    visits = Visit.objects.filter(household=household)
+    if since:
+        visits = visits.filter(visited_on__gte=since)
+    last = visits.order_by("-visited_on", "-id").first()
+    source = ""
+    if last is not None:
+        bad_in_visit = [k for k in GUARANTEE_FIELDS if not getattr(last, k)]
+        for k in bad_in_visit:
+            flags[k] = False
+        if bad_in_visit:
+            source = _("最近一次走访%(date)s记录") % {"date": last.visited_on.isoformat()}
+    return flags, source
+
+
+def _open_risks(case, household) -> list[str]:
+    from monitoring.models import ClueStatus, StepStatus
+
+    out: list[str] = []
+    clues = (
+        household.clues.filter(status__in=[ClueStatus.PENDING, ClueStatus.UNMATCHED])
+        .prefetch_related("risk_types")
+        .order_by("found_date", "id")
+    )
+    for clue in clues:
+        names = "、".join(rt.name for rt in clue.risk_types.all())
+        out.append(
+            _("%(date)s发现的风险线索（%(risks)s）待研判")
+            % {"date": clue.found_date.isoformat(), "risks": names or _("未注明")}
+        )
+    open_steps = case.steps.filter(
+        procedure_kind="identification", status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
+    ).count()
+    if open_steps:
+        out.append(_("识别程序尚未办结（%(n)s个步骤未完成）") % {"n": open_steps})
+    return out
+
+
+def exit_facts_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, settings=None) -> ExitFacts:
+    """Gather the facts of :func:`check_exit` for a case."""
+    from monitoring.models import MeasureStatus
+    from monitoring.settings import settings_for, threshold_for
+
+    household = case.household
+    settings = settings or settings_for(case.area_code)
+    current, previous = _incomes(household, today)
+    threshold = threshold_for(case.area_code, today.year)
+    threshold_year = today.year
+    if threshold is None and current is not None:
+        threshold = threshold_for(case.area_code, current.year)
+        threshold_year = current.year
+    flags, source = _guarantee_facts(case, household)
+    development = case.measures.filter(
+        status=MeasureStatus.IMPLEMENTED, measure__category__kind="development"
+    ).count()
+    return ExitFacts(
+        mode=mode,
+        today=today,
+        identified_on=case.identified_on or household.identified_on,
+        min_months=settings.min_months_before_exit,
+        max_income_drop=Decimal(settings.max_income_drop_percent) / 100,
+        income_year=current.year if current else None,
+        per_capita_income=current.per_capita_net_income if current else None,
+        threshold=threshold.amount if threshold else None,
+        threshold_year=threshold_year,
+        previous_per_capita=previous.per_capita_net_income if previous else None,
+        guarantees=flags,
+        guarantee_source=source,
+        open_risks=tuple(_open_risks(case, household)),
+        development_measures_implemented=development,
+        monitoring_contact=household.monitoring_contact,
+        monitoring_contact_phone=household.monitoring_contact_phone,
+        no_labour_safety_net=household.no_labour_safety_net,
+    )
+
+
+def eligibility_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, settings=None) -> Eligibility:
+    """The exit checklist of a case on ``today`` (Asia/Shanghai date)."""
+    return check_exit(exit_facts_for_case(case, today=today, mode=mode, settings=settings))

@@ -1,0 +1,285 @@
+"""The admin site: who gets in, the smoke walk over every registered model, the user admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import Department, Role, User
+from households import services
+from monitoring.models import (
+    AssistanceMeasure,
+    Breach,
+    CaseStep,
+    Clue,
+    ExitAssessment,
+    Holiday,
+    Measure,
+    MonitoringCase,
+    Objection,
+    ProcedureDefinition,
+    PublicNotice,
+    RiskType,
+    StatusChange,
+    Visit,
+)
+from tests import factories
+
+
+def _url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root", "root@example.org", "pass-12345")
+
+
+@pytest.fixture
+def workflow_rows(areas, cadre):
+    """One row of every workflow model, written directly (the workflow services are not the
+    subject here)."""
+    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    services.income_record_set(actor=cadre, household=hh, year=2025, wages=12000)
+    helper = factories.helper(areas["county"])
+    services.helper_assign(actor=cadre, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
+    now = timezone.now()
+    procedure = ProcedureDefinition.objects.filter(kind="identification").first()
+    case = MonitoringCase.objects.create(
+        household=hh,
+        area_code=hh.area_code,
+        status="identifying",
+        procedure=procedure,
+        found_date=dt.date(2025, 3, 1),
+        opened_at=now,
+        due_date=dt.date(2025, 3, 16),
+    )
+    case.risk_types.set(RiskType.objects.filter(code="01"))
+    definition = procedure.steps.first()
+    step = CaseStep.objects.create(
+        case=case,
+        definition=definition,
+        procedure_kind="identification",
+        code=definition.code,
+        name=definition.name,
+        kind=definition.kind,
+        actor_role=definition.actor_role,
+        area_level=definition.area_level,
+        time_limit_days=definition.time_limit_days,
+        status="available",
+    )
+    clue = Clue.objects.create(
+        channel="cadre_screening",
+        found_date=dt.date(2025, 3, 1),
+        household=hh,
+        area_code=hh.area_code,
+        status="case_opened",
+        case=case,
+        name="成员",
+        id_number=hh.members.first().id_number,
+    )
+    notice = PublicNotice.objects.create(
+        case=case,
+        step=step,
+        start_date=dt.date(2025, 3, 5),
+        end_date=dt.date(2025, 3, 10),
+        title="公示",
+        content="内容",
+    )
+    Objection.objects.create(case=case, notice=notice, raised_on=dt.date(2025, 3, 6), content="异议")
+    Breach.objects.create(
+        case=case, step=step, kind="step", due_date=dt.date(2025, 3, 8), escalated_to="township"
+    )
+    AssistanceMeasure.objects.create(case=case, measure=Measure.objects.first(), status="planned")
+    Visit.objects.create(household=hh, area_code=hh.area_code, helper=helper, visited_on=dt.date(2025, 3, 2))
+    ExitAssessment.objects.create(
+        case=case, mode="assistance", assessed_on=dt.date(2025, 9, 1), eligible=True
+    )
+    Holiday.objects.create(date=dt.date(2025, 10, 1), name="国庆节")
+    StatusChange.objects.create(
+        object_type="case", object_id=case.pk, case=case, action="open", to_status="identifying", at=now
+    )
+    return {"household": hh, "case": case, "clue": clue}
+
+
+def test_superuser_walks_every_registered_model(client, superuser, workflow_rows):
+    client.force_login(superuser)
+    assert client.get(reverse("admin:index")).status_code == 200
+    unopened = []
+    for model, model_admin in admin.site._registry.items():
+        response = client.get(_url(model, "changelist"))
+        assert response.status_code == 200, model
+        request = response.wsgi_request
+        if model_admin.has_add_permission(request):
+            assert client.get(_url(model, "add")).status_code == 200, model
+        obj = model._default_manager.order_by("pk").first()
+        if obj is not None:
+            assert client.get(_url(model, "change", obj.pk)).status_code == 200, model
+            assert client.get(_url(model, "history", obj.pk)).status_code == 200, model
+        elif model._meta.app_label in ("accounts", "households", "monitoring"):
+            unopened.append(model)
+    assert unopened == []  # every model of our apps had a change page to open
+
+
+def test_every_model_of_our_apps_uses_the_role_table():
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label in ("accounts", "households", "monitoring"):
+            assert isinstance(model_admin, permissions.RoleScopedAdminMixin), model
+            for inline in model_admin.inlines:
+                assert issubclass(inline, permissions.RoleScopedInlineMixin), inline
+
+
+def test_site_titles_are_chinese(client, superuser):
+    client.force_login(superuser)
+    content = client.get(reverse("admin:index")).content.decode()
+    assert "防止返贫致贫动态监测和帮扶系统" in content
+
+
+@pytest.mark.parametrize(
+    "fixture", ["cadre", "township_reviewer", "county_approver", "operator"], ids=lambda f: f
+)
+def test_staff_roles_get_in_without_is_staff(client, request, fixture):
+    user = request.getfixturevalue(fixture)
+    assert not user.is_staff
+    client.force_login(user)
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_department_account_has_no_admin_access(client, areas):
+    dept = Department.objects.get(code="education")
+    user = factories.user(Role.DEPARTMENT, areas["county"], department=dept)
+    client.force_login(user)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+    assert client.get(_url(Department, "changelist")).status_code == 302
+
+
+def test_department_account_cannot_log_in_to_the_admin(client, areas):
+    dept = Department.objects.get(code="education")
+    factories.user(Role.DEPARTMENT, areas["county"], username="edu", department=dept)
+    response = client.post(reverse("admin:login"), {"username": "edu", "password": "pass-12345"})
+    assert response.status_code == 200
+    assert "该账号不能登录管理后台" in response.content.decode()
+
+
+def test_inactive_user_has_no_access(client, cadre):
+    cadre.is_active = False
+    cadre.save()
+    assert not permissions.has_admin_access(cadre)
+
+
+def test_cadre_index_lists_only_what_the_table_grants(client, cadre):
+    client.force_login(cadre)
+    response = client.get(reverse("admin:index"))
+    models = {m["object_name"] for app in response.context["app_list"] for m in app["models"]}
+    assert {"Household", "Person", "IncomeRecord"} <= models
+    assert not models & {"User", "Area", "Department", "RiskType", "Holiday", "IncomeThreshold"}
+
+
+def test_cadre_cannot_open_user_admin(client, cadre):
+    client.force_login(cadre)
+    assert client.get(_url(User, "changelist")).status_code == 403
+
+
+def test_role_table_is_data():
+    assert permissions.can(_User(Role.OPERATOR), "change", "monitoring.risktype")
+    assert not permissions.can(_User(Role.VILLAGE_CADRE), "change", "monitoring.risktype")
+    assert permissions.can(_User(Role.VILLAGE_CADRE), "add", "households.household")
+    assert not permissions.can(_User(Role.TOWNSHIP_REVIEWER), "add", "households.household")
+    assert permissions.can(_User(Role.TOWNSHIP_REVIEWER), "change", "households.household")
+    assert permissions.allowed_actions(_User(Role.DEPARTMENT), "households.household") == frozenset()
+    # nobody writes the status-change log, superusers included
+    assert permissions.allowed_actions(_User(Role.OPERATOR, superuser=True), "monitoring.statuschange") == {
+        "view"
+    }
+
+
+class _User:
+    is_authenticated = True
+    is_active = True
+
+    def __init__(self, role, superuser=False):
+        self.role = role
+        self.is_superuser = superuser
+
+
+# --- users, areas -------------------------------------------------------------------------
+
+
+def test_operator_sees_users_in_their_county_but_no_superuser(client, operator, cadre, superuser, areas):
+    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
+    outsider = factories.user(Role.COUNTY_APPROVER, other_county, username="outsider")
+    client.force_login(operator)
+    response = client.get(_url(User, "changelist"))
+    shown = {u.username for u in response.context["cl"].result_list}
+    assert "cadre_v11" in shown
+    assert superuser.username not in shown
+    assert outsider.username not in shown
+    assert client.get(_url(User, "change", superuser.pk)).status_code == 302
+
+
+def test_operator_cannot_make_a_superuser(client, operator, cadre):
+    client.force_login(operator)
+    response = client.get(_url(User, "change", cadre.pk))
+    form = response.context["adminform"].form
+    assert "is_superuser" not in form.fields
+    assert "user_permissions" not in form.fields
+
+
+def test_user_admin_checks_role_against_area_level(client, operator, areas):
+    client.force_login(operator)
+    response = client.post(
+        _url(User, "add"),
+        {
+            "username": "new_cadre",
+            "usable_password": "true",
+            "password1": "A-long-pass-9876",
+            "password2": "A-long-pass-9876",
+            "full_name": "李四",
+            "role": Role.VILLAGE_CADRE,
+            "areas": [areas["t1"].pk],
+        },
+    )
+    assert response.status_code == 200
+    assert "只能选择村级区域" in str(response.context["adminform"].form.errors["areas"])
+    assert not User.objects.filter(username="new_cadre").exists()
+
+    response = client.post(
+        _url(User, "add"),
+        {
+            "username": "new_cadre",
+            "usable_password": "true",
+            "password1": "A-long-pass-9876",
+            "password2": "A-long-pass-9876",
+            "full_name": "李四",
+            "role": Role.VILLAGE_CADRE,
+            "areas": [areas["v12"].pk],
+        },
+    )
+    assert response.status_code == 302
+    created = User.objects.get(username="new_cadre")
+    assert list(created.areas.all()) == [areas["v12"]]
+
+
+def test_operator_area_choices_are_scoped(client, operator, areas):
+    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
+    client.force_login(operator)
+    response = client.get(_url(User, "add"))
+    choices = response.context["adminform"].form.fields["areas"].queryset
+    assert areas["v11"] in choices
+    assert other_county not in choices
+
+
+def test_area_admin_search_and_filter(client, operator, areas):
+    client.force_login(operator)
+    response = client.get(_url(areas["v11"].__class__, "changelist"), {"q": "130727100"})
+    names = {a.name for a in response.context["cl"].result_list}
+    assert names == {"西城镇", "一村", "二村"}
+    response = client.get(_url(areas["v11"].__class__, "changelist"), {"level__exact": "village"})
+    assert {a.level for a in response.context["cl"].result_list} == {"village"}
