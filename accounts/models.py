@@ -55,6 +55,8 @@ def area_prefix_q(field: str, prefixes: list[str] | tuple[str, ...]) -> Q:
 
 class AreaQuerySet(models.QuerySet):
     def for_user(self, user) -> AreaQuerySet:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
         if user.sees_everything:
             return self
         return self.filter(area_prefix_q("code", user.scope_prefixes()))
@@ -92,7 +94,9 @@ class Area(models.Model):
         return self.code[: PREFIX_LENGTH[self.level]]
 
     def clean(self) -> None:
-        if not (len(self.code) == 12 and self.code.isdigit()):
+        if self.level not in PREFIX_LENGTH:  # clean_fields has already reported the bad choice
+            return
+        if not (len(self.code) == 12 and self.code.isascii() and self.code.isdigit()):
             raise ValidationError({"code": _("区划代码须为12位数字。")})
         if self.code[PREFIX_LENGTH[self.level] :].strip("0"):
             raise ValidationError({"code": _("该层级的区划代码在有效位之后应全为0。")})
@@ -195,7 +199,9 @@ class User(AbstractUser):
         return cached
 
     def covers(self, area_code: str) -> bool:
-        """Is the 12-digit ``area_code`` inside this user's areas?"""
+        """Is the 12-digit ``area_code`` inside this user's areas? Never for an inactive user."""
+        if not self.is_active or not area_code:
+            return False
         if self.sees_everything:
             return True
         return any(area_code.startswith(p) for p in self.scope_prefixes())

@@ -9,10 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+#: Full-width digits and X, as typed with a Chinese input method, read as their ASCII forms.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘx", "0123456789XXX")
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts "²", "١" and the like)."""
+    return bool(text) and set(text) <= _ASCII_DIGITS
 
 
 class IDNumberError(ValueError):
@@ -38,24 +47,25 @@ def check_char(first17: str) -> str:
 
 
 def normalize(raw: str) -> str:
-    """Strip spaces and upper-case a trailing x; nothing else is changed."""
-    return (raw or "").strip().replace(" ", "").upper()
+    """Drop white space, read full-width digits as ASCII and upper-case x; nothing else changes."""
+    text = "" if raw is None else str(raw)
+    return "".join(text.split()).translate(_FULL_WIDTH)
 
 
 def parse(raw: str, *, today: dt.date | None = None) -> IDInfo:
     """Validate an ID number and return what it says; raise :class:`IDNumberError`."""
     number = normalize(raw)
-    if len(number) == 15 and number.isdigit():
+    if len(number) == 15 and _digits(number):
         raise IDNumberError(_("这是15位旧版身份证号码，请填写18位公民身份号码。"))
     if len(number) != 18:
         raise IDNumberError(_("公民身份号码应为18位。"))
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not _digits(number[:17]) or not (_digits(number[17]) or number[17] == "X"):
         raise IDNumberError(_("公民身份号码前17位须为数字，最后一位为数字或X。"))
     try:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise IDNumberError(_("公民身份号码中的出生日期无效。")) from None
-    today = today or dt.date.today()  # noqa: DTZ011 - a calendar date, no time of day
+    today = today or timezone.localdate()  # the deployment's calendar day, not the server's
     if birth > today:
         raise IDNumberError(_("公民身份号码中的出生日期晚于今天。"))
     if birth.year < 1890:

@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,7 +101,10 @@ PERSON_FIELDS = {
 
 def _village(village) -> Area:
     if not isinstance(village, Area):
-        village = Area.objects.filter(pk=village).first()
+        try:
+            village = Area.objects.filter(pk=village).first()
+        except (TypeError, ValueError):  # not a primary key at all
+            village = None
     if village is None or village.level != AreaLevel.VILLAGE:
         raise ValidationError({"village": _("请选择一个村。")})
     return village
@@ -161,6 +165,9 @@ def person_add(
     *, actor, household: Household, id_number: str, name: str, reason: str = "", **fields
 ) -> Person:
     _check_can_edit(actor)
+    # Lock and re-read: setting the head saves the household, which must not write back a
+    # copy the caller read before someone else's edit.
+    household = Household.objects.select_for_update().get(pk=household.pk)
     _check_area(actor, household.area_code, field="household")
     info = _parse_id(id_number)
     if not (name or "").strip():
@@ -180,11 +187,23 @@ def person_add(
     except IntegrityError:  # a concurrent insert of the same ID number
         _check_unique_id(info.number)
         raise
+    _sync_head(household, person, actor=actor)
+    _recompute_latest_income(household, actor=actor)
+    return person
+
+
+def _sync_head(household: Household, person: Person, *, actor) -> None:
+    """Keep ``household.head`` in step with the person's relation (户主).
+
+    A person recorded as head becomes the household's head when it has none; a head whose
+    relation changes to something else leaves the household without one.
+    """
     if person.relation == Relation.HEAD and household.head_id is None:
         household.head = person
         _save(household, actor=actor, reason=_("设定户主"))
-    _recompute_latest_income(household, actor=actor)
-    return person
+    elif person.relation != Relation.HEAD and household.head_id == person.pk:
+        household.head = None
+        _save(household, actor=actor, reason=_("户主变更"))
 
 
 @transaction.atomic
@@ -198,7 +217,9 @@ def person_update(*, actor, person: Person, reason: str = "", **fields) -> Perso
         person.id_number, person.birth_date, person.sex = info.number, info.birth_date, info.sex
     _apply(person, fields, PERSON_FIELDS)
     _save(person, actor=actor, reason=reason or _("修改成员信息"))
-    _recompute_latest_income(person.household, actor=actor)
+    household = Household.objects.select_for_update().get(pk=person.household_id)
+    _sync_head(household, person, actor=actor)
+    _recompute_latest_income(household, actor=actor)
     return person
 
 
@@ -206,19 +227,25 @@ def person_update(*, actor, person: Person, reason: str = "", **fields) -> Perso
 def person_move(*, actor, person: Person, to_household: Household, relation: str, reason: str) -> Person:
     """Move a person to another household; the history keeps where they were."""
     _check_can_edit(actor)
-    person = Person.objects.select_for_update().select_related("household").get(pk=person.pk)
-    old = person.household
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.household_id == to_household.pk:
+        raise ValidationError({"to_household": _("成员已在该户中。")})
+    # Both households are re-read under lock, in primary-key order so two opposite moves
+    # cannot deadlock.
+    locked = Household.objects.select_for_update().filter(pk__in=[person.household_id, to_household.pk])
+    by_pk = {h.pk: h for h in locked.order_by("pk")}
+    old, to_household = by_pk[person.household_id], by_pk[to_household.pk]
     _check_area(actor, old.area_code, field="household")
     _check_area(actor, to_household.area_code, field="to_household")
-    if old.pk == to_household.pk:
-        raise ValidationError({"to_household": _("成员已在该户中。")})
-    if not (reason or "").strip():
+    reason = (reason or "").strip()
+    if not reason:
         raise ValidationError({"reason": _("请填写迁移原因。")})
     person.household, person.relation = to_household, relation
     _save(person, actor=actor, reason=reason)
     if old.head_id == person.pk:
         old.head = None
         _save(old, actor=actor, reason=_("户主迁出"))
+    _sync_head(to_household, person, actor=actor)
     _recompute_latest_income(old, actor=actor)
     _recompute_latest_income(to_household, actor=actor)
     return person
@@ -255,17 +282,25 @@ def income_record_set(
     *, actor, household: Household, year: int, recorded_on: dt.date | None = None, note: str = "", **amounts
 ) -> IncomeRecord:
     """Create or replace a household's figures for one year; the per-capita is computed."""
+    _check_can_edit(actor)
+    household = Household.objects.select_for_update().get(pk=household.pk)
     _check_area(actor, household.area_code, field="household")
     this_year = timezone.localdate().year
-    if not (2000 <= int(year) <= this_year + 1):
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        year = 0
+    if not (2000 <= year <= this_year + 1):
         raise ValidationError({"year": _("年度不正确。")})
     errors = {}
     clean = {}
     for name in INCOME_FIELDS:
         raw = amounts.pop(name, 0)
         try:
-            value = Decimal(str(raw if raw not in (None, "") else 0))
+            value = Decimal(str(raw if raw not in (None, "") else 0).strip())
         except ArithmeticError:
+            value = None
+        if value is None or not value.is_finite():  # "NaN" and "Infinity" parse as Decimals
             errors[name] = _("请填写数字金额。")
             continue
         if value < 0:
@@ -275,12 +310,19 @@ def income_record_set(
         errors.update({name: _("不能修改此项。") for name in amounts})
     if errors:
         raise ValidationError(errors)
-    record, _created = IncomeRecord.objects.select_for_update().get_or_create(household=household, year=year)
+    # Not get_or_create: its insert would write a history row without the actor or the reason.
+    record = IncomeRecord.objects.select_for_update().filter(household=household, year=year).first()
+    latest = household.incomes.order_by("-year").values_list("year", flat=True).first()
+    if record is None:
+        record = IncomeRecord(household=household, year=year)
+    if record.pk is None or not record.members or latest is None or year >= latest:
+        record.members = _members(household)
+    # else: correcting an earlier year keeps the members counted for that year; only the
+    # latest record follows today's household (see _recompute_latest_income).
     for name, value in clean.items():
         setattr(record, name, value)
     record.recorded_on = recorded_on or timezone.localdate()
     record.note = note
-    record.members = _members(household)
     _compute(record)
     _save(record, actor=actor, reason=_("录入收支情况"))
     return record
@@ -306,18 +348,32 @@ def helper_assign(
     start_date: dt.date,
     kind: str = AssignmentKind.RESPONSIBLE,
 ) -> HelperAssignment:
-    """Assign a helper; a household has one active responsible helper, so the previous one ends."""
+    """Assign a helper; a household has one active helper of each kind, so the previous one ends.
+
+    "Other" helpers (the N of Jiaozhou's "1+1+1+N" team) are many: none of them ends.
+    """
+    _check_can_edit(actor)
+    household = Household.objects.select_for_update().get(pk=household.pk)
     _check_area(actor, household.area_code, field="household")
     if not household.area_code.startswith(helper.county.prefix):
         raise ValidationError({"helper": _("帮扶责任人不属于该户所在县。")})
-    current = HelperAssignment.objects.select_for_update().filter(
-        household=household, kind=kind, end_date__isnull=True
+    # Every assignment of this kind still running on the start date, including one whose
+    # end has been set in the future.
+    current = list(
+        HelperAssignment.objects.select_for_update()
+        .filter(household=household, kind=kind)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
+        .order_by("start_date", "pk")
     )
-    for old in current:
-        if old.helper_id == helper.pk:
-            raise ValidationError({"helper": _("该帮扶人已在帮扶此户。")})
-        old.end_date = max(start_date - dt.timedelta(days=1), old.start_date)
-        _save(old, actor=actor, reason=_("更换帮扶责任人"))
+    if any(old.helper_id == helper.pk for old in current):
+        raise ValidationError({"helper": _("该帮扶人已在帮扶此户。")})
+    if kind != AssignmentKind.OTHER:
+        if any(start_date < old.start_date for old in current):
+            raise ValidationError({"start_date": _("开始时间不能早于现任帮扶人的开始时间。")})
+        for old in current:
+            # A same-day correction ends the previous one on its first day.
+            old.end_date = max(start_date - dt.timedelta(days=1), old.start_date)
+            _save(old, actor=actor, reason=_("更换帮扶责任人"))
     assignment = HelperAssignment(helper=helper, household=household, kind=kind, start_date=start_date)
     _save(assignment, actor=actor, reason=_("确定帮扶关系"))
     return assignment
@@ -327,6 +383,10 @@ def helper_assign(
 def helper_unassign(
     *, actor, assignment: HelperAssignment, end_date: dt.date, reason: str = ""
 ) -> HelperAssignment:
+    _check_can_edit(actor)
+    assignment = (
+        HelperAssignment.objects.select_for_update().select_related("household").get(pk=assignment.pk)
+    )
     _check_area(actor, assignment.household.area_code, field="household")
     assignment.end_date = end_date
     _save(assignment, actor=actor, reason=reason or _("结束帮扶关系"))

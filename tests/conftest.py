@@ -27,3 +27,9 @@ def county_approver(areas):
 @pytest.fixture
 def operator(areas):
     return factories.user(Role.OPERATOR, areas["county"], username="operator")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """The production hasher takes ~0.3 s per password; tests need no such cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
