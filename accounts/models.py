@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
 
@@ -208,3 +209,85 @@ class User(AbstractUser):
 
     def has_role(self, *roles: str) -> bool:
         return self.is_superuser or self.role in roles
+
+
+class Scope(models.TextChoices):
+    ALERTS_WRITE = "alerts:write", _("推送预警")
+    ALERTS_READ = "alerts:read", _("查看预警及反馈")
+    TASKS_READ = "tasks:read", _("查看帮扶任务")
+    TASKS_WRITE = "tasks:write", _("办结帮扶任务")
+
+
+class DepartmentAPIKey(AbstractAPIKey):
+    """A partner department's API key: stored hashed, scoped, optionally expiring and IP-bound.
+
+    Calls made with it act as the department's service account (``user``), so the same
+    ``for_user`` scoping and services apply as for a person of that department.
+    """
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("所属部门"), on_delete=models.PROTECT, related_name="api_keys"
+    )
+    user = models.ForeignKey(
+        "User", verbose_name=_("部门服务账号"), on_delete=models.PROTECT, related_name="api_keys"
+    )
+    scopes = models.JSONField(_("权限范围"), default=list, blank=True)
+    ip_allowlist = models.TextField(
+        _("IP白名单"), blank=True, help_text=_("每行一个IP地址或网段（如 10.0.0.0/24）；留空不限。")
+    )
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("部门接口密钥")
+        verbose_name_plural = _("部门接口密钥")
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in (self.scopes or [])
+
+    def ip_allowed(self, ip: str) -> bool:
+        import ipaddress
+
+        entries = [e.strip() for e in (self.ip_allowlist or "").splitlines() if e.strip()]
+        if not entries:
+            return True
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        for entry in entries:
+            try:
+                if addr in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+        return False
+
+
+class ApiCallLog(models.Model):
+    """Every API call: which key or user, method, path, status, time taken."""
+
+    api_key = models.ForeignKey(
+        DepartmentAPIKey,
+        verbose_name=_("密钥"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    user = models.ForeignKey(
+        "User", verbose_name=_("用户"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    method = models.CharField(_("方法"), max_length=10)
+    path = models.CharField(_("路径"), max_length=300)
+    status = models.PositiveSmallIntegerField(_("状态码"))
+    duration_ms = models.PositiveIntegerField(_("耗时（毫秒）"))
+    ip = models.GenericIPAddressField(_("来源IP"), null=True, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("接口调用日志")
+        verbose_name_plural = _("接口调用日志")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"

@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="admin/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api_urls")),
 ]

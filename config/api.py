@@ -1,0 +1,96 @@
+"""Shared REST API plumbing: one error shape for every 4xx, pagination, the schema's auth."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from accounts.errors import ServiceError
+
+
+def _flatten(detail) -> dict:
+    """DRF/Django error details → ``{field: "message; message"}``."""
+    if isinstance(detail, dict):
+        out = {}
+        for key, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msg in _flatten(value).items():
+                    out[f"{key}.{sub}"] = msg
+            elif isinstance(value, list) and value and isinstance(value[0], dict):
+                for i, item in enumerate(value):
+                    for sub, msg in _flatten(item).items():
+                        out[f"{key}[{i}].{sub}"] = msg
+            elif isinstance(value, list):
+                out[key] = "；".join(str(v) for v in value)
+            else:
+                out[key] = str(value)
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": "；".join(str(v) for v in detail)}
+    return {}
+
+
+def error_body(code: str, message, fields: dict | None = None) -> dict:
+    return {"code": code, "message": str(message), "fields": {k: str(v) for k, v in (fields or {}).items()}}
+
+
+def exception_handler(exc, context):
+    """Every refusal as ``{"code", "message", "fields"}`` with a 4xx status."""
+    if isinstance(exc, ServiceError):
+        fields = {k: (v if isinstance(v, str) else str(v)) for k, v in exc.fields.items()}
+        return Response(error_body(exc.code, exc.message, fields), status=exc.http_status)
+    if isinstance(exc, DjangoValidationError):
+        fields = (
+            {k: "；".join(str(m) for m in v) for k, v in exc.message_dict.items()}
+            if hasattr(exc, "error_dict")
+            else {}
+        )
+        message = next(iter(fields.values()), None) or "；".join(str(m) for m in exc.messages)
+        return Response(error_body("invalid", message, fields), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        message = _("提交的数据有误，请按字段提示修改。")
+        return Response(
+            error_body("invalid", message, fields), status=response.status_code, headers=response.headers
+        )
+    detail = getattr(exc, "detail", "")
+    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    if isinstance(detail, dict | list):
+        body = error_body(code, _("请求有误。"), _flatten(detail))
+    else:
+        body = error_body(code, detail)
+    response.data = body
+    return response
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class DepartmentKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.api_auth.DepartmentKeyAuthentication"
+    name = "DepartmentKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Api-Key <key>",
+        }

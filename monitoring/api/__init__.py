@@ -1,0 +1,1 @@
+"""The monitoring REST API: ``departments`` (partner departments' keys) and ``staff``."""
