@@ -1,0 +1,1 @@
+"""Benchmarks, run against the database in ``DATABASE_URL`` (``python -m bench.<name>``)."""
