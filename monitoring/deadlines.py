@@ -10,6 +10,7 @@ A limit of N days from a start date D ends on D + N: a clue found on 1 March wit
 
 from __future__ import annotations
 
+import calendar as _cal
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
@@ -103,8 +104,10 @@ def deadline(
     left = days_between(today, due, calendar)
     if done:
         return Deadline(State.DONE, due, left)
-    if left < 0:
-        return Deadline(State.OVERDUE, due, left)
+    if today > due:
+        # Overdue from the first day after the due date, even when that day is not a working
+        # day (a step due on Friday is late on Saturday); at least one day late.
+        return Deadline(State.OVERDUE, due, min(left, -1))
     if left <= due_soon_days:
         return Deadline(State.DUE_SOON, due, left)
     return Deadline(State.ON_TIME, due, left)
@@ -115,17 +118,19 @@ def is_overdue(due: dt.date | None, *, now: dt.datetime, done: bool = False) -> 
 
 
 def months_between(start: dt.date, end: dt.date) -> int:
-    """Whole months from ``start`` to ``end`` (1 Jan → 1 Jul = 6; → 30 Jun = 5)."""
+    """Whole months from ``start`` to ``end`` (1 Jan → 1 Jul = 6; → 30 Jun = 5).
+
+    The inverse of :func:`add_months`: a month ends on the same day of a later month, or on
+    that month's last day when it is shorter (31 Aug → 28 Feb = 6, as 31 Aug + 6 = 28 Feb).
+    """
     months = (end.year - start.year) * 12 + (end.month - start.month)
-    if end.day < start.day:
+    if end.day < start.day and end.day != _cal.monthrange(end.year, end.month)[1]:
         months -= 1
     return months
 
 
 def add_months(start: dt.date, months: int) -> dt.date:
     """Same day ``months`` later, clamped to the month's end (31 Aug + 6 = 28/29 Feb)."""
-    import calendar as _cal
-
     total = start.month - 1 + months
     year, month = start.year + total // 12, total % 12 + 1
     return dt.date(year, month, min(start.day, _cal.monthrange(year, month)[1]))

@@ -44,9 +44,26 @@ def available_actions(case: MonitoringCase, user, *, now: dt.datetime | None = N
             }
         )
 
-    for step in case.steps.filter(status=StepStatus.AVAILABLE).order_by("procedure_kind", "sort_order"):
+    steps = (
+        case.steps.filter(status__in=[StepStatus.AVAILABLE, StepStatus.WAITING])
+        .order_by("procedure_kind", "sort_order")
+        .prefetch_related("waits_for")
+    )
+    for step in steps:
         step.case = case
         who = _actor_error(user, step, case)
+        if step.status == StepStatus.WAITING:
+            # Shown disabled, with what it waits for (e.g. approval while the notice runs).
+            pending = [s.name for s in step.waits_for.all() if s.status != StepStatus.DONE]
+            if not pending:
+                continue
+            add(
+                "complete",
+                _("办结"),
+                who or _("须待以下步骤完成：%(steps)s。") % {"steps": "、".join(pending)},
+                step,
+            )
+            continue
         if step.kind == StepKind.VILLAGE_NOTICE and not hasattr(step, "notice"):
             add("post_notice", _("发布公示"), who, step)
         add("complete", _("办结"), who or step_guard(step, case, today=today), step)
@@ -92,6 +109,13 @@ def case_deadlines(case: MonitoringCase, *, now: dt.datetime | None = None) -> d
             case.due_date,
             now=now,
             done=not identifying and case.identified_on is not None or not case.is_open,
+            due_soon_days=soon,
+            calendar=cal,
+        ),
+        "exit": deadlines.deadline(
+            case.exit_due_date,
+            now=now,
+            done=case.status != CaseStatus.EXIT_IN_PROGRESS,
             due_soon_days=soon,
             calendar=cal,
         ),

@@ -164,7 +164,8 @@ def start_procedure(case: MonitoringCase, procedure: ProcedureDefinition, *, act
         obj=case,
         object_type="case",
         case=case,
-        action=f"start_{procedure.kind}",
+        # not "start_exit": that is the case's own transition, which exit_rejected looks up
+        action=f"start_{procedure.kind}_procedure",
         from_status=case.status,
         to_status=case.status,
         actor=actor,
@@ -409,6 +410,12 @@ def step_reject(
     reason = require_reason(reason)
     case, step = _lock_step(step, expected_version=expected_version)
     check_step_actor(actor, step, case)
+    _reject_step(case, step, actor=actor, reason=reason, now=now)
+    return step
+
+
+def _reject_step(case: MonitoringCase, step: CaseStep, *, actor, reason: str, now) -> None:
+    """The rejection itself, on a locked case and step, once the actor has been checked."""
     _step_transition(step, "reject", actor=actor, now=now, reason=reason)
     step.completed_at, step.completed_by, step.reason = now, actor, reason
     step.save()
@@ -420,7 +427,6 @@ def step_reject(
 
         exit_rejected(case, reason=f"{step.name}：{reason}", actor=actor, now=now)
     _bump(case)
-    return step
 
 
 def _reject_case(case: MonitoringCase, *, reason: str, actor, now) -> None:
@@ -553,15 +559,40 @@ def notice_post(
     start = start_date or today
     if start > today + dt.timedelta(days=7) or start < today - dt.timedelta(days=7):
         raise ValidationError({"start_date": _("公示开始日期应在今天前后7天内。")})
+    opened = deadlines.local_date(step.available_at) if step.available_at else today
+    if start < opened:
+        # a notice of the review's result cannot have started before the review was done
+        raise ValidationError(
+            {
+                "start_date": _("公示开始日期不能早于%(date)s（民主评议完成之日）。")
+                % {"date": opened.isoformat()}
+            }
+        )
+    notice = PublicNotice.objects.filter(step=step).first()
+    if notice is not None and notice.objections.filter(status=ObjectionStatus.OPEN).exists():
+        raise InvalidTransition(_("公示期间有未处理的异议，须先调查处理，不能重新发布公示。"))
     county_settings = settings_for(case.area_code)
     exit_ = step.procedure_kind == ProcedureKind.EXIT
     days = county_settings.exit_notice_days if exit_ else county_settings.notice_days
     end = start + dt.timedelta(days=days - 1)
     title, content = notice_text(case, start=start, end=end, exit_=exit_)
-    PublicNotice.objects.filter(step=step).delete()  # a returned step posts a fresh notice
-    notice = PublicNotice.objects.create(
-        case=case, step=step, start_date=start, end_date=end, title=title, content=content, posted_by=actor
-    )
+    if notice is None:
+        notice = PublicNotice.objects.create(
+            case=case,
+            step=step,
+            start_date=start,
+            end_date=end,
+            title=title,
+            content=content,
+            posted_by=actor,
+        )
+    else:
+        # Posted again (e.g. after a return): a new period, the same record, so the objections
+        # raised against the earlier posting stay on file.
+        notice.start_date, notice.end_date, notice.title, notice.content = start, end, title, content
+        notice.posted_by = actor
+        notice.save()
+        PublicNotice.objects.filter(pk=notice.pk).update(posted_at=now)
     record_change(
         obj=step,
         object_type="step",
@@ -656,23 +687,25 @@ def objection_resolve(
         at=now,
         reason=finding,
     )
-    _bump(case)
-    if upheld:
-        step = objection.notice.step
-        # the notice step is the village's; an upheld objection ends it whoever recorded the finding
-        step_reject(actor=None, step=step, reason=_("公示异议成立：%(f)s") % {"f": finding}, now=now)
-        if actor is not None:
-            record_change(
-                obj=case,
-                object_type="case",
-                case=case,
-                action="objection_upheld",
-                from_status="",
-                to_status="",
-                actor=actor,
-                at=now,
-                reason=finding,
-            )
+    step = CaseStep.objects.select_for_update().get(pk=objection.notice.step_id)
+    step.case = case
+    if upheld and step.status == StepStatus.AVAILABLE:
+        # The notice step is the village's; an upheld objection ends it whoever investigated,
+        # and the rejection is recorded as theirs.
+        _reject_step(case, step, actor=actor, reason=_("公示异议成立：%(f)s") % {"f": finding}, now=now)
+        record_change(
+            obj=case,
+            object_type="case",
+            case=case,
+            action="objection_upheld",
+            from_status="",
+            to_status="",
+            actor=actor,
+            at=now,
+            reason=finding,
+        )
+    else:
+        _bump(case)
     return objection
 
 

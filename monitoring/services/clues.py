@@ -21,9 +21,10 @@ from accounts.models import Department, Role
 from households import idnumber
 from households.models import Household, Person
 from monitoring import deadlines, workflow
-from monitoring.models import Channel, Clue, ClueStatus, DismissReason, MonitoringCase
+from monitoring.models import CaseStatus, Channel, Clue, ClueStatus, DismissReason, MonitoringCase
 from monitoring.services.audit import record_change, require_area, require_role
 from monitoring.services.cases import STAFF, case_open, check_risk_types, lock_case
+from monitoring.settings import settings_for
 
 OPENS_AT_ONCE = (Channel.SELF_REPORT, Channel.CADRE_SCREENING)
 TRIAGE_ROLES = (Role.COUNTY_APPROVER,)
@@ -189,7 +190,7 @@ def _route(clue: Clue, *, actor, now, open_case: bool | None) -> None:
     if open_case is None:
         open_case = clue.channel in OPENS_AT_ONCE
     if open_case and (actor is None or actor.has_role(*STAFF)):
-        _open(clue, actor=actor, now=now)
+        _open_or_attach(clue, actor=actor, now=now)
 
 
 def _attach(clue: Clue, case: MonitoringCase, *, actor, now) -> None:
@@ -199,10 +200,30 @@ def _attach(clue: Clue, case: MonitoringCase, *, actor, now) -> None:
     clue.outcome, clue.outcome_at = _("已并入在办案件（#%(id)s）") % {"id": case.pk}, now
     clue.save()
     codes = set(case.risk_types.values_list("code", flat=True)) | {r.code for r in clue.risk_types.all()}
-    if case.status in ("identifying", "provisional") and len(codes) <= 5:
+    maximum = settings_for(case.area_code).max_risk_types
+    if case.status in (CaseStatus.IDENTIFYING, CaseStatus.PROVISIONAL) and len(codes) <= maximum:
         case.risk_types.add(*clue.risk_types.all())
     case.version += 1
     case.save(update_fields=["version"])
+
+
+def _open_or_attach(clue: Clue, *, actor, now) -> MonitoringCase:
+    """Open a case from the clue; if another clue opened one for the household meanwhile (two
+    reports at once), attach to that case instead of failing and losing what was entered.
+
+    ``case_open`` locks the household, so the second one waits, then sees the first one's case.
+    The savepoint releases that lock again before :func:`_attach` locks the case (and with it
+    the household), the same order as every step action.
+    """
+    try:
+        with transaction.atomic():
+            return _open(clue, actor=actor, now=now)
+    except (InvalidTransition, IntegrityError):
+        existing = MonitoringCase.objects.open().filter(household_id=clue.household_id).first()
+        if existing is None:
+            raise
+    _attach(clue, existing, actor=actor, now=now)
+    return existing
 
 
 def _open(clue: Clue, *, actor, now) -> MonitoringCase:
@@ -241,7 +262,8 @@ def alert_receive(*, actor, department: Department, external_id: str, **fields) 
 
 
 def _lock_clue(clue: Clue) -> Clue:
-    return Clue.objects.select_for_update().select_related("household").get(pk=clue.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to the household.
+    return Clue.objects.select_for_update(of=("self",)).select_related("household").get(pk=clue.pk)
 
 
 @transaction.atomic
@@ -303,4 +325,4 @@ def clue_open_case(*, actor, clue: Clue, now: dt.datetime | None = None) -> Moni
     )
     if err:
         raise InvalidTransition(err)
-    return _open(clue, actor=actor, now=now)
+    return _open_or_attach(clue, actor=actor, now=now)

@@ -134,7 +134,12 @@ def eliminate(case, *, actor, now) -> None:
 def exit_rejected(case, *, reason: str, actor, now) -> None:
     """An exit step said no: the household goes back to where it was before the proposal."""
     before = (
-        StatusChange.objects.filter(object_type="case", object_id=case.pk, action="start_exit")
+        StatusChange.objects.filter(
+            object_type="case",
+            object_id=case.pk,
+            action="start_exit",
+            to_status=CaseStatus.EXIT_IN_PROGRESS,
+        )
         .order_by("-at", "-id")
         .values_list("from_status", flat=True)
         .first()
