@@ -61,3 +61,15 @@ def require_reason(reason: str, field: str = "reason") -> str:
     if not reason:
         raise ValidationError({field: _("请填写原因。")})
     return reason
+
+
+def require_household(actor, household) -> None:
+    """Inside the actor's area, or (for a helper) one of the households assigned to them."""
+    if actor is None:
+        return
+    if actor.role == "helper" and not actor.is_superuser:
+        from households.models import HelperAssignment
+
+        if HelperAssignment.objects.active().filter(helper__user=actor, household=household).exists():
+            return
+    require_area(actor, household.area_code)

@@ -22,7 +22,7 @@ from households import idnumber
 from households.models import Household, Person
 from monitoring import deadlines, workflow
 from monitoring.models import CaseStatus, Channel, Clue, ClueStatus, DismissReason, MonitoringCase
-from monitoring.services.audit import record_change, require_area, require_role
+from monitoring.services.audit import record_change, require_area, require_household, require_role
 from monitoring.services.cases import STAFF, case_open, check_risk_types, lock_case
 from monitoring.settings import settings_for
 
@@ -143,7 +143,7 @@ def clue_create(
         person = household.members.filter(id_number=number).first()
     if household is not None:
         if actor is not None and actor.role != Role.DEPARTMENT:
-            require_area(actor, household.area_code)
+            require_household(actor, household)
         area_code = household.area_code
     else:
         area_code = _actor_county_code(actor)

@@ -291,12 +291,6 @@ def test_a_visit_raising_a_clue(case, household, cadre):
     assert visit.case == case
 
 
-@pytest.mark.xfail(
-    reason="clues.clue_create checks a helper's *area*; helpers are scoped by assignment and "
-    "usually have no areas (reported to the lead)",
-    raises=NotAllowed,
-    strict=False,
-)
 def test_the_assigned_helper_raises_a_clue_from_a_visit(case, household, helper_user):
     pytest.importorskip("monitoring.services.clues")
     visit = visits.visit_record(
