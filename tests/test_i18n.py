@@ -1,0 +1,170 @@
+"""The English catalogue: strings come out in English when asked, Chinese by default; the
+catalogue is complete, its placeholders match, and the committed .mo is the compiled .po."""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import translation
+
+from households import idnumber
+from households.models import Household, HouseholdType, Person
+from monitoring.models import CaseStatus, ExitMode
+
+LC_MESSAGES = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
+PO = LC_MESSAGES / "django.po"
+MO = LC_MESSAGES / "django.mo"
+
+PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _po_entries(path: Path) -> list[dict]:
+    """A minimal .po reader: msgid, msgstr(s) and flags of each entry (the header included)."""
+    out = []
+    for block in path.read_text(encoding="utf-8").split("\n\n"):
+        entry: dict = {"flags": set(), "obsolete": False}
+        key = None
+        for line in block.splitlines():
+            if line.startswith("#~"):
+                entry["obsolete"] = True
+            elif line.startswith("#,"):
+                entry["flags"] |= {f.strip() for f in line[2:].split(",")}
+            elif line.startswith("#") or not line.strip():
+                continue
+            elif line.startswith('"'):
+                entry[key] += ast.literal_eval(line)
+            else:
+                key, _, rest = line.partition(" ")
+                entry[key] = ast.literal_eval(rest)
+        if "msgid" in entry:
+            entry["msgstrs"] = [v for k, v in entry.items() if k.startswith("msgstr")]
+            out.append(entry)
+    return out
+
+
+def _id_error(raw: str) -> str:
+    with pytest.raises(idnumber.IDNumberError) as info:
+        idnumber.parse(raw)
+    return str(info.value.message)
+
+
+# --- strings in each language ----------------------------------------------------------------
+
+
+def test_english_strings():
+    with translation.override("en"):
+        assert _id_error("123") == "The citizen ID number must be 18 characters long."
+        assert str(Household._meta.verbose_name) == "Household"
+        assert str(Person._meta.get_field("id_number").verbose_name) == "Citizen ID number"
+        assert HouseholdType.OUT_OF_POVERTY.label == "Household out of poverty"
+        assert HouseholdType.ORDINARY.label == "Ordinary rural household"
+        assert CaseStatus.SECURED_TRACKING.label == "Secured, tracking"
+        assert ExitMode.NATURAL.label == "Natural elimination"
+
+
+def test_chinese_strings():
+    with translation.override("zh-hans"):
+        assert _id_error("123") == "公民身份号码应为18位。"
+        assert str(Household._meta.verbose_name) == "农户"
+        assert str(Person._meta.get_field("id_number").verbose_name) == "公民身份号码"
+        assert HouseholdType.OUT_OF_POVERTY.label == "脱贫户"
+        assert CaseStatus.SECURED_TRACKING.label == "兜底保障跟踪"
+
+
+def test_the_error_follows_the_language_active_when_raised():
+    with translation.override("en"), pytest.raises(idnumber.IDNumberError) as info:
+        idnumber.parse("110101190001011")  # an old 15-digit number
+    assert "18-digit citizen ID number" in str(info.value)
+
+
+def test_placeholders_survive_translation():
+    with translation.override("en"):
+        text = translation.gettext("%(days)s天") % {"days": 15}
+    assert text == "15 days"
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def test_catalogue_is_complete():
+    entries = _po_entries(PO)
+    header, messages = entries[0], [e for e in entries[1:] if not e["obsolete"]]
+    assert header["msgid"] == ""
+    assert "fuzzy" not in header["flags"]
+    assert "Language: en\n" in header["msgstr"]
+    assert len(messages) > 500
+    empty = [e["msgid"] for e in messages if any(not s for s in e["msgstrs"])]
+    fuzzy = [e["msgid"] for e in messages if "fuzzy" in e["flags"]]
+    assert empty == [], f"untranslated: {empty}"
+    assert fuzzy == [], f"fuzzy: {fuzzy}"
+
+
+def test_catalogue_placeholders_match_and_no_chinese_is_left():
+    wrong, chinese = [], []
+    for e in _po_entries(PO)[1:]:
+        want = Counter(PLACEHOLDER.findall(e["msgid"]))
+        for s in e["msgstrs"]:
+            if Counter(PLACEHOLDER.findall(s)) != want:
+                wrong.append((e["msgid"], s))
+            if CJK.search(s):
+                chinese.append((e["msgid"], s))
+    assert wrong == []
+    assert chinese == []
+
+
+def test_committed_mo_is_the_compiled_po():
+    """The .mo is what Django reads; it must hold every translation of the .po, unchanged
+    (run ``locale/update.sh`` after editing the .po)."""
+    with MO.open("rb") as f:
+        catalog = gettext.GNUTranslations(f)._catalog
+    stale = [
+        e["msgid"]
+        for e in _po_entries(PO)[1:]
+        if not e["obsolete"] and catalog.get(e["msgid"]) != e["msgstr"]
+    ]
+    assert stale == []
+
+
+# --- the admin answers in the reader's language ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_admin_login_in_english_with_the_language_cookie(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get("/admin/login/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<html lang="en"' in body
+    assert "Dynamic Monitoring and Assistance System for Preventing Return to Poverty" in body
+    assert "Log in" in body
+    assert "防止返贫致贫动态监测和帮扶系统" not in body
+    assert response["Content-Language"] == "en"
+
+
+@pytest.mark.django_db
+def test_admin_login_in_english_with_accept_language(client):
+    response = client.get("/admin/login/", headers={"accept-language": "en"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<html lang="en"' in body
+    assert "Dynamic Monitoring and Assistance System for Preventing Return to Poverty" in body
+    assert "Log in" in body
+
+
+@pytest.mark.django_db
+def test_admin_login_in_chinese_by_default(client):
+    response = client.get("/admin/login/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<html lang="zh-hans"' in body
+    assert "防止返贫致贫动态监测和帮扶系统" in body
+    assert "登录" in body
+    assert "Dynamic Monitoring" not in body
+    assert response["Content-Language"] == "zh-hans"
