@@ -26,10 +26,14 @@ class DepartmentKeyAuthentication(authentication.BaseAuthentication):
         if not header.startswith(KEYWORD + " "):
             return None
         raw = header[len(KEYWORD) + 1 :].strip()
-        try:
-            key = DepartmentAPIKey.objects.select_related("user", "department").get_from_key(raw)
-        except DepartmentAPIKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("接口密钥无效或已吊销。")) from None
+        prefix, _sep, _rest = raw.partition(".")
+        key = (
+            DepartmentAPIKey.objects.select_related("user", "department")
+            .filter(revoked=False, prefix=prefix)
+            .first()
+        )
+        if key is None or not key.is_valid(raw):
+            raise exceptions.AuthenticationFailed(_("接口密钥无效或已吊销。"))
         if key.has_expired:
             raise exceptions.AuthenticationFailed(_("接口密钥已过期。"))
         if not key.ip_allowed(client_ip(request)):

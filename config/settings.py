@@ -168,6 +168,11 @@ REST_FRAMEWORK = {
         "user": env("API_USER_RATE", default="1200/min"),
     },
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -182,6 +187,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "ClueStatusEnum": "monitoring.models.cases.ClueStatus",
+        "CaseStatusEnum": "monitoring.models.cases.CaseStatus",
+        "StepStatusEnum": "monitoring.models.cases.StepStatus",
+        "MeasureStatusEnum": "monitoring.models.cases.MeasureStatus",
+        "DismissReasonEnum": "monitoring.models.cases.DismissReason",
+        "MonitoringCategoryEnum": "households.models.MonitoringCategory",
+    },
 }
 
 # Celery: Redis in production; with no broker configured, tasks run eagerly in-process so

@@ -73,6 +73,17 @@ def workflow_rows(areas, cadre):
         time_limit_days=definition.time_limit_days,
         status="available",
     )
+    from accounts.models import ApiCallLog, Department
+    from accounts.services import api_key_issue
+
+    key, _raw = api_key_issue(
+        actor=None,
+        department=Department.objects.get(code="medical_insurance"),
+        name="k",
+        scopes=["alerts:write"],
+        county=areas["county"],
+    )
+    ApiCallLog.objects.create(api_key=key, method="GET", path="/api/v1/alerts/", status=200, duration_ms=3)
     clue = Clue.objects.create(
         channel="cadre_screening",
         found_date=dt.date(2025, 3, 1),

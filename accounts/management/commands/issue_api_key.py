@@ -34,11 +34,11 @@ class Command(BaseCommand):
         if department is None:
             codes = ", ".join(Department.objects.values_list("code", flat=True))
             raise CommandError(f"unknown department; one of: {codes}")
-        county = None
-        if opts["county"]:
-            county = Area.objects.filter(code=opts["county"]).first()
-            if county is None:
-                raise CommandError(f"unknown area {opts['county']}")
+        if not opts["county"]:
+            raise CommandError("--county is required: unmatched alerts are shown to that county's staff")
+        county = Area.objects.filter(code=opts["county"]).first()
+        if county is None:
+            raise CommandError(f"unknown area {opts['county']}")
         expires = timezone.now() + dt.timedelta(days=opts["days"]) if opts["days"] else None
         try:
             key, raw = api_key_issue(
