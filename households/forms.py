@@ -15,6 +15,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import ServiceError, ValidationError
+from config.forms import SubmitTokenField, apply_service_errors, new_token
 
 from . import services
 from .models import Helper, HelperAssignment, Household, IncomeRecord, Person
@@ -189,3 +190,282 @@ class HelperForm(forms.ModelForm):
     class Meta:
         model = Helper
         fields = ("name", "sex", "political_status", "unit", "phone", "county", "user")
+
+
+# ---------------------------------------------------------------------------------------------
+# Web page forms (households/views.py, monitoring/views_visits.py). Like the admin forms they
+# only parse input: the services validate and save, and their refusals are put next to the
+# fields with ``config.forms.apply_service_errors`` (see :func:`show_service_error`).
+# ---------------------------------------------------------------------------------------------
+
+
+class PageFormMixin:
+    """Bootstrap classes on every widget, ``is-invalid`` on the fields that have an error, and
+    the one-time submit token (``config.forms``) that stops a double submit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submit_token"] = SubmitTokenField()
+        if not self.is_bound:
+            self.initial["submit_token"] = new_token()
+        for field in self.fields.values():
+            widget = field.widget
+            if widget.is_hidden:
+                continue
+            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self._errors or {}:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+                widget.attrs["aria-invalid"] = "true"
+                # The message (and the help text, which Django links by itself otherwise).
+                auto_id = self[name].auto_id
+                described = [f"{auto_id}_error"] + (
+                    [f"{auto_id}_helptext"] if self.fields[name].help_text else []
+                )
+                widget.attrs["aria-describedby"] = " ".join(described)
+
+
+def show_service_error(form: forms.BaseForm, exc: Exception) -> None:
+    """A service's refusal on the form: field messages next to their fields, the rest above."""
+    if isinstance(exc, ServiceError):
+        if exc.fields:
+            apply_service_errors(form, ValidationError(dict(exc.fields)))
+        if not exc.fields or str(exc.message) not in {str(m) for m in form.non_field_errors()}:
+            form.add_error(None, exc.message)
+        return
+    apply_service_errors(form, exc)
+
+
+class _PageModelForm(PageFormMixin, ServiceModelForm):
+    """A page form built from the model's field definitions (labels, choices) that neither
+    validates nor saves the model: the service does both."""
+
+    def service_data(self) -> dict:
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("submit_token", "reason") and not self.fields[name].disabled
+        }
+
+
+class HouseholdPageForm(_PageModelForm):
+    """Register a household (户编号 and village chosen once) or edit it (with a reason)."""
+
+    readonly_on_change = ("number",)
+
+    class Meta:
+        model = Household
+        fields = (
+            "number",
+            "village",
+            "address",
+            "phone",
+            "household_type",
+            "low_income_status",
+            "housing_grade",
+            "cultivated_land_mu",
+            "no_labour_safety_net",
+            "military_family",
+            "relocation_settlement",
+            "relocation_address",
+            "food_clothing_secure",
+            "compulsory_education_secure",
+            "medical_insurance_secure",
+            "housing_secure",
+            "drinking_water_secure",
+            "monitoring_contact",
+            "monitoring_contact_phone",
+        )
+        widgets = {
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "monitoring_contact_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+            "cultivated_land_mu": forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
+        }
+
+    #: groups of fields, in the order the page shows them
+    SECTIONS = (
+        (_("基本信息"), ("number", "village", "address", "phone", "household_type", "low_income_status")),
+        (
+            _("家庭情况"),
+            (
+                "housing_grade",
+                "cultivated_land_mu",
+                "no_labour_safety_net",
+                "military_family",
+                "relocation_settlement",
+                "relocation_address",
+            ),
+        ),
+        (
+            _("两不愁三保障及饮水安全"),
+            (
+                "food_clothing_secure",
+                "compulsory_education_secure",
+                "medical_insurance_secure",
+                "housing_secure",
+                "drinking_water_secure",
+            ),
+        ),
+        (_("监测联系人"), ("monitoring_contact", "monitoring_contact_phone")),
+    )
+
+    def __init__(self, *args, villages=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["reason"] = forms.CharField(
+                label=_("修改原因"),
+                max_length=200,
+                required=False,
+                help_text=_("记入该户的变更历史，可不填。"),
+                widget=forms.TextInput(attrs={"class": "form-control"}),
+            )
+        village = self.fields["village"]
+        if villages is not None:
+            village.queryset = villages
+        village.label_from_instance = lambda area: (
+            f"{area.parent.name} {area.name}" if area.parent_id else area.name
+        )
+        village.empty_label = _("请选择村")
+        if not self.is_bound and self.instance.pk is None and len(village.queryset) == 1:
+            self.initial["village"] = village.queryset[0].pk
+
+    def sections(self):
+        for title, names in self.SECTIONS:
+            yield title, [self[name] for name in names if name in self.fields]
+
+
+PERSON_PAGE_FIELDS = (
+    "name",
+    "id_number",
+    "relation",
+    "ethnicity",
+    "is_resident",
+    "health_status",
+    "disability",
+    "labour_capacity",
+    "school_status",
+    "school_grade",
+    "basic_medical_insurance",
+    "serious_illness_insurance",
+    "commercial_insurance",
+    "pension_insurance",
+    "migrant_worker",
+    "work_place",
+    "work_months",
+    "public_welfare_job",
+)
+
+
+class PersonPageForm(_PageModelForm):
+    """Add a member to a household or edit one; the ID number is checked by the service."""
+
+    # Longer than 18: the service reads spaces and full-width digits typed on a phone.
+    id_number = forms.CharField(
+        label=_("公民身份号码"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+        help_text=_("18位，最后一位可能是X；出生日期和性别由号码得出。"),
+    )
+
+    class Meta:
+        model = Person
+        fields = PERSON_PAGE_FIELDS
+        widgets = {
+            "school_grade": forms.NumberInput(attrs={"inputmode": "numeric"}),
+            "work_months": forms.NumberInput(attrs={"inputmode": "numeric"}),
+        }
+
+    SECTIONS = (
+        (_("身份信息"), ("name", "id_number", "relation", "ethnicity", "is_resident")),
+        (_("健康和劳动能力"), ("health_status", "disability", "labour_capacity")),
+        (_("教育"), ("school_status", "school_grade")),
+        (
+            _("医疗和养老保险"),
+            (
+                "basic_medical_insurance",
+                "serious_illness_insurance",
+                "commercial_insurance",
+                "pension_insurance",
+            ),
+        ),
+        (_("务工就业"), ("migrant_worker", "work_place", "work_months", "public_welfare_job")),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["reason"] = forms.CharField(
+                label=_("修改原因"),
+                max_length=200,
+                required=False,
+                help_text=_("记入该成员的变更历史，可不填。"),
+                widget=forms.TextInput(attrs={"class": "form-control"}),
+            )
+        self.fields["work_months"].required = False
+
+    def clean_work_months(self):
+        return self.cleaned_data.get("work_months") or 0
+
+    def sections(self):
+        for title, names in self.SECTIONS:
+            yield title, [self[name] for name in names]
+
+
+class IncomePageForm(PageFormMixin, forms.Form):
+    """A household's income and expenditure for one year; the per-capita figure is computed
+    by the service from the resident members, never typed in."""
+
+    year = forms.IntegerField(label=_("年度"), widget=forms.NumberInput(attrs={"inputmode": "numeric"}))
+    #: the year whose figures the form was opened with ("" = a new year)
+    loaded_year = forms.CharField(required=False, widget=forms.HiddenInput)
+    recorded_on = forms.DateField(
+        label=_("采集日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("不填则为今天。"),
+    )
+    note = forms.CharField(label=_("备注"), max_length=200, required=False)
+
+    def __init__(self, *args, household: Household, **kwargs):
+        self.household = household
+        super().__init__(*args, **kwargs)
+        for name in services.INCOME_FIELDS:
+            label = IncomeRecord._meta.get_field(name).verbose_name
+            self.fields[name] = forms.DecimalField(
+                label=_("%(label)s（元）") % {"label": label},
+                required=False,
+                max_digits=12,
+                decimal_places=2,
+                widget=forms.NumberInput(
+                    attrs={"class": "form-control", "inputmode": "decimal", "step": "0.01"}
+                ),
+            )
+        # Keep the page's order: year first, the amounts, then date and note.
+        order = ["year", *services.INCOME_FIELDS, "recorded_on", "note", "loaded_year", "submit_token"]
+        self.order_fields(order)
+
+    def clean(self):
+        cleaned = super().clean()
+        year, loaded = cleaned.get("year"), cleaned.get("loaded_year") or ""
+        # The service replaces a year's figures: only when that year was opened on purpose.
+        if year is not None and str(year) != loaded and self.household.incomes.filter(year=year).exists():
+            self.add_error(
+                "year",
+                _("%(year)s年度的收支情况已录入；如需修改，请在下方列表中点击该年度的“修改”。")
+                % {"year": year},
+            )
+        return cleaned
+
+    def amounts(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in services.INCOME_FIELDS}

@@ -1,0 +1,222 @@
+"""django-filter FilterSets for the registry, shared by the API and the HTML lists.
+
+Every filter is one indexed condition (or a semi-join on an indexed column), so a list stays
+cheap on a county of 300,000 households:
+
+* ``area``: a division-code prefix (``1307271002``…) or a full 12-digit code, turned into the
+  area's prefix — ``area_code LIKE 'prefix%'`` on the indexed column, *within* the caller's
+  ``for_user`` scope (it narrows, never widens);
+* ``search``: one box for an ID number (exact, normalised), a household number (prefix) or a
+  person's name (exact: the name index serves equality; a prefix search would need a
+  ``varchar_pattern_ops`` index on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import reduce
+from operator import or_
+
+import django_filters as filters
+from django import forms
+from django.core.validators import RegexValidator
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Area, Role
+
+from . import idnumber
+from .models import (
+    Disability,
+    HealthStatus,
+    Household,
+    HouseholdType,
+    LabourCapacity,
+    LowIncomeStatus,
+    MonitoringCategory,
+    MonitoringStatus,
+    Person,
+    Relation,
+    Sex,
+)
+
+_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+AREA_CODE_VALIDATOR = RegexValidator(r"^\d{2,12}$", _("区划代码须为2至12位数字。"))
+#: The query-string value that stands for "no status" (the empty string in the database).
+NONE = "none"
+
+
+def area_prefix(code: str) -> str:
+    """A code prefix from what a person typed: a prefix as is, a full 12-digit area code as
+    its area's prefix (``130727100000`` → ``130727100``)."""
+    code = (code or "").strip()
+    if len(code) == 12:
+        area = Area.objects.filter(code=code).only("code", "level").first()
+        if area is not None:
+            return area.prefix
+    return code
+
+
+def code_range_q(field: str, prefixes) -> Q:
+    """Rows whose 12-digit ``field`` starts with one of ``prefixes``, as ranges of codes
+    (``130727100`` → ``130727100000``–``130727100999``).
+
+    The same rows as ``area_prefix_q``'s ``LIKE 'prefix%'``, but a range is something a
+    composite index such as ``(area_code, number)`` can seek to under any collation, so a
+    township's list reads its own rows in order instead of walking past the rest of the county.
+    """
+    if not prefixes:
+        return Q(pk__in=[])
+    return reduce(
+        or_, (Q(**{f"{field}__gte": p.ljust(12, "0"), f"{field}__lte": p.ljust(12, "9")}) for p in prefixes)
+    )
+
+
+def with_scope_range(queryset, user, field: str = "area_code"):
+    """``queryset`` (already ``for_user``) with the user's area scope also written as code ranges.
+
+    A hint for the planner, never a change of rows: not for helpers (who also see the
+    households assigned to them, wherever they are) nor for users who see everything.
+    """
+    if not (user.is_authenticated and user.is_active) or user.sees_everything or user.role == Role.HELPER:
+        return queryset
+    return queryset.filter(code_range_q(field, user.scope_prefixes()))
+
+
+def search_kind(term: str) -> tuple[str, str]:
+    """What a search term looks like: ``("id_number", normalised)``, ``("number", term)`` for
+    ASCII letters and digits (a household number or its beginning), else ``("name", term)``."""
+    term = (term or "").strip()
+    normalised = idnumber.normalize(term).upper()
+    if _ID_NUMBER.match(normalised):
+        return "id_number", normalised
+    if term.isascii() and term.isalnum():
+        return "number", term
+    return "name", term
+
+
+def household_search_q(term: str, *, household_path: str = "") -> Q:
+    """Households (or rows of a household, through ``household_path``) matching ``term``."""
+    kind, value = search_kind(term)
+    if not value:
+        return Q()
+    id_field = f"{household_path}_id" if household_path else "id"
+    if kind == "number":
+        return Q(**{f"{household_path}{'__' if household_path else ''}number__startswith": value})
+    people = Person.objects.filter(**{kind: value}).values("household_id")
+    return Q(**{f"{id_field}__in": people})
+
+
+#: The largest primary key (``BigAutoField``); a larger number is refused, not sent to the database.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(filters.NumberFilter):
+    """A primary key: an integer, no lookup of the row (which could reveal it exists)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class AreaFilter(filters.CharFilter):
+    """``area=<code prefix or 12-digit code>`` on an area-code column."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("validators", [AREA_CODE_VALIDATOR])
+        kwargs.setdefault("label", _("区划代码（前缀）"))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        prefix = area_prefix(value)
+        return qs.filter(
+            Q(**{f"{self.field_name}__startswith": prefix}) & code_range_q(self.field_name, [prefix])
+        )
+
+
+class StatusFilter(filters.MultipleChoiceFilter):
+    """Several values of a choice field whose empty value is spelt ``none``.
+
+    Like every multiple-choice filter here it filters a column of the row itself, so it asks
+    for no ``DISTINCT`` (django-filter's default, which would sort the whole county)."""
+
+    def __init__(self, *args, choices=(), **kwargs):
+        choices = [(NONE if value == "" else value, label) for value, label in choices]
+        kwargs.setdefault("distinct", False)
+        super().__init__(*args, choices=choices, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__in": ["" if v == NONE else v for v in value]})
+
+
+class SearchFilter(filters.CharFilter):
+    """``search=``: ID number, household number or name (see :func:`household_search_q`)."""
+
+    def __init__(self, *args, household_path: str = "", **kwargs):
+        self.household_path = household_path
+        kwargs.setdefault("label", _("身份证号、户编号或姓名"))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not (value or "").strip():
+            return qs
+        return qs.filter(household_search_q(value, household_path=self.household_path))
+
+
+class HouseholdFilter(filters.FilterSet):
+    search = SearchFilter()
+    number = filters.CharFilter(field_name="number", lookup_expr="startswith", label=_("户编号（前缀）"))
+    area = AreaFilter(field_name="area_code")
+    village = IdFilter(field_name="village_id")
+    household_type = filters.ChoiceFilter(choices=HouseholdType.choices)
+    monitoring_status = StatusFilter(choices=MonitoringStatus.choices)
+    monitoring_category = StatusFilter(choices=MonitoringCategory.choices)
+    low_income_status = StatusFilter(choices=LowIncomeStatus.choices)
+    low_income = filters.BooleanFilter(method="filter_low_income", label=_("低收入群体"))
+    no_labour_safety_net = filters.BooleanFilter()
+
+    class Meta:
+        model = Household
+        fields: list[str] = []
+
+    def filter_low_income(self, qs, name, value):
+        if value is None:
+            return qs
+        return qs.exclude(low_income_status="") if value else qs.filter(low_income_status="")
+
+
+class PersonFilter(filters.FilterSet):
+    search = filters.CharFilter(method="filter_search", label=_("身份证号、户编号或姓名"))
+    name = filters.CharFilter(field_name="name")
+    id_number = filters.CharFilter(method="filter_id_number", label=_("公民身份号码"))
+    household = IdFilter(field_name="household_id")
+    area = AreaFilter(field_name="household__area_code")
+    sex = filters.ChoiceFilter(choices=Sex.choices)
+    relation = filters.MultipleChoiceFilter(distinct=False, choices=Relation.choices)
+    labour_capacity = filters.MultipleChoiceFilter(distinct=False, choices=LabourCapacity.choices)
+    health_status = filters.MultipleChoiceFilter(distinct=False, choices=HealthStatus.choices)
+    disability = StatusFilter(choices=Disability.choices)
+    is_resident = filters.BooleanFilter()
+
+    class Meta:
+        model = Person
+        fields: list[str] = []
+
+    def filter_search(self, qs, name, value):
+        kind, term = search_kind(value)
+        if not term:
+            return qs
+        if kind == "number":
+            return qs.filter(household__number__startswith=term)
+        return qs.filter(**{kind: term})
+
+    def filter_id_number(self, qs, name, value):
+        number = idnumber.normalize(value).upper()
+        return qs.filter(id_number=number) if number else qs

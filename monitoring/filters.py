@@ -1,0 +1,122 @@
+"""django-filter FilterSets for the workflow's lists (clues, cases, visits, measures), shared
+by the API and the HTML lists.
+
+Conditions are on indexed columns (status, area code, due dates, visit date) or foreign keys.
+"Overdue" is not stored: ``overdue=true`` selects the identification cases whose due date has
+passed, the same rule as :func:`monitoring.deadlines.deadline` (late from the day after the
+due date, whatever the calendar).
+"""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from households.filters import MAX_ID, AreaFilter, IdFilter, SearchFilter, StatusFilter
+from households.models import MonitoringCategory
+from monitoring.models import (
+    OPEN_CASE_STATUSES,
+    AssistanceMeasure,
+    CaseStatus,
+    Channel,
+    Clue,
+    ClueStatus,
+    MeasureStatus,
+    MonitoringCase,
+    Visit,
+)
+
+#: Case statuses whose identification deadline (``due_date``) is running.
+IDENTIFICATION_STATUSES = (CaseStatus.IDENTIFYING, CaseStatus.PROVISIONAL)
+
+
+class DepartmentFilter(filters.CharFilter):
+    """``department=<id or code>``."""
+
+    def __init__(self, *args, path: str = "department", **kwargs):
+        self.path = path
+        kwargs.setdefault("label", _("部门（编号或代码）"))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        value = (value or "").strip()
+        if not value:
+            return qs
+        if value.isascii() and value.isdigit():
+            number = int(value)
+            return qs.filter(**{f"{self.path}_id": number}) if number <= MAX_ID else qs.none()
+        return qs.filter(**{f"{self.path}__code": value})
+
+
+class ClueFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(distinct=False, choices=ClueStatus.choices)
+    channel = filters.MultipleChoiceFilter(distinct=False, choices=Channel.choices)
+    area = AreaFilter(field_name="area_code")
+    household = IdFilter(field_name="household_id")
+    case = IdFilter(field_name="case_id")
+    department = DepartmentFilter()
+    matched = filters.BooleanFilter(field_name="household", lookup_expr="isnull", exclude=True)
+    found_from = filters.DateFilter(field_name="found_date", lookup_expr="gte")
+    found_to = filters.DateFilter(field_name="found_date", lookup_expr="lte")
+
+    class Meta:
+        model = Clue
+        fields: list[str] = []
+
+
+class CaseFilter(filters.FilterSet):
+    search = SearchFilter(household_path="household")
+    status = filters.MultipleChoiceFilter(distinct=False, choices=CaseStatus.choices)
+    open = filters.BooleanFilter(method="filter_open", label=_("在办"))
+    area = AreaFilter(field_name="area_code")
+    household = IdFilter(field_name="household_id")
+    category = StatusFilter(choices=MonitoringCategory.choices)
+    green_channel = filters.BooleanFilter()
+    due_from = filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_to = filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    overdue = filters.BooleanFilter(method="filter_overdue", label=_("识别超期"))
+    visit_due_to = filters.DateFilter(field_name="next_visit_due", lookup_expr="lte")
+
+    class Meta:
+        model = MonitoringCase
+        fields: list[str] = []
+
+    def filter_open(self, qs, name, value):
+        if value is None:
+            return qs
+        return (
+            qs.filter(status__in=OPEN_CASE_STATUSES) if value else qs.exclude(status__in=OPEN_CASE_STATUSES)
+        )
+
+    def filter_overdue(self, qs, name, value):
+        if value is None:
+            return qs
+        late = {"status__in": IDENTIFICATION_STATUSES, "due_date__lt": timezone.localdate()}
+        return qs.filter(**late) if value else qs.exclude(**late)
+
+
+class VisitFilter(filters.FilterSet):
+    area = AreaFilter(field_name="area_code")
+    household = IdFilter(field_name="household_id")
+    case = IdFilter(field_name="case_id")
+    helper = IdFilter(field_name="helper_id")
+    visited_from = filters.DateFilter(field_name="visited_on", lookup_expr="gte")
+    visited_to = filters.DateFilter(field_name="visited_on", lookup_expr="lte")
+
+    class Meta:
+        model = Visit
+        fields: list[str] = []
+
+
+class MeasureFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(distinct=False, choices=MeasureStatus.choices)
+    department = DepartmentFilter()
+    case = IdFilter(field_name="case_id")
+    area = AreaFilter(field_name="case__area_code")
+    measure = filters.CharFilter(field_name="measure__code", label=_("措施代码"))
+    category = filters.CharFilter(field_name="measure__category__code", label=_("措施类别代码"))
+
+    class Meta:
+        model = AssistanceMeasure
+        fields: list[str] = []
