@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -45,7 +47,10 @@ def error_body(code: str, message, fields: dict | None = None) -> dict:
 def exception_handler(exc, context):
     """Every refusal as ``{"code", "message", "fields"}`` with a 4xx status."""
     if isinstance(exc, ServiceError):
-        fields = {k: (v if isinstance(v, str) else str(v)) for k, v in exc.fields.items()}
+        fields = {
+            k: (v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))
+            for k, v in exc.fields.items()
+        }
         return Response(error_body(exc.code, exc.message, fields), status=exc.http_status)
     if isinstance(exc, DjangoValidationError):
         fields = (
@@ -105,3 +110,13 @@ class SafeJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError(_("JSON 嵌套层数过多。")) from None
+
+
+def not_found(request, exception=None):
+    """404 for a URL nobody routes: the JSON error shape under /api/, the usual page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", _("未找到。")), status=404)
+    return page_not_found(request, exception)

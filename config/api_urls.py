@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from households import api as households_api
 from monitoring.api import departments as department_api
 from monitoring.api import staff as staff_api
+from reports import api as reports_api
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -29,5 +30,6 @@ urlpatterns = [
         name="api-redoc",
     ),
     *staff_api.extra_urls,
+    *reports_api.extra_urls,
     path("", include(router.urls)),
 ]

@@ -11,3 +11,5 @@ urlpatterns = [
     path("households/", include("households.urls")),
     path("", include("monitoring.urls")),
 ]
+
+handler404 = "config.api.not_found"

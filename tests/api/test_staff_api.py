@@ -813,3 +813,10 @@ def test_the_openapi_schema_describes_the_staff_endpoints(client, db):
     )
     assert {"200", "400", "403", "404", "409"} <= set(action["responses"])
     assert action["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("CaseDetail")
+
+
+def test_unknown_api_url_answers_the_json_error_shape(client):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    body = response.json()
+    assert set(body) == {"code", "message", "fields"} and body["code"] == "not_found"
