@@ -1,0 +1,449 @@
+"""Case pages: the list with its queues, the case page with every action, the printable notice.
+
+The case page posts every action to one URL (``/cases/<pk>/act/``); the form for it is chosen
+by the action (and, to complete a step, the step's kind), parsed, and handed to
+:func:`monitoring.actions.run`, which calls the one service. A refusal re-renders the page with
+the person's input and the service's message next to the field (or on top); a stale page (the
+case changed since it was loaded) gets the conflict message and the current state.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.errors import Conflict, ServiceError, ValidationError
+from accounts.models import Role
+from config.forms import already_submitted, remember_submitted
+from households import idnumber
+from households.api import reveals_identity
+from households.models import MonitoringCategory
+from monitoring import actions, deadlines
+from monitoring.filters import IDENTIFICATION_STATUSES, CaseFilter
+from monitoring.forms import action_form, style
+from monitoring.models import (
+    CaseStatus,
+    CaseStep,
+    MonitoringCase,
+    StatusChange,
+    StepKind,
+    StepStatus,
+)
+from monitoring.selectors import available_actions, case_deadlines
+from monitoring.services.assistance import measure_deadline
+from monitoring.settings import settings_for
+
+from .common import (
+    OBJECT_LABELS,
+    Clock,
+    action_label,
+    due,
+    error_status,
+    paginate,
+    query_without_page,
+    show_error,
+    staff_page,
+    status_label,
+    user_name,
+)
+
+# --- the list ----------------------------------------------------------------------------------
+
+QUEUES = {
+    "mine": gettext_lazy("待我办理"),
+    "township": gettext_lazy("乡镇审核"),
+    "approval": gettext_lazy("县级审定"),
+    "all": gettext_lazy("全部"),
+}
+
+
+def queues_for(user) -> list[str]:
+    if user.is_superuser:
+        return ["mine", "township", "approval", "all"]
+    names = []
+    if user.role in (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER):
+        names.append("mine")
+    if user.role in (Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER):
+        names.append("township")
+    if user.role == Role.COUNTY_APPROVER:
+        names.append("approval")
+    return [*names, "all"]
+
+
+def queue_queryset(queryset, user, queue: str):
+    """Cases with a step open for: me (``mine``), the township review (``township``), the
+    county approval (``approval``); ``all``: every case in my area. Queues are ordered by the
+    earliest due date of those steps."""
+    if queue == "all":
+        return queryset.order_by("-opened_at", "-id")
+    open_steps = CaseStep.objects.filter(case=OuterRef("pk"), status=StepStatus.AVAILABLE)
+    if queue == "mine" and not user.is_superuser:
+        open_steps = open_steps.filter(actor_role=user.role)
+    elif queue == "township":
+        open_steps = open_steps.filter(kind=StepKind.TOWNSHIP_REVIEW)
+    elif queue == "approval":
+        open_steps = open_steps.filter(kind=StepKind.COUNTY_APPROVAL)
+    return (
+        queryset.filter(Exists(open_steps))
+        .annotate(next_due=Subquery(open_steps.order_by("due_date").values("due_date")[:1]))
+        .order_by(F("next_due").asc(nulls_last=True), "id")
+    )
+
+
+def _row_deadline(case: MonitoringCase, clock: Clock):
+    if case.status in IDENTIFICATION_STATUSES:
+        return _("识别期限"), clock.deadline(case.due_date, case.area_code)
+    if case.status == CaseStatus.EXIT_IN_PROGRESS:
+        return _("消除期限"), clock.deadline(case.exit_due_date, case.area_code)
+    if case.is_open and case.next_visit_due:
+        return _("走访期限"), clock.deadline(case.next_visit_due, case.area_code)
+    return "", None
+
+
+@staff_page
+def case_list(request):
+    user = request.user
+    names = queues_for(user)
+    queue = request.GET.get("queue") or names[0]
+    if queue not in names:
+        queue = "all"
+    queryset = queue_queryset(
+        MonitoringCase.objects.for_user(user).select_related("household__head", "household__village"),
+        user,
+        queue,
+    )
+    filterset = CaseFilter(request.GET or None, queryset=queryset, request=request)
+    style(filterset.form)
+    rows = filterset.qs.prefetch_related(
+        "risk_types",
+        Prefetch(
+            "steps",
+            queryset=CaseStep.objects.filter(status=StepStatus.AVAILABLE).order_by("sort_order", "id"),
+            to_attr="open_steps",
+        ),
+    )
+    page = paginate(request, rows)
+    clock = Clock(timezone.now())
+    for case in page.object_list:
+        case.due_label, case.due_info = _row_deadline(case, clock)
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("queue", None)
+    return render(
+        request,
+        "monitoring/case_list.html",
+        {
+            "page": page,
+            "filterset": filterset,
+            "queue": queue,
+            "queues": [(name, QUEUES[name]) for name in names],
+            "filters_query": params.urlencode(),
+            "query": query_without_page(request),
+        },
+    )
+
+
+# --- the case page -----------------------------------------------------------------------------
+
+DATA_LABELS = {
+    "visited_on": gettext_lazy("入户日期"),
+    "visitors": gettext_lazy("核查人员"),
+    "authorization_signed": gettext_lazy("承诺授权书"),
+    "findings": gettext_lazy("情况"),
+    "risk_type_codes": gettext_lazy("风险类型"),
+    "held_on": gettext_lazy("评议日期"),
+    "attendees": gettext_lazy("参会人数"),
+    "votes_for": gettext_lazy("同意"),
+    "votes_against": gettext_lazy("反对"),
+    "votes_abstain": gettext_lazy("弃权"),
+    "minutes": gettext_lazy("评议记录"),
+    "opinion": gettext_lazy("意见"),
+    "category": gettext_lazy("类别"),
+    "explanation": gettext_lazy("情况说明"),
+    "note": gettext_lazy("说明"),
+}
+
+
+def _data_rows(step: CaseStep) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in (step.data or {}).items():
+        if value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            value = "、".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = _("已签字") if value else _("未签字")
+        elif key == "category" and value in MonitoringCategory.values:
+            value = MonitoringCategory(value).label
+        rows.append((str(DATA_LABELS.get(key, key)), str(value)))
+    return rows
+
+
+def form_key(action: str, *, step=None, notice=None, objection=None, measure=None) -> str:
+    """The one name of an action's form on the page (its ids start with it)."""
+    if measure:
+        return f"{action}-m{measure}"
+    if objection:
+        return f"{action}-o{objection}"
+    if notice:
+        return f"{action}-n{notice}"
+    return f"{action}-s{step or 0}"
+
+
+def _posted_key(post) -> str:
+    def number(name):
+        value = (post.get(name) or "").strip()
+        return int(value) if value.isdigit() else None
+
+    return form_key(
+        post.get("action") or "",
+        step=number("step"),
+        notice=number("notice") if post.get("action") == "record_objection" else None,
+        objection=number("objection") if post.get("action") == "resolve_objection" else None,
+        measure=number("measure") if (post.get("action") or "").startswith("measure_") else None,
+    )
+
+
+def _initial(action: str, case: MonitoringCase, step, today, **extra) -> dict:
+    initial = {"action": action, "step": step.pk if step else None, "expected_version": case.version}
+    if action == "complete" and step is not None:
+        if step.kind == StepKind.HOME_VERIFICATION:
+            initial["visited_on"] = today
+            initial["risk_type_codes"] = [rt.code for rt in case.risk_types.all()]
+        elif step.kind == StepKind.VILLAGE_REVIEW:
+            initial["held_on"] = today
+    elif action == "record_objection":
+        initial["raised_on"] = today
+    elif action == "measure_complete":
+        initial["actual_date"] = today
+    elif action == "post_notice":
+        initial["start_date"] = today
+    initial.update(extra)
+    return initial
+
+
+def _form(key, action, case, step, today, bound, **extra):
+    if bound is not None and bound[0] == key:
+        return bound[1]
+    return action_form(
+        action, step=step, initial=_initial(action, case, step, today, **extra), auto_id=f"id_{key}_%s"
+    )
+
+
+def _load_case(request, pk: int) -> MonitoringCase:
+    queryset = MonitoringCase.objects.for_user(request.user).select_related(
+        "household__head", "household__village__parent", "procedure", "exit_procedure"
+    )
+    return get_object_or_404(queryset.prefetch_related("risk_types"), pk=pk)
+
+
+def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
+    """Everything the case page shows; ``bound`` = (form key, bound form) after a refusal."""
+    user = request.user
+    now = timezone.now()
+    today = deadlines.local_date(now)
+    steps = list(case.steps.select_related("completed_by").order_by("id"))
+    by_id = {s.pk: s for s in steps}
+    dues = case_deadlines(case, now=now)
+    for s in steps:
+        s.due_info = due(dues["steps"][s.pk]) if s.pk in dues["steps"] else None
+        s.data_rows = _data_rows(s)
+        s.who = user_name(s.completed_by) if s.completed_by_id else ""
+
+    step_actions, case_actions = [], []
+    for a in available_actions(case, user, now=now):
+        step = by_id.get(a["step"])
+        key = form_key(a["action"], step=a["step"])
+        entry = {**a, "key": key}
+        if a["action"] == "propose_exit":
+            entry["url"] = reverse("monitoring:case_exit", args=[case.pk])
+        elif a["allowed"]:
+            entry["form"] = _form(key, a["action"], case, step, today, bound)
+            entry["submit"] = entry["form"].submit_label if a["action"] == "complete" else a["label"]
+        (step_actions if step else case_actions).append(entry)
+
+    notices = list(case.notices.select_related("step", "posted_by").order_by("-start_date", "-id"))
+    objections = list(case.objections.select_related("notice", "recorded_by", "resolved_by"))
+    measures = list(case.measures.select_related("measure__category", "department").order_by("id"))
+    extra = actions.extra_actions(case, user, notices=notices, objections=objections, measures=measures)
+    for entry in extra["record_objection"]:
+        notice = entry["notice"]
+        entry["key"] = form_key("record_objection", notice=notice.pk)
+        entry.update(
+            action="record_objection", label=action_label("record_objection"), step_name=notice.step.name
+        )
+        entry["submit"] = entry["label"]
+        if entry["allowed"]:
+            entry["form"] = _form(
+                entry["key"], "record_objection", case, None, today, bound, notice=notice.pk
+            )
+    for entry in extra["resolve_objection"]:
+        objection = entry["objection"]
+        entry["key"] = form_key("resolve_objection", objection=objection.pk)
+        entry.update(
+            action="resolve_objection",
+            label=action_label("resolve_objection"),
+            step_name=f"{objection.raised_on:%Y-%m-%d} {objection.raised_by}".strip(),
+        )
+        entry["submit"] = entry["label"]
+        if entry["allowed"]:
+            entry["form"] = _form(
+                entry["key"], "resolve_objection", case, None, today, bound, objection=objection.pk
+            )
+    for row in extra["measures"]:
+        am = row["measure"]
+        row["forms"] = []
+        for name, option in row["actions"].items():
+            action = f"measure_{name}"
+            key = form_key(action, measure=am.pk)
+            form = _form(key, action, case, None, today, bound, measure=am.pk) if option["allowed"] else None
+            row["forms"].append({"action": action, "key": key, "form": form, **option})
+        row["any_allowed"] = any(f["allowed"] for f in row["forms"])
+        row["reason"] = next((f["reason"] for f in row["forms"] if f["reason"]), "")
+
+    unplaced = []
+    if bound is not None:
+        shown = [e.get("form") for e in (*step_actions, *case_actions)]
+        shown += [e.get("form") for e in (*extra["record_objection"], *extra["resolve_objection"])]
+        shown += [f["form"] for row in extra["measures"] for f in row["forms"]]
+        if not any(form is bound[1] for form in shown):
+            # the action is not offered any more (or not to this person): say why on top
+            unplaced = [str(m) for errors in bound[1].errors.values() for m in errors]
+
+    household = case.household
+    head = household.head
+    reveal = reveals_identity(user)
+    subjects = {("step", s.pk): s.name for s in steps} | {
+        ("measure", am.pk): am.measure.name for am in measures
+    }
+    history = [
+        {
+            "at": change.at,
+            "who": user_name(change.actor),
+            "what": action_label(change.action),
+            "subject": subjects.get((change.object_type, change.object_id))
+            or OBJECT_LABELS.get(change.object_type, change.object_type),
+            "from": status_label(change.object_type, change.from_status),
+            "to": status_label(change.object_type, change.to_status),
+            "reason": change.reason,
+        }
+        for change in StatusChange.objects.filter(case=case).select_related("actor").order_by("at", "id")
+    ]
+    clues = list(
+        case.clues.select_related("department").prefetch_related("risk_types").order_by("found_date")
+    )
+    return {
+        "case": case,
+        "household": household,
+        "head": head,
+        "id_number": (head.id_number if reveal else idnumber.mask(head.id_number)) if head else "",
+        "phone": household.phone if reveal else household.phone_masked,
+        "members": household.members.filter(is_resident=True).count(),
+        "clues": clues,
+        "steps": steps,
+        "identification_steps": [s for s in steps if s.procedure_kind == "identification"],
+        "exit_steps": [s for s in steps if s.procedure_kind == "exit"],
+        "case_due": due(dues["case"]),
+        "exit_due": due(dues["exit"]),
+        "measure_due": due(measure_deadline(case, settings_for(case.area_code), now)),
+        "step_actions": step_actions,
+        "case_actions": case_actions,
+        "extra": extra,
+        "notices": notices,
+        "objections": objections,
+        "measures": measures,
+        "history": history,
+        "today": today,
+        "unplaced_errors": unplaced,
+    }
+
+
+@staff_page
+def case_detail(request, pk: int):
+    case = _load_case(request, pk)
+    return render(request, "monitoring/case_detail.html", case_context(request, case))
+
+
+DONE_MESSAGES = {
+    "complete": gettext_lazy("已办结：%(step)s。"),
+    "reject": gettext_lazy("已不予通过：%(step)s。"),
+    "return": gettext_lazy("已退回：%(step)s。"),
+    "post_notice": gettext_lazy("已发布公示。"),
+}
+
+
+@staff_page
+@require_POST
+def case_act(request, pk: int):
+    """Every action of the case page: parse, call the dispatcher (one service), redirect."""
+    case = _load_case(request, pk)
+    action = request.POST.get("action") or ""
+    step = None
+    step_id = (request.POST.get("step") or "").strip()
+    if step_id:
+        if not step_id.isdigit():
+            return HttpResponseBadRequest(_("步骤编号不正确。"))
+        step = case.steps.filter(pk=int(step_id)).first()
+        if step is None:
+            raise Http404(_("该步骤不属于此案件。"))
+    key = _posted_key(request.POST)
+    form = action_form(action, step=step, data=request.POST, auto_id=f"id_{key}_%s")
+    if form is None:
+        return HttpResponseBadRequest(_("未知的操作。"))
+    token = form.submitted_token()
+    done = already_submitted(request, token)
+    if done is not None:
+        return done
+    status = 200
+    if form.is_valid():
+        try:
+            actions.run(user=request.user, case=case, **form.action_values())
+        except Conflict as exc:
+            # Show the case as it is now, the person's input kept, to be sent again knowingly.
+            data = request.POST.copy()
+            data["expected_version"] = str(MonitoringCase.objects.get(pk=case.pk).version)
+            form = action_form(action, step=step, data=data, auto_id=f"id_{key}_%s")
+            form.is_valid()
+            form.add_error(None, exc.message)
+            status = 409
+        except (ServiceError, ValidationError) as exc:
+            show_error(form, exc)
+            status = error_status(exc)
+        else:
+            url = reverse("monitoring:case_detail", args=[case.pk])
+            remember_submitted(request, token, url)
+            label = DONE_MESSAGES.get(action, _("已办理：%(step)s。"))
+            messages.success(request, label % {"step": step.name if step else action_label(action)})
+            return redirect(url)
+    case = _load_case(request, pk)
+    context = case_context(request, case, bound=(key, form))
+    context["open_key"] = key
+    return render(request, "monitoring/case_detail.html", context, status=status)
+
+
+# --- the printable notice ----------------------------------------------------------------------
+
+
+@staff_page
+def case_notice(request, pk: int):
+    """The notice as posted in the village: no ID number, phone, bank account or health data
+    (the text is made that way by :func:`monitoring.services.cases.notice_text`)."""
+    case = _load_case(request, pk)
+    notices = case.notices.order_by("-start_date", "-id")
+    wanted = request.GET.get("notice")
+    notice = notices.filter(pk=wanted).first() if wanted and wanted.isdigit() else notices.first()
+    if notice is None:
+        raise Http404(_("该案件尚未发布公示。"))
+    village = case.household.village
+    return render(
+        request,
+        "monitoring/case_notice.html",
+        {"case": case, "notice": notice, "village": village, "town": village.parent},
+    )

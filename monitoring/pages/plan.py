@@ -1,0 +1,199 @@
+"""The assistance plan editor (``/cases/<pk>/plan/``) and the exit proposal (``/cases/<pk>/exit/``)."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.errors import Conflict, ServiceError, ValidationError
+from accounts.models import Role
+from config.forms import already_submitted, remember_submitted
+from monitoring import actions, plans
+from monitoring.forms import ExitProposeForm, PlanForm, PlanFormSet
+from monitoring.models import ExitMode, Measure, MeasureStatus
+from monitoring.selectors import available_actions
+from monitoring.services import exits
+from monitoring.services.assistance import current_plan_violations
+from monitoring.settings import county_code_of
+
+from .cases import _load_case
+from .common import error_status, show_error, staff_page
+
+ITEM_KEY = re.compile(r"^items-(\d+)-(\w+)$")
+
+
+def catalogue(case):
+    """The county's active measures (its own catalogue, else the shared one)."""
+    return (
+        Measure.objects.filter(is_active=True)
+        .filter(Q(county__isnull=True) | Q(county__code=county_code_of(case.area_code)))
+        .select_related("category", "department")
+        .order_by("category__sort_order", "code")
+    )
+
+
+def _plan_context(request, case, *, form, formset) -> dict:
+    existing = list(case.measures.select_related("measure__category", "department").order_by("id"))
+    options = plans.measure_options_for_case(case)
+    extra = actions.extra_actions(case, request.user, measures=existing, notices=[], objections=[])
+    active = [am for am in existing if am.status != MeasureStatus.STOPPED]
+    return {
+        "case": case,
+        "household": case.household,
+        "form": form,
+        "formset": formset,
+        "options": options,
+        "existing": existing,
+        "current_violations": current_plan_violations(case) if active else [],
+        "plan_allowed": extra["set_plan"],
+    }
+
+
+def _put_errors(exc: ValidationError, form, formset, rows: list[int]) -> None:
+    """The service's ``items-<i>-<field>`` errors go next to the row's field (``i`` counts the
+    rows that were sent, not the empty ones); the plan's violations go on top."""
+    if not hasattr(exc, "error_dict"):
+        show_error(form, exc)
+        return
+    for key, errors in exc.message_dict.items():
+        match = ITEM_KEY.match(key)
+        if match and int(match[1]) < len(rows):
+            row = formset.forms[rows[int(match[1])]]
+            field = match[2] if match[2] in row.fields else None
+            for message in errors:
+                row.add_error(field, message)
+        else:
+            for message in errors:
+                form.add_error(None, message)
+                _mark_rows(formset, rows, message)
+
+
+def _mark_rows(formset, rows: list[int], message: str) -> None:
+    """A plan violation that names a measure (「name」) is also shown on the rows that chose it."""
+    for index in rows:
+        row = formset.forms[index]
+        measure = row.cleaned_data.get("measure") if hasattr(row, "cleaned_data") else None
+        if measure is not None and f"「{measure.name}」" in message:
+            row.add_error("measure", message)
+
+
+@staff_page
+def case_plan(request, pk: int):
+    case = _load_case(request, pk)
+    measures = catalogue(case)
+    status = 200
+    if request.method == "POST":
+        form = PlanForm(request.POST)
+        formset = PlanFormSet(request.POST, prefix="items", measures=measures)
+        done = already_submitted(request, form.submitted_token())
+        if done is not None:
+            return done
+        if form.is_valid() and formset.is_valid():
+            rows, items = [], []
+            for index, row in enumerate(formset.forms):
+                item = row.item()
+                if item is not None:
+                    rows.append(index)
+                    items.append(item)
+            try:
+                actions.run(
+                    user=request.user,
+                    case=case,
+                    action="set_plan",
+                    data={"items": items},
+                    reason=form.cleaned_data["reason"],
+                    expected_version=form.cleaned_data["expected_version"],
+                )
+            except Conflict as exc:
+                # The rows stay as typed; the version is now the current one, to send again knowingly.
+                data = request.POST.copy()
+                data["expected_version"] = str(type(case).objects.get(pk=case.pk).version)
+                form = PlanForm(data)
+                form.is_valid()
+                form.add_error(None, exc.message)
+                status = 409
+            except ValidationError as exc:
+                _put_errors(exc, form, formset, rows)
+            except ServiceError as exc:
+                show_error(form, exc)
+                status = error_status(exc)
+            else:
+                url = reverse("monitoring:case_detail", args=[case.pk])
+                remember_submitted(request, form.submitted_token(), url)
+                messages.success(request, _("帮扶计划已保存（%(n)s项措施）。") % {"n": len(items)})
+                return redirect(url)
+    else:
+        form = PlanForm(initial={"expected_version": case.version})
+        formset = PlanFormSet(prefix="items", measures=measures)
+    context = _plan_context(request, case, form=form, formset=formset)
+    return render(request, "monitoring/case_plan.html", context, status=status)
+
+
+# --- exit -----------------------------------------------------------------------------------------
+
+
+@staff_page
+def case_exit(request, pk: int):
+    """The eligibility checklist for a mode, and the proposal (with a county override)."""
+    case = _load_case(request, pk)
+    now = timezone.now()
+    status = 200
+    if request.method == "POST":
+        form = ExitProposeForm(request.POST)
+        done = already_submitted(request, form.submitted_token())
+        if done is not None:
+            return done
+        mode = (
+            request.POST.get("mode") if request.POST.get("mode") in ExitMode.values else ExitMode.ASSISTANCE
+        )
+        if form.is_valid():
+            try:
+                actions.run(
+                    user=request.user,
+                    case=case,
+                    action="propose_exit",
+                    data={
+                        "mode": form.cleaned_data["mode"],
+                        "override_reason": form.cleaned_data["override_reason"],
+                    },
+                    expected_version=form.cleaned_data["expected_version"],
+                    now=now,
+                )
+            except (ServiceError, ValidationError) as exc:
+                show_error(form, exc)
+                status = error_status(exc)
+            else:
+                url = reverse("monitoring:case_detail", args=[case.pk])
+                remember_submitted(request, form.submitted_token(), url)
+                messages.success(request, _("已提出风险消除，进入风险消除程序。"))
+                return redirect(url)
+        case = _load_case(request, pk)
+    else:
+        mode = request.GET.get("mode") if request.GET.get("mode") in ExitMode.values else ExitMode.ASSISTANCE
+        form = ExitProposeForm(initial={"mode": mode, "expected_version": case.version})
+    checks = exits.exit_check(case, mode=mode, now=now)
+    propose = next(
+        (a for a in available_actions(case, request.user, now=now) if a["action"] == "propose_exit"), None
+    )
+    return render(
+        request,
+        "monitoring/case_exit.html",
+        {
+            "case": case,
+            "household": case.household,
+            "form": form,
+            "mode": mode,
+            "modes": ExitMode.choices,
+            "checks": checks,
+            "eligible": all(c["ok"] for c in checks),
+            "propose": propose,
+            "can_override": request.user.has_role(Role.COUNTY_APPROVER),
+        },
+        status=status,
+    )
