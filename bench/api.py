@@ -168,7 +168,7 @@ def run(*, requests: int = 60, seed: int = 7) -> dict:
         ("tasks (department)", client, "/api/v1/tasks/", key_headers),
         ("households (staff)", staff, "/api/v1/households/", {}),
         ("households search (staff)", staff, "/api/v1/households/?search=%E5%BC%A0", {}),
-        ("persons (staff)", staff, "/api/v1/persons/", {}),
+        ("people (staff)", staff, "/api/v1/people/", {}),
         ("clues (staff)", staff, "/api/v1/clues/", {}),
         ("cases (staff)", staff, "/api/v1/cases/", {}),
         ("measures (staff)", staff, "/api/v1/measures/", {}),

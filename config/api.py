@@ -6,7 +6,9 @@ import json
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.paginator import Paginator as DjangoPaginator
 from django.http import Http404
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, status
@@ -83,10 +85,47 @@ def exception_handler(exc, context):
     return response
 
 
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(DjangoPaginator):
+    """Counts at most ``COUNT_CAP + 1`` rows: a county-wide list answers fast, and a list longer
+    than the cap says so (``count_capped``) instead of counting 300,000 rows on every page."""
+
+    @cached_property
+    def count(self) -> int:
+        try:
+            return self.object_list[: COUNT_CAP + 1].count()
+        except (AttributeError, TypeError):
+            return len(self.object_list)
+
+
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    django_paginator_class = CappedCountPaginator
+
+    def get_paginated_response(self, data):
+        count = self.page.paginator.count
+        return Response(
+            {
+                "count": min(count, COUNT_CAP),
+                "count_capped": count > COUNT_CAP,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        base = super().get_paginated_response_schema(schema)
+        base["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": f"true when more than {COUNT_CAP} rows match: count then says {COUNT_CAP}",
+        }
+        base["required"] = [*base.get("required", []), "count_capped"]
+        return base
 
 
 class DepartmentKeyScheme(OpenApiAuthenticationExtension):

@@ -125,6 +125,7 @@ class UncountedPagination(Pagination):
         return Response(
             {
                 "count": None,
+                "count_capped": None,
                 "next": self._link(self.number + 1) if self.has_next else None,
                 "previous": self._link(self.number - 1) if self.number > 1 else None,
                 "results": data,
@@ -134,6 +135,7 @@ class UncountedPagination(Pagination):
     def get_paginated_response_schema(self, schema):
         response = super().get_paginated_response_schema(schema)
         response["properties"]["count"] = {"type": "integer", "nullable": True, "example": None}
+        response["properties"]["count_capped"] = {"type": "boolean", "nullable": True, "example": None}
         return response
 
 

@@ -1058,8 +1058,18 @@ def generate_county(
             )
     finally:
         settings.DEBUG = debug
+    _analyze()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _analyze() -> None:
+    """Refresh the planner's statistics after a bulk load: without them PostgreSQL still
+    believes the tables are nearly empty and picks plans that read the whole county."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def _generate(summary: Summary, *, households, seed, history, batch_size, progress) -> None:
