@@ -30,6 +30,7 @@ from tests import factories
 from tests.api.conftest import today
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import Actors, run_procedure
+from tests.transactional import HOLD, race, reference_data_afterwards  # noqa: F401 (autouse fixture)
 
 URL = "/api/v1/alerts/"
 TASKS = "/api/v1/tasks/"
@@ -822,68 +823,12 @@ def test_the_schema_documents_the_department_endpoints(client, db):
 # Last in the module: a transactional test empties every table, and the module-scoped fixture
 # below puts the seeded reference data back only when the module is done.
 
-HOLD = 0.6
-
-
-@pytest.fixture(scope="module")
-def _reference_data_back_afterwards(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        from monitoring.models import RiskType
-
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents and not RiskType.objects.exists():
-            connection.creation.deserialize_db_from_string(contents)
-
-
-def _race(first, second):
-    """``first`` in a thread that keeps its transaction open for HOLD s after its work, then
-    ``second`` in another thread; returns both results (or exceptions)."""
-    import threading
-
-    from django.db import connections
-
-    done, out = threading.Event(), {}
-
-    def run_first():
-        try:
-            with transaction.atomic():
-                out["first"] = first()
-                done.set()
-                time.sleep(HOLD)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            out["first"] = exc
-        finally:
-            done.set()
-            connections.close_all()
-
-    def run_second():
-        done.wait(10)
-        started = time.monotonic()
-        try:
-            out["second"] = second()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            out["second"] = exc
-        finally:
-            out["waited"] = time.monotonic() - started
-            connections.close_all()
-
-    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return out
-
 
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one write transaction at a time")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("first_path", ["batch", "single"])
-def test_the_same_alerts_sent_twice_at_once_are_stored_once(
-    _reference_data_back_afterwards, areas, first_path
-):
+def test_the_same_alerts_sent_twice_at_once_are_stored_once(areas, first_path):
     from accounts.models import Department
 
     medical = Department.objects.get(code="medical_insurance")
@@ -907,7 +852,7 @@ def test_the_same_alerts_sent_twice_at_once_are_stored_once(
     def second():
         return alert_service.alerts_receive(actor=dept_user, department=medical, items=[b, c, b])
 
-    out = _race(first, second)
+    out = race(first, second)
     assert not isinstance(out["first"], Exception), out["first"]
     assert not isinstance(out["second"], Exception), out["second"]
     assert out["waited"] >= HOLD / 2  # the insert waited for the first transaction

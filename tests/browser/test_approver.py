@@ -18,17 +18,9 @@ from tests import factories
 from tests.browser.conftest import login, shot
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import Actors, at, run_procedure, step
+from tests.transactional import reference_data_afterwards  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def reference_data_afterwards(django_db_blocker):
-    """A transactional test ends by emptying every table, the seeded reference data with it:
-    put it back for the tests that run after these."""
-    yield
-    with django_db_blocker.unblock():
-        defaults.load(apps)
 
 
 @pytest.fixture

@@ -10,18 +10,11 @@ from households.models import Household
 from monitoring import defaults
 from tests import factories
 from tests.browser.conftest import login, shot
+from tests.transactional import reference_data_afterwards  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BAD_CHECK_DIGIT = "公民身份号码校验位错误，请核对。"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def reference_data_afterwards(django_db_blocker):
-    """Transactional tests empty every table; put the seeded reference data back afterwards."""
-    yield
-    with django_db_blocker.unblock():
-        defaults.load(apps)
 
 
 @pytest.fixture

@@ -7,11 +7,8 @@ without the row locks the second would read the old state and write over the fir
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 
 from accounts.errors import Conflict, InvalidTransition
 from accounts.models import Department, Role
@@ -20,7 +17,6 @@ from monitoring.models import (
     Clue,
     ClueStatus,
     MonitoringCase,
-    ProcedureDefinition,
     StatusChange,
     StepStatus,
 )
@@ -35,6 +31,7 @@ from tests.monitoring.helpers import (
     step,
     step_data,
 )
+from tests.transactional import HOLD, race, reference_data_afterwards  # noqa: F401 (autouse fixture)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -44,59 +41,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-HOLD = 0.6  # seconds the first transaction stays open after its work
-
-
-@pytest.fixture(scope="module", autouse=True)
-def restore_reference_data_afterwards(django_db_blocker):
-    """A transactional test ends by emptying every table, the seeded reference data with them;
-    ``serialized_rollback`` puts it back only when the next such test starts. Put it back for
-    whichever tests this worker runs after this module."""
-    yield
-    with django_db_blocker.unblock():
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents and not ProcedureDefinition.objects.exists():
-            connection.creation.deserialize_db_from_string(contents)
-
-
-def race(first, second):
-    """Run ``first`` in a thread that holds its transaction open for :data:`HOLD` seconds after
-    it is done, and ``second`` in another thread started once ``first`` has done its work.
-    Returns ``{"first": result or exception, "second": ..., "waited": seconds second took}``."""
-    done = threading.Event()
-    out: dict = {}
-
-    def run_first():
-        try:
-            with transaction.atomic():
-                out["first"] = first()
-                done.set()
-                time.sleep(HOLD)
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            out["first"] = exc
-        finally:
-            done.set()
-            connections.close_all()
-
-    def run_second():
-        done.wait(10)
-        started = time.monotonic()
-        try:
-            out["second"] = second()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            out["second"] = exc
-        finally:
-            out["waited"] = time.monotonic() - started
-            connections.close_all()
-
-    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return out
 
 
 @pytest.fixture

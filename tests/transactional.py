@@ -1,0 +1,68 @@
+"""Shared helpers for tests that need real transactions (live server, two connections)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.apps import apps
+from django.db import connections, transaction
+
+HOLD = 0.6  # seconds the first transaction stays open after its work
+
+
+def restore_reference_data() -> None:
+    """A transactional test ends by emptying every table, the seeded reference data (risk
+    types, procedures, thresholds, catalogue) with them: put the defaults back."""
+    from monitoring import defaults
+
+    defaults.load(apps)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reference_data_afterwards(django_db_blocker):
+    """Module fixture (autouse where imported): put the reference data back for whatever runs
+    after the module."""
+    yield
+    with django_db_blocker.unblock():
+        restore_reference_data()
+
+
+def race(first, second, *, hold: float = HOLD) -> dict:
+    """Run ``first`` in a thread that holds its transaction open for ``hold`` seconds after it
+    is done, and ``second`` in another thread started once ``first`` has done its work.
+    Returns ``{"first": result or exception, "second": ..., "waited": seconds second took}``."""
+    done = threading.Event()
+    out: dict = {}
+
+    def run_first():
+        try:
+            with transaction.atomic():
+                out["first"] = first()
+                done.set()
+                time.sleep(hold)
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            out["first"] = exc
+        finally:
+            done.set()
+            connections.close_all()
+
+    def run_second():
+        done.wait(10)
+        started = time.monotonic()
+        try:
+            out["second"] = second()
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            out["second"] = exc
+        finally:
+            out["waited"] = time.monotonic() - started
+            connections.close_all()
+
+    threads = [threading.Thread(target=run_first), threading.Thread(target=run_second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    return out
