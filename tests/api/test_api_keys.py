@@ -190,7 +190,13 @@ def test_the_command_prints_a_working_key_once(areas, hh):
 def test_the_command_limits_scopes_and_refuses_unknown_departments(areas):
     out = io.StringIO()
     call_command(
-        "issue_api_key", "medical_insurance", "--scopes", "alerts:read", "--county", areas["county"].code, stdout=out
+        "issue_api_key",
+        "medical_insurance",
+        "--scopes",
+        "alerts:read",
+        "--county",
+        areas["county"].code,
+        stdout=out,
     )
     client = key_client(out.getvalue().strip().splitlines()[-1])
     assert client.get(URL).status_code == 200

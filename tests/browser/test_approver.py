@@ -7,25 +7,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 
 from accounts.models import Department, Role
-from monitoring import defaults
 from monitoring.models import AssistanceMeasure, CaseStatus, Clue, ClueStatus, Measure, MonitoringCase
 from monitoring.services import clues
 from tests import factories
 from tests.browser.conftest import login, shot
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import Actors, at, run_procedure, step
-from tests.transactional import reference_data_afterwards  # noqa: F401 (autouse fixture)
+from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def county(transactional_db):
-    defaults.load(apps)  # emptied by the previous transactional test
+    restore_reference_data()  # emptied by the previous transactional test
     areas = factories.county_tree()
     actors = Actors(
         factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干"),

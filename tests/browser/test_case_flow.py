@@ -7,25 +7,23 @@ import datetime as dt
 import re
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 
 from accounts.models import Role
-from monitoring import defaults
 from monitoring.models import CaseStatus, Clue, MonitoringCase, StepStatus
 from monitoring.services import cases, clues
 from tests import factories
 from tests.browser.conftest import login, shot
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import at, step, step_data
-from tests.transactional import reference_data_afterwards  # noqa: F401 (autouse fixture)
+from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def county(transactional_db):
-    defaults.load(apps)  # emptied by the previous transactional test
+    restore_reference_data()  # emptied by the previous transactional test
     areas = factories.county_tree()
     return {
         "areas": areas,

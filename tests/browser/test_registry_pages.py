@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.apps import apps
 
 from accounts.models import Role
 from households.models import Household
-from monitoring import defaults
 from tests import factories
 from tests.browser.conftest import login, shot
-from tests.transactional import reference_data_afterwards  # noqa: F401 (autouse fixture)
+from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +17,7 @@ BAD_CHECK_DIGIT = "公民身份号码校验位错误，请核对。"
 
 @pytest.fixture
 def village(transactional_db):
-    defaults.load(apps)  # emptied by the previous transactional test
+    restore_reference_data()  # emptied by the previous transactional test
     areas = factories.county_tree()
     cadre = factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干")
     for _ in range(3):

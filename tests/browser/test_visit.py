@@ -5,24 +5,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 
 from accounts.models import Role
 from households import services as household_services
-from monitoring import defaults
 from monitoring.models import Clue, Visit
 from tests import factories
 from tests.browser.conftest import login, shot
 from tests.monitoring import factories as mf
-from tests.transactional import reference_data_afterwards  # noqa: F401 (autouse fixture)
+from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def village(transactional_db):
-    defaults.load(apps)  # emptied by the previous transactional test
+    restore_reference_data()  # emptied by the previous transactional test
     areas = factories.county_tree()
     today = timezone.localdate()
     cadre = factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干")
