@@ -124,11 +124,16 @@ def test_committed_mo_is_the_compiled_po():
     (run ``locale/update.sh`` after editing the .po)."""
     with MO.open("rb") as f:
         catalog = gettext.GNUTranslations(f)._catalog
-    stale = [
-        e["msgid"]
-        for e in _po_entries(PO)[1:]
-        if not e["obsolete"] and catalog.get(e["msgid"]) != e["msgstr"]
-    ]
+    stale = []
+    for e in _po_entries(PO)[1:]:
+        if e["obsolete"]:
+            continue
+        if "msgid_plural" in e:  # plural forms are stored under (msgid, n)
+            forms = [e[f"msgstr[{i}]"] for i in range(len(e["msgstrs"]))]
+            if [catalog.get((e["msgid"], i)) for i in range(len(forms))] != forms:
+                stale.append(e["msgid"])
+        elif catalog.get(e["msgid"]) != e["msgstr"]:
+            stale.append(e["msgid"])
     assert stale == []
 
 
