@@ -19,6 +19,7 @@ install: $(STAMP)
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py generate_county --households $(HOUSEHOLDS) --if-empty
+	$(PY) manage.py demo_cases
 
 run: demo
 	$(PY) manage.py demo_logins

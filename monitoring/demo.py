@@ -1,0 +1,153 @@
+"""Demo workflow data for the first look (``manage.py demo_cases``): cases at every stage in
+the demo cadre's village, written through the real services with past ``now`` values, so the
+pages, queues and ledgers have something to show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Department, User
+from households.models import Household, HouseholdType, Person
+from monitoring import deadlines
+from monitoring.models import Clue, MonitoringCase, StepKind, StepStatus
+from monitoring.services import assistance, cases, clues
+
+#: (risk types, how far to take it, category) for the demo village's households
+PLAN = [
+    (["01"], "home_verification", ""),
+    (["09"], "home_verification", ""),
+    (["0201"], "village_review", ""),
+    (["07"], "notice_running", ""),
+    (["03"], "township_review", ""),
+    (["01", "04"], "county_approval", ""),
+    (["01"], "identified", "marginal"),
+    (["07"], "identified", "marginal"),
+    (["05"], "rejected", ""),
+]
+
+
+def _at(day: dt.date, hour: int = 10) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=deadlines.SHANGHAI)
+
+
+def _data(step, today: dt.date, category: str) -> dict:
+    if step.kind == StepKind.HOME_VERIFICATION:
+        return {
+            "visited_on": today.isoformat(),
+            "visitors": ["李建军"],
+            "authorization_signed": True,
+            "findings": "已入户核实家庭收支和资产情况",
+        }
+    if step.kind == StepKind.DATA_COMPARISON:
+        return {"findings": "车辆、工商、房产、财政供养比对无异常"}
+    if step.kind == StepKind.VILLAGE_REVIEW:
+        return {
+            "held_on": today.isoformat(),
+            "attendees": 11,
+            "votes_for": 10,
+            "votes_against": 0,
+            "votes_abstain": 1,
+            "minutes": "经村民代表民主评议，同意申报",
+        }
+    if step.kind == StepKind.TOWNSHIP_REVIEW:
+        return {"opinion": "经乡镇核查，情况属实"}
+    if step.kind == StepKind.COUNTY_APPROVAL:
+        return {"category": category, "opinion": "同意纳入", "explanation": ""}
+    return {}
+
+
+def _actor(step, users):
+    return users[step.actor_role]
+
+
+def _advance(case, users, *, stop: str, start: dt.date, category: str) -> None:
+    """Complete the case's steps day by day until the step named ``stop`` is available."""
+    day = start
+    for _round in range(20):
+        case.refresh_from_db()
+        available = list(case.steps.filter(status=StepStatus.AVAILABLE).order_by("sort_order"))
+        if not available or any(s.code == stop for s in available) and stop != "identified":
+            return
+        for step in available:
+            if step.code == stop:
+                continue
+            now = _at(day)
+            if step.kind == StepKind.VILLAGE_NOTICE and not hasattr(step, "notice"):
+                cases.notice_post(actor=_actor(step, users), step=step, start_date=day, now=now)
+                if stop == "notice_running":
+                    return
+                day += dt.timedelta(days=5)
+                continue
+            data = _data(step, day, category)
+            cases.step_complete(actor=_actor(step, users), step=step, data=data, now=_at(day, 15))
+        day += dt.timedelta(days=1)
+
+
+@transaction.atomic
+def create_demo_cases(*, if_empty: bool = True) -> int:
+    """Cases in the demo cadre's village; returns how many were made (0 if some exist)."""
+    if if_empty and MonitoringCase.objects.exists():
+        return 0
+    users = {u.role: u for u in User.objects.filter(username__in=["cadre", "township", "county"])}
+    if len(users) < 3:
+        return 0
+    cadre = users["village_cadre"]
+    village = cadre.areas.first()
+    today = timezone.localdate()
+    households = list(
+        Household.objects.filter(village=village, monitoring_status="").order_by("number")[: len(PLAN) + 2]
+    )
+    made = 0
+    for index, ((risks, stop, category), household) in enumerate(zip(PLAN, households, strict=False)):
+        if category == "marginal" and household.household_type == HouseholdType.OUT_OF_POVERTY:
+            category = "unstable"
+        found = today - dt.timedelta(days=14 if stop in ("identified", "county_approval") else 6 - index % 4)
+        clue = clues.clue_create(
+            actor=cadre,
+            channel="self_report" if index % 2 else "cadre_screening",
+            found_date=found,
+            risk_type_codes=risks,
+            household=household,
+            description="演示：家庭成员患病/受灾等导致支出骤增",
+            now=_at(found),
+        )
+        case = clue.case
+        made += 1
+        if stop == "rejected":
+            step = case.steps.get(code="home_verification")
+            cases.step_reject(
+                actor=cadre, step=step, reason="经入户核查，家庭收入稳定，无返贫风险", now=_at(found, 16)
+            )
+            continue
+        _advance(case, users, stop=stop, start=found + dt.timedelta(days=1), category=category or "marginal")
+        if stop == "identified":
+            case.refresh_from_db()
+            codes = {"01": ["M0504", "M0502", "M0401"], "07": ["M0202", "M0203"]}[risks[0]]
+            assistance.plan_set(
+                actor=users["county_approver"],
+                case=case,
+                items=[{"measure": code, "planned_start": today.isoformat()} for code in codes],
+            )
+    # Department alerts waiting for the county's triage: one matched, one not in the registry.
+    department = Department.objects.filter(code="medical_insurance").first()
+    dept_user = User.objects.filter(username="dept").first()
+    person = Person.objects.filter(household__village=village, household__monitoring_status="").last()
+    if department and dept_user and person:
+        clues.clue_create(
+            actor=dept_user,
+            channel="department_alert",
+            department=department,
+            external_id="YB-DEMO-0001",
+            found_date=today - dt.timedelta(days=2),
+            risk_type_codes=["01"],
+            id_number=person.id_number,
+            name=person.name,
+            description="住院合规自付费用超过2万元",
+            amount="23500.00",
+        )
+        made += Clue.objects.filter(external_id="YB-DEMO-0001").count()
+    return made
