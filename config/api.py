@@ -10,12 +10,11 @@ from django.core.paginator import Paginator as DjangoPaginator
 from django.http import Http404
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, status
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.errors import ServiceError
 
@@ -66,6 +65,11 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    # Imported here: settings name this module (parser, pagination, handler), and
+    # ``rest_framework.views`` reads those settings as it loads, so importing it at the top
+    # would make ``import config.api`` circular when this module is the first to load.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -98,6 +102,31 @@ class CappedCountPaginator(DjangoPaginator):
             return self.object_list[: COUNT_CAP + 1].count()
         except (AttributeError, TypeError):
             return len(self.object_list)
+
+
+class ReadOnlyModelSerializer(serializers.ModelSerializer):
+    # A model serializer for answers (every field read only) whose choice fields keep ``""``
+    # among their values when the model field may be blank: DRF drops ``allow_blank`` from
+    # read-only fields, so the schema's enum would refuse the blank the rows hold. (A comment,
+    # not a docstring: the schema would show a docstring as every subclass's description.)
+
+    def include_extra_kwargs(self, kwargs, extra_kwargs):
+        blank_choice = "choices" in kwargs and kwargs.get("allow_blank", False)
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank_choice:
+            kwargs["allow_blank"] = True
+        return kwargs
+
+
+class ClosedErrorSchema(OpenApiSerializerExtension):
+    """Base of the schema extensions of the error serializers (subclasses name the serializer in
+    ``target_class``): the error shape is exactly ``code`` / ``message`` / ``fields``
+    (``additionalProperties: false``), which also keeps it apart from a richer answer offered
+    beside it in a ``oneOf`` (the alerts' batch refusal)."""
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        return {**schema, "additionalProperties": False}
 
 
 class Pagination(PageNumberPagination):

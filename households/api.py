@@ -24,7 +24,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.api_auth import DepartmentKeyAuthentication, IsStaff
 from accounts.models import Role
-from config.api import Pagination
+from config.api import Pagination, ReadOnlyModelSerializer
 
 from . import idnumber
 from .filters import HouseholdFilter, PersonFilter, with_scope_range
@@ -72,6 +72,8 @@ class StaffAPIMixin:
     permission_classes = [IsStaff]
     parser_classes = [JSONParser]
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    #: no OPTIONS metadata: an undocumented 200; OPTIONS is a 405 in the error shape instead
+    metadata_class = None
     #: actions whose answer is one record (full ID numbers for the roles that need them)
     single_record_actions: frozenset[str] = frozenset({"retrieve"})
 
@@ -161,7 +163,7 @@ class MaskedPhoneField(MaskedIdNumberField):
         return value if _reveal(self.root) else idnumber.mask_phone(value)
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(ReadOnlyModelSerializer):
     household_number = serializers.CharField(source="household.number", read_only=True)
     id_number = MaskedIdNumberField()
     age = serializers.SerializerMethodField()
@@ -207,14 +209,14 @@ class MemberSerializer(PersonSerializer):
         read_only_fields = fields
 
 
-class IncomeSerializer(serializers.ModelSerializer):
+class IncomeSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = IncomeRecord
         fields = ["year", "members", "net_income", "per_capita_net_income", "recorded_on"]
         read_only_fields = fields
 
 
-class HouseholdSerializer(serializers.ModelSerializer):
+class HouseholdSerializer(ReadOnlyModelSerializer):
     village_name = serializers.CharField(source="village.name", read_only=True)
     head_name = serializers.CharField(source="head.name", read_only=True, allow_null=True)
     phone = MaskedPhoneField()

@@ -73,7 +73,7 @@ def _int(data, key, errors, *, minimum=0):
     raw = data.get(key)
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         errors[key] = _("请填写整数。")
         return None
     if value < minimum:
@@ -103,10 +103,30 @@ def _date(data, key, errors, *, today: dt.date, required=True):
 
 
 def _text(data, key, errors, *, required=True):
-    value = str(data.get(key) or "").strip()
+    raw = data.get(key)
+    if isinstance(raw, Mapping | list | tuple | set):
+        errors[key] = _("请填写文字。")
+        return ""
+    value = str(raw or "").strip()
+    if "\x00" in value:  # no database stores it in text (PostgreSQL refuses it)
+        errors[key] = _("不能包含空字符。")
+        return ""
     if required and not value:
         errors[key] = _("请填写此项。")
     return value
+
+
+def _names(raw) -> list[str] | None:
+    """People's names: a list of names, or one string of names separated by commas;
+    ``None`` when it is neither (or a name is not text)."""
+    if raw in (None, ""):
+        return []
+    if isinstance(raw, str):
+        raw = raw.replace("，", ",").split(",")
+    if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
+        return None
+    names = [v.strip() for v in raw if v.strip()]
+    return None if any("\x00" in v for v in names) else names
 
 
 def validate_step_data(
@@ -122,11 +142,12 @@ def validate_step_data(
     clean: dict = {}
     if kind == StepKind.HOME_VERIFICATION:
         visited = _date(data, "visited_on", errors, today=today)
-        visitors = data.get("visitors") or []
-        if isinstance(visitors, str):
-            visitors = [v.strip() for v in visitors.replace("，", ",").split(",") if v.strip()]
+        visitors = _names(data.get("visitors"))
         needed = min_exit_cadres if procedure_kind == "exit" else 1
-        if len(visitors) < needed:
+        if visitors is None:
+            errors["visitors"] = _("请填写入户核查人员姓名（列表，或以逗号分隔）。")
+            visitors = []
+        elif len(visitors) < needed:
             errors["visitors"] = _("入户核查人员不少于%(n)s人。") % {"n": needed}
         if procedure_kind == "identification" and not data.get("authorization_signed"):
             errors["authorization_signed"] = _("须有农户签字的承诺授权书，方可核查家庭资产和收入。")
@@ -137,8 +158,12 @@ def validate_step_data(
             "authorization_signed": bool(data.get("authorization_signed")),
             "findings": findings,
         }
-        if data.get("risk_type_codes"):
-            clean["risk_type_codes"] = list(data["risk_type_codes"])
+        codes = data.get("risk_type_codes")
+        if codes:
+            if isinstance(codes, list | tuple) and all(isinstance(c, str) for c in codes):
+                clean["risk_type_codes"] = list(codes)
+            else:
+                errors["risk_type_codes"] = _("风险类型须为代码的列表。")
     elif kind == StepKind.DATA_COMPARISON:
         clean = {"findings": _text(data, "findings", errors)}
     elif kind == StepKind.VILLAGE_REVIEW:

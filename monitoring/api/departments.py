@@ -39,7 +39,7 @@ from rest_framework.response import Response
 from accounts.api_auth import HasScope, IsDepartment
 from accounts.errors import ServiceError
 from accounts.models import DepartmentAPIKey, Scope
-from config.api import error_body
+from config.api import ClosedErrorSchema, ReadOnlyModelSerializer, error_body
 from households import idnumber
 from monitoring.deadlines import SHANGHAI
 from monitoring.models import AssistanceMeasure, Clue, ClueStatus, MeasureStatus
@@ -86,6 +86,8 @@ def _department(request):
 class DepartmentAPIMixin:
     permission_classes = [permissions.IsAuthenticated, IsDepartment, ActiveDepartment, HasScope]
     parser_classes = [JSONBodyParser]
+    #: no OPTIONS metadata (the schema does not offer OPTIONS): a 405 in the error shape
+    metadata_class = None
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -113,6 +115,10 @@ class DepartmentErrorSerializer(serializers.Serializer):
     )
     message = serializers.CharField()
     fields = serializers.DictField(child=serializers.CharField(), help_text="字段 → 错误说明")
+
+
+class DepartmentErrorSchema(ClosedErrorSchema):
+    target_class = DepartmentErrorSerializer
 
 
 class AlertInSerializer(serializers.Serializer):
@@ -147,7 +153,7 @@ class AlertInSerializer(serializers.Serializer):
     )
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(ReadOnlyModelSerializer):
     """An alert as its department sees it: what it sent, and how the county handled it."""
 
     risk_types = serializers.SerializerMethodField()
@@ -235,7 +241,7 @@ class TaskHouseholdSerializer(serializers.Serializer):
         return idnumber.mask(household.head.id_number) if household.head_id else ""
 
 
-class TaskSerializer(serializers.ModelSerializer):
+class TaskSerializer(ReadOnlyModelSerializer):
     measure_code = serializers.CharField(source="measure.code", read_only=True)
     measure_name = serializers.CharField(source="measure.name", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
@@ -391,7 +397,7 @@ _CREATE_DESCRIPTION = """
                 request_only=True,
                 value={
                     "external_id": "YB-2026-000123",
-                    "id_number": "130727198001010012",
+                    "id_number": "130727198001010010",
                     "name": "张三",
                     "risk_type": "01",
                     "found_date": "2026-03-01",

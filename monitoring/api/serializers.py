@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import area_prefix_q
+from config.api import ClosedErrorSchema, ReadOnlyModelSerializer
 from households.api import MaskedIdNumberField
 from households.filters import MAX_ID
 from households.models import Helper, Household, Person
@@ -40,6 +41,10 @@ class ErrorSerializer(serializers.Serializer):
     )
     message = serializers.CharField()
     fields = serializers.DictField(child=serializers.CharField(), help_text="字段 → 错误说明")
+
+
+class ErrorSchema(ClosedErrorSchema):
+    target_class = ErrorSerializer
 
 
 # --- shared pieces --------------------------------------------------------------------------
@@ -80,7 +85,7 @@ def _name(user) -> str:
 # --- clues ----------------------------------------------------------------------------------
 
 
-class ClueSerializer(serializers.ModelSerializer):
+class ClueSerializer(ReadOnlyModelSerializer):
     id_number = MaskedIdNumberField()
     department_name = serializers.CharField(source="department.name", read_only=True, allow_null=True)
     household_number = serializers.CharField(source="household.number", read_only=True, allow_null=True)
@@ -169,7 +174,7 @@ class ClueDismissSerializer(serializers.Serializer):
 # --- cases ----------------------------------------------------------------------------------
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ReadOnlyModelSerializer):
     household_number = serializers.CharField(source="household.number", read_only=True)
     head_name = serializers.CharField(source="household.head.name", read_only=True, allow_null=True)
     risk_types = serializers.SerializerMethodField()
@@ -205,21 +210,21 @@ class CaseSerializer(serializers.ModelSerializer):
         return [rt.code for rt in case.risk_types.all()]
 
 
-class NoticeSerializer(serializers.ModelSerializer):
+class NoticeSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = PublicNotice
         fields = ["id", "step", "start_date", "end_date", "title", "content", "posted_at"]
         read_only_fields = fields
 
 
-class ObjectionSerializer(serializers.ModelSerializer):
+class ObjectionSerializer(ReadOnlyModelSerializer):
     class Meta:
         model = Objection
         fields = ["id", "notice", "raised_on", "raised_by", "content", "status", "finding", "resolved_at"]
         read_only_fields = fields
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepSerializer(ReadOnlyModelSerializer):
     waits_for = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     completed_by_name = serializers.SerializerMethodField()
     deadline = serializers.SerializerMethodField()
@@ -267,7 +272,7 @@ class StepSerializer(serializers.ModelSerializer):
         return NoticeSerializer(notice).data if notice is not None else None
 
 
-class MeasureSerializer(serializers.ModelSerializer):
+class MeasureSerializer(ReadOnlyModelSerializer):
     household = serializers.IntegerField(source="case.household_id", read_only=True)
     area_code = serializers.CharField(source="case.area_code", read_only=True)
     measure_code = serializers.CharField(source="measure.code", read_only=True)
@@ -476,7 +481,7 @@ class PlanDataSerializer(serializers.Serializer):
 # --- visits ---------------------------------------------------------------------------------
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class VisitSerializer(ReadOnlyModelSerializer):
     household_number = serializers.CharField(source="household.number", read_only=True)
     helper_name = serializers.CharField(source="helper.name", read_only=True, allow_null=True)
     visited_by_name = serializers.SerializerMethodField()

@@ -132,6 +132,8 @@ def _text(value, *, required: bool, max_length: int, label_missing: str) -> tupl
         return "", (label_missing if required else None)
     if isinstance(value, bool) or not isinstance(value, str):
         return "", _("须为字符串。")
+    if "\x00" in value:  # PostgreSQL cannot store (or even look up) a NUL in text
+        return "", _("不能包含空字符。")
     value = value.strip()
     if len(value) > max_length:
         return "", _("不能超过%(n)s个字符。") % {"n": max_length}

@@ -141,6 +141,23 @@ def _parse_amount(raw, field: str, errors: dict) -> Decimal | None:
     return value.quantize(Decimal("0.01"))
 
 
+def _item_text(item: dict, field: str, errors: dict) -> str:
+    """A free-text field of a plan item: text (or a number, as text); anything else, or a NUL
+    character, is a field error."""
+    raw = item.get(field)
+    if raw is None:
+        return ""
+    if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str):
+        errors[field] = _("请填写文字。")
+        return ""
+    if "\x00" in raw:
+        errors[field] = _("不能包含空字符。")
+        return ""
+    return raw.strip()
+
+
 def _clean_item(index: int, item: dict, area_code: str, errors: dict) -> dict | None:
     """Resolve and check one plan item; errors go under ``items-<i>-<field>`` keys."""
     prefix = f"items-{index}-"
@@ -160,7 +177,7 @@ def _clean_item(index: int, item: dict, area_code: str, errors: dict) -> dict | 
             mine["department"] = problem
     else:
         department = measure.department if measure else None
-    person = (item.get("responsible_person") or "").strip()
+    person = _item_text(item, "responsible_person", mine)
     if len(person) > 50:
         mine["responsible_person"] = _("责任人姓名过长。")
     start = _parse_date(item.get("planned_start"), "planned_start", mine)
@@ -168,7 +185,7 @@ def _clean_item(index: int, item: dict, area_code: str, errors: dict) -> dict | 
     if start and end and end < start:
         mine["planned_end"] = _("计划完成日期不能早于计划开始日期。")
     amount = _parse_amount(item.get("amount"), "amount", mine)
-    note = (item.get("note") or "").strip()
+    note = _item_text(item, "note", mine)
     if len(note) > 300:
         mine["note"] = _("备注不能超过300字。")
     errors.update({prefix + k: v for k, v in mine.items()})
@@ -493,7 +510,7 @@ def measure_complete(
             "date": am.case.found_date
         }
     value = _parse_amount(amount, "amount", errors)
-    note = (note or "").strip()
+    note = _item_text({"note": note}, "note", errors)
     if len(note) > 300:
         errors["note"] = _("备注不能超过300字。")
     if errors:

@@ -202,13 +202,20 @@ def _check_clue(raise_clue: dict | None, errors: dict) -> dict | None:
     codes = raise_clue.get("risk_type_codes") or []
     if isinstance(codes, str):
         codes = [codes]
-    codes = [str(c).strip() for c in codes if str(c).strip()]
+    if not isinstance(codes, list | tuple) or not all(isinstance(c, str) for c in codes):
+        errors["risk_type_codes"] = _("风险类型须为代码的列表。")
+        return None
+    codes = [c.strip() for c in codes if c.strip()]
     if not codes:
         errors["risk_type_codes"] = _("发现风险时请选择风险类型。")
         return None
+    description = raise_clue.get("description") or ""
+    if not isinstance(description, str) or "\x00" in description:
+        errors["raise_clue"] = _("风险描述须为文字。")
+        return None
     return {
         "risk_type_codes": codes,
-        "description": (raise_clue.get("description") or "").strip(),
+        "description": description.strip(),
         "amount": raise_clue.get("amount"),
     }
 
