@@ -137,7 +137,7 @@ class ApiCallLogMiddleware:
                 api_key=key,
                 user=user if (user is not None and getattr(user, "is_authenticated", False)) else None,
                 method=request.method[:10],
-                path=request.path[:300],
+                path=request.path.replace("\x00", "")[:300],
                 status=response.status_code,
                 duration_ms=elapsed,
                 ip=client_ip(request) or None,

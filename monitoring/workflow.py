@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.translation import gettext as _
 
 from households.models import HouseholdType, MonitoringCategory
@@ -105,11 +106,11 @@ def _date(data, key, errors, *, today: dt.date, required=True):
 def _text(data, key, errors, *, required=True):
     raw = data.get(key)
     if isinstance(raw, Mapping | list | tuple | set):
-        errors[key] = _("请填写文字。")
+        errors[key] = _("须为字符串。")
         return ""
     value = str(raw or "").strip()
-    if "\x00" in value:  # no database stores it in text (PostgreSQL refuses it)
-        errors[key] = _("不能包含空字符。")
+    if "\x00" in value:  # PostgreSQL refuses it, in text and in JSON alike
+        errors[key] = str(ProhibitNullCharactersValidator.message)
         return ""
     if required and not value:
         errors[key] = _("请填写此项。")
@@ -145,7 +146,7 @@ def validate_step_data(
         visitors = _names(data.get("visitors"))
         needed = min_exit_cadres if procedure_kind == "exit" else 1
         if visitors is None:
-            errors["visitors"] = _("请填写入户核查人员姓名（列表，或以逗号分隔）。")
+            errors["visitors"] = _("请填写姓名。")
             visitors = []
         elif len(visitors) < needed:
             errors["visitors"] = _("入户核查人员不少于%(n)s人。") % {"n": needed}
@@ -163,7 +164,7 @@ def validate_step_data(
             if isinstance(codes, list | tuple) and all(isinstance(c, str) for c in codes):
                 clean["risk_type_codes"] = list(codes)
             else:
-                errors["risk_type_codes"] = _("风险类型须为代码的列表。")
+                errors["risk_type_codes"] = _("须为风险类型代码（字符串）的列表。")
     elif kind == StepKind.DATA_COMPARISON:
         clean = {"findings": _text(data, "findings", errors)}
     elif kind == StepKind.VILLAGE_REVIEW:

@@ -77,3 +77,11 @@ def race(first, second, *, hold: float = HOLD) -> dict:
         t.join(30)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     return out
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """The seeded reference data, present at the start of a transactional test whatever ran
+    before it in this worker (``serialized_rollback`` restores it only when the database was
+    serialized at creation)."""
+    restore_reference_data()

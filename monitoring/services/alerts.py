@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -133,7 +134,7 @@ def _text(value, *, required: bool, max_length: int, label_missing: str) -> tupl
     if isinstance(value, bool) or not isinstance(value, str):
         return "", _("须为字符串。")
     if "\x00" in value:  # PostgreSQL cannot store (or even look up) a NUL in text
-        return "", _("不能包含空字符。")
+        return "", str(ProhibitNullCharactersValidator.message)
     value = value.strip()
     if len(value) > max_length:
         return "", _("不能超过%(n)s个字符。") % {"n": max_length}

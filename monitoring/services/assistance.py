@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -150,10 +151,10 @@ def _item_text(item: dict, field: str, errors: dict) -> str:
     if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
         raw = str(raw)
     if not isinstance(raw, str):
-        errors[field] = _("请填写文字。")
+        errors[field] = _("须为字符串。")
         return ""
     if "\x00" in raw:
-        errors[field] = _("不能包含空字符。")
+        errors[field] = str(ProhibitNullCharactersValidator.message)
         return ""
     return raw.strip()
 

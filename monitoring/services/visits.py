@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -203,15 +204,18 @@ def _check_clue(raise_clue: dict | None, errors: dict) -> dict | None:
     if isinstance(codes, str):
         codes = [codes]
     if not isinstance(codes, list | tuple) or not all(isinstance(c, str) for c in codes):
-        errors["risk_type_codes"] = _("风险类型须为代码的列表。")
+        errors["risk_type_codes"] = _("须为风险类型代码（字符串）的列表。")
         return None
     codes = [c.strip() for c in codes if c.strip()]
     if not codes:
         errors["risk_type_codes"] = _("发现风险时请选择风险类型。")
         return None
     description = raise_clue.get("description") or ""
-    if not isinstance(description, str) or "\x00" in description:
-        errors["raise_clue"] = _("风险描述须为文字。")
+    if not isinstance(description, str):
+        errors["description"] = _("须为字符串。")
+        return None
+    if "\x00" in description:
+        errors["description"] = str(ProhibitNullCharactersValidator.message)
         return None
     return {
         "risk_type_codes": codes,

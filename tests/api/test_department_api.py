@@ -30,7 +30,12 @@ from tests import factories
 from tests.api.conftest import today
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import Actors, run_procedure
-from tests.transactional import HOLD, race, reference_data_afterwards  # noqa: F401 (autouse fixture)
+from tests.transactional import (  # noqa: F401 (fixtures)
+    HOLD,
+    race,
+    reference_data,
+    reference_data_afterwards,
+)
 
 URL = "/api/v1/alerts/"
 TASKS = "/api/v1/tasks/"
@@ -827,6 +832,7 @@ def test_the_schema_documents_the_department_endpoints(client, db):
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one write transaction at a time")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("reference_data")
 @pytest.mark.parametrize("first_path", ["batch", "single"])
 def test_the_same_alerts_sent_twice_at_once_are_stored_once(areas, first_path):
     from accounts.models import Department

@@ -31,7 +31,12 @@ from tests.monitoring.helpers import (
     step,
     step_data,
 )
-from tests.transactional import HOLD, race, reference_data_afterwards  # noqa: F401 (autouse fixture)
+from tests.transactional import (  # noqa: F401 (fixtures)
+    HOLD,
+    race,
+    reference_data,
+    reference_data_afterwards,
+)
 
 pytestmark = [
     pytest.mark.postgres,
@@ -40,6 +45,7 @@ pytestmark = [
         reason="needs PostgreSQL: SQLite runs one write transaction at a time, so there is no race",
     ),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("reference_data"),
 ]
 
 

@@ -12,7 +12,9 @@ def test_demo_cases_cover_every_stage_and_run_once(db):
     statuses = Counter(MonitoringCase.objects.values_list("status", flat=True))
     assert statuses["identifying"] >= 4 and statuses["monitored"] == 2 and statuses["not_included"] == 1
     waiting = set(
-        MonitoringCase.objects.filter(steps__status=StepStatus.AVAILABLE).values_list("steps__code", flat=True)
+        MonitoringCase.objects.filter(steps__status=StepStatus.AVAILABLE).values_list(
+            "steps__code", flat=True
+        )
     )
     assert {"home_verification", "township_review", "village_notice", "county_approval"} <= waiting
     assert Clue.objects.filter(channel="department_alert", status="pending").exists()
