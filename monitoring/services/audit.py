@@ -73,3 +73,30 @@ def require_household(actor, household) -> None:
         if HelperAssignment.objects.active().filter(helper__user=actor, household=household).exists():
             return
     require_area(actor, household.area_code)
+
+
+def apply_transition(
+    obj, table, action: str, *, object_type: str, case, labels, actor, now, reason: str = "", data=None
+) -> None:
+    """Move ``obj.status`` by ``action`` through a transition ``table`` (monitoring/workflow.py),
+    refusing with a readable reason, and append the StatusChange row. The one place a case,
+    step or clue status is written; callers save the row."""
+    from accounts.errors import InvalidTransition
+    from monitoring import workflow
+
+    err = workflow.transition_error(table, action, obj.status, labels)
+    if err:
+        raise InvalidTransition(err)
+    old, obj.status = obj.status, workflow.target(table, action)
+    record_change(
+        obj=obj,
+        object_type=object_type,
+        case=case,
+        action=action,
+        from_status=old,
+        to_status=obj.status,
+        actor=actor,
+        reason=reason,
+        data=data,
+        at=now,
+    )

@@ -33,7 +33,13 @@ from monitoring.models import (
     StepKind,
     StepStatus,
 )
-from monitoring.services.audit import record_change, require_area, require_reason, require_role
+from monitoring.services.audit import (
+    apply_transition,
+    record_change,
+    require_area,
+    require_reason,
+    require_role,
+)
 from monitoring.settings import calendar_for, settings_for, threshold_for
 
 STAFF = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
@@ -51,44 +57,32 @@ def lock_case(case_id: int, *, expected_version: int | None = None) -> Monitorin
 
 
 def _case_transition(case, action, *, actor, now, reason="", data=None) -> None:
-    err = workflow.transition_error(
-        workflow.CASE_TRANSITIONS, action, case.status, lambda s: CaseStatus(s).label
-    )
-    if err:
-        raise InvalidTransition(err)
-    old, case.status = case.status, workflow.target(workflow.CASE_TRANSITIONS, action)
-    record_change(
-        obj=case,
+    apply_transition(
+        case,
+        workflow.CASE_TRANSITIONS,
+        action,
         object_type="case",
         case=case,
-        action=action,
-        from_status=old,
-        to_status=case.status,
+        labels=lambda s: CaseStatus(s).label,
         actor=actor,
+        now=now,
         reason=reason,
         data=data,
-        at=now,
     )
 
 
 def _step_transition(step, action, *, actor, now, reason="", data=None) -> None:
-    err = workflow.transition_error(
-        workflow.STEP_TRANSITIONS, action, step.status, lambda s: StepStatus(s).label
-    )
-    if err:
-        raise InvalidTransition(err)
-    old, step.status = step.status, workflow.target(workflow.STEP_TRANSITIONS, action)
-    record_change(
-        obj=step,
+    apply_transition(
+        step,
+        workflow.STEP_TRANSITIONS,
+        action,
         object_type="step",
         case=step.case,
-        action=action,
-        from_status=old,
-        to_status=step.status,
+        labels=lambda s: StepStatus(s).label,
         actor=actor,
+        now=now,
         reason=reason,
         data=data,
-        at=now,
     )
 
 
@@ -722,8 +716,9 @@ def case_green_channel(
     case = lock_case(case.pk, expected_version=expected_version)
     require_role(actor, Role.COUNTY_APPROVER, Role.TOWNSHIP_REVIEWER)
     require_area(actor, case.area_code)
-    if not case.risk_types.filter(green_channel=True).exists():
-        raise InvalidTransition(_("只有自然灾害、意外事故等风险可走绿色通道。"))
+    refusal = green_channel_error(case)
+    if refusal and case.status == CaseStatus.IDENTIFYING:
+        raise InvalidTransition(refusal)
     _case_transition(case, "green_channel", actor=actor, now=now, reason=reason)
     case.green_channel, case.provisional_on = True, deadlines.local_date(now)
     _bump(case)

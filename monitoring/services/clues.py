@@ -22,7 +22,13 @@ from households import idnumber
 from households.models import Household, Person
 from monitoring import deadlines, workflow
 from monitoring.models import CaseStatus, Channel, Clue, ClueStatus, DismissReason, MonitoringCase
-from monitoring.services.audit import record_change, require_area, require_household, require_role
+from monitoring.services.audit import (
+    apply_transition,
+    record_change,
+    require_area,
+    require_household,
+    require_role,
+)
 from monitoring.services.cases import STAFF, case_open, check_risk_types, lock_case
 from monitoring.settings import settings_for
 
@@ -31,23 +37,17 @@ TRIAGE_ROLES = (Role.COUNTY_APPROVER,)
 
 
 def _transition(clue: Clue, action: str, *, actor, now, reason="", data=None) -> None:
-    err = workflow.transition_error(
-        workflow.CLUE_TRANSITIONS, action, clue.status, lambda s: ClueStatus(s).label
-    )
-    if err:
-        raise InvalidTransition(err)
-    old, clue.status = clue.status, workflow.target(workflow.CLUE_TRANSITIONS, action)
-    record_change(
-        obj=clue,
+    apply_transition(
+        clue,
+        workflow.CLUE_TRANSITIONS,
+        action,
         object_type="clue",
         case=clue.case,
-        action=action,
-        from_status=old,
-        to_status=clue.status,
+        labels=lambda s: ClueStatus(s).label,
         actor=actor,
+        now=now,
         reason=reason,
         data=data,
-        at=now,
     )
 
 
