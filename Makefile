@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOUSEHOLDS ?= 3000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install demo lint bench bench-generate messages clean
+.PHONY: run test install demo lint bench bench-generate messages clean worker beat
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ lint: install
 messages: install
 	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv
+
+# Production-style periodic tasks: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first.
+worker: install
+	$(VENV)/bin/celery -A config worker -l info
+
+beat: install
+	$(VENV)/bin/celery -A config beat -l info
 
 bench: install
 	$(PY) -m bench.run

@@ -291,3 +291,52 @@ class ApiCallLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status}"
+
+
+class NotificationKind(models.TextChoices):
+    DUE_SOON = "due_soon", _("即将到期")
+    OVERDUE = "overdue", _("已超期")
+    ESCALATION = "escalation", _("超期督办")
+    VISIT_OVERDUE = "visit_overdue", _("走访逾期")
+    MEASURE_MISSING = "measure_missing", _("帮扶措施未落实")
+    RISK_REVIEW = "risk_review", _("风险复核预警")
+    YEAR_END = "year_end", _("年终风险消除评估")
+    SCREENING = "screening", _("集中排查")
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """A message to one person: in-app (their home page) and, where configured, by email.
+
+    ``key`` names what it is about (e.g. the step and its deadline); one person gets one
+    notification per key, however often the periodic task that raises it runs.
+    """
+
+    recipient = models.ForeignKey(
+        "User", verbose_name=_("接收人"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    key = models.CharField(_("事由标识"), max_length=120)
+    kind = models.CharField(_("类型"), max_length=20, choices=NotificationKind.choices)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=200, blank=True)
+    area_code = models.CharField(_("区划代码"), max_length=12, blank=True)
+    created_at = models.DateTimeField(_("时间"), db_index=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("消息提醒")
+        verbose_name_plural = _("消息提醒")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["recipient", "key"], name="notification_once_per_key")]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title

@@ -70,6 +70,18 @@ WORKFLOW_MODELS = (
 )
 
 
+#: The periodic tasks' schedules (django-celery-beat), edited by operators.
+SCHEDULE_MODELS = (
+    "django_celery_beat.periodictask",
+    "django_celery_beat.crontabschedule",
+    "django_celery_beat.intervalschedule",
+    "django_celery_beat.clockedschedule",
+    "django_celery_beat.solarschedule",
+)
+#: Written by the periodic tasks only, shown read-only.
+RUN_MODELS = ("monitoring.taskrun", "monitoring.screeningcampaign", "monitoring.visittask")
+
+
 def _each(models, actions) -> dict[str, frozenset[str]]:
     return dict.fromkeys(models, actions)
 
@@ -86,12 +98,17 @@ ADMIN_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
         **_each(HOUSEHOLD_MODELS, RAC),
         **_each(HELPER_MODELS, RAC),
         **_each(WORKFLOW_MODELS, R),
+        **_each(SCHEDULE_MODELS, RACD),
+        **_each(RUN_MODELS, R),
+        "monitoring.reviewrule": RACD,
     },
     Role.COUNTY_APPROVER: {
         **_each(HOUSEHOLD_MODELS, RC),
         **_each(HELPER_MODELS, RAC),
         **_each(WORKFLOW_MODELS, R),
         **_each(REFERENCE_MODELS, R),
+        **_each(RUN_MODELS, R),
+        "monitoring.reviewrule": R,
         "accounts.department": R,
     },
     Role.TOWNSHIP_REVIEWER: {
@@ -119,6 +136,7 @@ ADMIN_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
 NEVER: dict[str, frozenset[str]] = {
     **_each(WORKFLOW_MODELS, frozenset({ADD})),
     "monitoring.statuschange": frozenset({ADD, CHANGE, DELETE}),
+    **_each(RUN_MODELS, frozenset({ADD, CHANGE})),
     "monitoring.casestep": frozenset({ADD, CHANGE, DELETE}),
 }
 

@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== county of {args.households:,} households already loaded (use --fresh to regenerate)")
     print("== API (bench.api)", flush=True)
     subprocess.run([python, "-m", "bench.api"], env=env, check=True)
-    return 0
+    print("== risk review (bench.review)", flush=True)
+    # exits 1 when a target of the issue is missed: make bench fails, without a traceback
+    return subprocess.run([python, "-m", "bench.review"], env=env).returncode
 
 
 if __name__ == "__main__":

@@ -32,11 +32,14 @@ from .models import (
     Objection,
     ProcedureDefinition,
     PublicNotice,
+    ReviewRule,
     RiskCategoryRequirement,
     RiskMeasureRule,
     RiskType,
+    ScreeningCampaign,
     StatusChange,
     StepDefinition,
+    TaskRun,
     Visit,
 )
 
@@ -112,6 +115,13 @@ class CountySettingsAdmin(RoleScopedHistoryAdmin):
         "exit_procedure",
     )
     list_select_related = ("county", "identification_procedure", "exit_procedure")
+
+
+@admin.register(ReviewRule)
+class ReviewRuleAdmin(RoleScopedHistoryAdmin):
+    list_display = ("code", "county", "risk_type", "parameter", "is_active")
+    list_select_related = ("county", "risk_type")
+    list_filter = ("is_active", "code")
 
 
 @admin.register(Holiday)
@@ -354,3 +364,54 @@ class StatusChangeAdmin(WorkflowRecordAdmin):
     list_filter = ("object_type", "action")
     search_fields = ("action", "reason", "case__household__number")
     date_hierarchy = "at"
+
+
+# --- the periodic tasks: their runs (read-only) and their schedules ------------------------
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(WorkflowRecordAdmin):
+    list_display = ("started_at", "task", "area_code", "status", "finished_at", "triggered_by")
+    list_filter = ("task", "status")
+    search_fields = ("area_code", "celery_id")
+    date_hierarchy = "started_at"
+    readonly_fields = (
+        "task",
+        "area_code",
+        "status",
+        "started_at",
+        "finished_at",
+        "as_of",
+        "counts",
+        "error",
+        "triggered_by",
+        "celery_id",
+    )
+
+
+@admin.register(ScreeningCampaign)
+class ScreeningCampaignAdmin(WorkflowRecordAdmin):
+    list_display = ("county", "year", "start_date", "end_date", "created_at")
+    list_select_related = ("county",)
+    readonly_fields = ("county", "year", "start_date", "end_date", "created_at", "created_by")
+
+
+def _register_schedules() -> None:
+    """django-celery-beat's admin, with the same role table as every other model (operators
+    edit the schedules; ``is_staff`` plays no part)."""
+    from django_celery_beat import admin as beat_admin
+    from django_celery_beat import models as beat
+
+    for model, base in (
+        (beat.PeriodicTask, beat_admin.PeriodicTaskAdmin),
+        (beat.CrontabSchedule, beat_admin.CrontabScheduleAdmin),
+        (beat.IntervalSchedule, beat_admin.IntervalScheduleAdmin),
+        (beat.ClockedSchedule, beat_admin.ClockedScheduleAdmin),
+        (beat.SolarSchedule, beat_admin.SolarScheduleAdmin),
+    ):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        admin.site.register(model, type(base.__name__, (RoleScopedAdminMixin, base), {}))
+
+
+_register_schedules()

@@ -113,6 +113,13 @@ def deadline(
     return Deadline(State.ON_TIME, due, left)
 
 
+def step_due_soon_days(case_due_soon_days: int) -> int:
+    """A step's own limit is a few days, so it is "due soon" only on its last day (or the day
+    before), not for the county's whole warning period: a 3-day step would be "due soon" from
+    the moment it opens."""
+    return min(case_due_soon_days, 1)
+
+
 def is_overdue(due: dt.date | None, *, now: dt.datetime, done: bool = False) -> bool:
     return deadline(due, now=now, done=done).is_overdue
 

@@ -8,6 +8,8 @@ with its own.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 DEPARTMENTS = [
     ("education", "教育局"),
     ("civil_affairs", "民政局"),
@@ -375,3 +377,88 @@ def load(apps) -> None:  # noqa: C901 - one straight pass over the tables above
             identification_procedure=procedures[PROCEDURES[0][0]],
             exit_procedure=procedures[PROCEDURES[2][0]],
         )
+
+
+# Risk review rules: code, risk type code, parameter.
+# Medical spending amounts follow the medical-insurance department's monthly push (domain §6:
+# self-paid ≥5,000 yuan for people out of poverty, ≥20,000 for other rural people).
+REVIEW_RULES = [
+    ("income_below", "99", None),
+    ("income_near", "99", Decimal("10")),
+    ("income_drop", "99", Decimal("30")),
+    ("medical_out_of_poverty", "01", Decimal("5000")),
+    ("medical_other", "01", Decimal("20000")),
+    ("guarantee_food_clothing", "99", None),
+    ("guarantee_education", "09", None),
+    ("guarantee_medical", "01", None),
+    ("guarantee_housing", "10", None),
+    ("guarantee_water", "11", None),
+]
+
+# Celery beat: name, task, crontab (minute, hour, day of month, month of year), description.
+SCHEDULES = [
+    (
+        "风险复核（每夜）",
+        "monitoring.tasks.risk_review",
+        ("30", "1", "*", "*"),
+        "全县农户收入与保障数据复核，生成系统预警线索。",
+    ),
+    (
+        "集中排查任务（每日检查）",
+        "monitoring.tasks.screening_campaign",
+        ("0", "3", "*", "*"),
+        "到达县设置的排查开始日时为全县农户生成走访任务。",
+    ),
+    (
+        "办理时限监测（每日清晨）",
+        "monitoring.tasks.deadline_watch",
+        ("0", "6", "*", "*"),
+        "临期与超期提醒，超期记录逐级督办。",
+    ),
+    (
+        "走访逾期监测（每日）",
+        "monitoring.tasks.visit_watch",
+        ("10", "6", "*", "*"),
+        "监测户帮扶责任人走访逾期提醒。",
+    ),
+    (
+        "帮扶措施落实监测（每日）",
+        "monitoring.tasks.measure_watch",
+        ("20", "6", "*", "*"),
+        "识别后逾期未落实帮扶措施的提醒。",
+    ),
+    (
+        "年终风险消除评估（12月1日）",
+        "monitoring.tasks.year_end_assessment",
+        ("0", "2", "1", "12"),
+        "列出符合与不符合风险消除条件的监测户。",
+    ),
+]
+
+
+def load_review_rules(apps) -> None:
+    """Default review rules (idempotent: codes an operator already has are left alone)."""
+    RiskType = apps.get_model("monitoring", "RiskType")
+    ReviewRule = apps.get_model("monitoring", "ReviewRule")
+    risks = {r.code: r for r in RiskType.objects.all()}
+    for code, risk, parameter in REVIEW_RULES:
+        if risk in risks and not ReviewRule.objects.filter(county__isnull=True, code=code).exists():
+            ReviewRule.objects.create(county=None, code=code, risk_type=risks[risk], parameter=parameter)
+
+
+def load_schedules(apps) -> None:
+    """Default beat schedules (idempotent: a schedule an operator edited keeps its times)."""
+    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    for name, task, (minute, hour, day, month), description in SCHEDULES:
+        if PeriodicTask.objects.filter(task=task).exists():
+            continue
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=minute,
+            hour=hour,
+            day_of_month=day,
+            month_of_year=month,
+            day_of_week="*",
+            timezone="Asia/Shanghai",
+        )
+        PeriodicTask.objects.create(name=name, task=task, crontab=crontab, description=description)

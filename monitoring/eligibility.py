@@ -16,7 +16,9 @@ All must hold (帮扶消除, through assistance):
 * ``monitoring_contact``: a monitoring contact and phone recorded (rule 1_11_011).
 
 Natural elimination (自然消除) skips the 6-month rule and the development-measure rule.
-:func:`check_exit` is pure; :func:`eligibility_for_case` gathers the facts from the database.
+:func:`check_exit` is pure; :func:`eligibility_for_case` gathers the facts from the database;
+:func:`eligibility_for_cases` does so for many cases at once (the year-end assessment of a
+county) in a number of queries that does not grow with the number of cases.
 """
 
 from __future__ import annotations
@@ -314,10 +316,13 @@ def check_exit(facts: ExitFacts) -> Eligibility:
 # ---------------------------------------------------------------------------------------------
 
 
-def _incomes(household, today: dt.date):
-    from households.models import IncomeRecord
+#: How many of a household's latest income records are looked at (newest first).
+_INCOME_ROWS = 5
 
-    rows = list(IncomeRecord.objects.filter(household=household, year__lte=today.year).order_by("-year")[:5])
+
+def _pick_incomes(rows):
+    """From a household's latest records (newest first, at most :data:`_INCOME_ROWS`): the
+    latest with a per-capita net income, and the record of the year before it."""
     current = next((r for r in rows if r.per_capita_net_income is not None), None)
     previous = None
     if current is not None:
@@ -325,67 +330,91 @@ def _incomes(household, today: dt.date):
     return current, previous
 
 
+def _incomes(household, today: dt.date):
+    from households.models import IncomeRecord
+
+    rows = IncomeRecord.objects.filter(household=household, year__lte=today.year).order_by("-year")
+    return _pick_incomes(list(rows[:_INCOME_ROWS]))
+
+
+def _guarantees_after(household, last_visit) -> tuple[dict[str, bool], str]:
+    """The registry's flags, overruled by ``last_visit`` (the last visit since identification,
+    or ``None``) where the visit found a problem."""
+    flags = {k: bool(getattr(household, k)) for k in GUARANTEE_FIELDS}
+    source = ""
+    if last_visit is not None:
+        bad_in_visit = [k for k in GUARANTEE_FIELDS if not getattr(last_visit, k)]
+        for k in bad_in_visit:
+            flags[k] = False
+        if bad_in_visit:
+            source = _("最近一次走访%(date)s记录") % {"date": last_visit.visited_on.isoformat()}
+    return flags, source
+
+
 def _guarantee_facts(case, household) -> tuple[dict[str, bool], str]:
     """The registry's flags, and the last visit since identification: a flag is secured only
     if both say so (a visit that found a problem blocks the exit until a later visit)."""
     from monitoring.models import Visit
 
-    flags = {k: bool(getattr(household, k)) for k in GUARANTEE_FIELDS}
     since = case.identified_on or case.found_date
     visits = Visit.objects.filter(household=household)
     if since:
         visits = visits.filter(visited_on__gte=since)
     last = visits.order_by("-visited_on", "-id").first()
-    source = ""
-    if last is not None:
-        bad_in_visit = [k for k in GUARANTEE_FIELDS if not getattr(last, k)]
-        for k in bad_in_visit:
-            flags[k] = False
-        if bad_in_visit:
-            source = _("最近一次走访%(date)s记录") % {"date": last.visited_on.isoformat()}
-    return flags, source
+    return _guarantees_after(household, last)
 
 
-def _open_risks(case, household) -> list[str]:
-    from monitoring.models import ClueStatus, StepStatus
-
+def _risk_lines(clues, open_steps: int) -> list[str]:
+    """One line per clue waiting for triage (``clues`` in found-date order, risk types
+    prefetched), and one for an unfinished identification procedure."""
     out: list[str] = []
-    clues = (
-        household.clues.filter(status__in=[ClueStatus.PENDING, ClueStatus.UNMATCHED])
-        .prefetch_related("risk_types")
-        .order_by("found_date", "id")
-    )
     for clue in clues:
         names = "、".join(rt.name for rt in clue.risk_types.all())
         out.append(
             _("%(date)s发现的风险线索（%(risks)s）待研判")
             % {"date": clue.found_date.isoformat(), "risks": names or _("未注明")}
         )
-    open_steps = case.steps.filter(
-        procedure_kind="identification", status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
-    ).count()
     if open_steps:
         out.append(_("识别程序尚未办结（%(n)s个步骤未完成）") % {"n": open_steps})
     return out
 
 
-def exit_facts_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, settings=None) -> ExitFacts:
-    """Gather the facts of :func:`check_exit` for a case."""
-    from monitoring.models import MeasureStatus
-    from monitoring.settings import settings_for, threshold_for
+def _open_risks(case, household) -> list[str]:
+    from monitoring.models import ClueStatus, StepStatus
 
+    clues = (
+        household.clues.filter(status__in=[ClueStatus.PENDING, ClueStatus.UNMATCHED])
+        .prefetch_related("risk_types")
+        .order_by("found_date", "id")
+    )
+    open_steps = case.steps.filter(
+        procedure_kind="identification", status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
+    ).count()
+    return _risk_lines(clues, open_steps)
+
+
+def _make_facts(
+    case,
+    *,
+    today: dt.date,
+    mode: str,
+    settings,
+    incomes,
+    threshold_of,
+    guarantees: tuple[dict[str, bool], str],
+    open_risks: Sequence[str],
+    development: int,
+) -> ExitFacts:
+    """Assemble :class:`ExitFacts` from what was gathered; ``threshold_of(year)`` gives the
+    case's :class:`~monitoring.models.IncomeThreshold` for a year (or ``None``)."""
     household = case.household
-    settings = settings or settings_for(case.area_code)
-    current, previous = _incomes(household, today)
-    threshold = threshold_for(case.area_code, today.year)
+    current, previous = incomes
+    threshold = threshold_of(today.year)
     threshold_year = today.year
     if threshold is None and current is not None:
-        threshold = threshold_for(case.area_code, current.year)
+        threshold = threshold_of(current.year)
         threshold_year = current.year
-    flags, source = _guarantee_facts(case, household)
-    development = case.measures.filter(
-        status=MeasureStatus.IMPLEMENTED, measure__category__kind="development"
-    ).count()
+    flags, source = guarantees
     return ExitFacts(
         mode=mode,
         today=today,
@@ -399,7 +428,7 @@ def exit_facts_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, setting
         previous_per_capita=previous.per_capita_net_income if previous else None,
         guarantees=flags,
         guarantee_source=source,
-        open_risks=tuple(_open_risks(case, household)),
+        open_risks=tuple(open_risks),
         development_measures_implemented=development,
         monitoring_contact=household.monitoring_contact,
         monitoring_contact_phone=household.monitoring_contact_phone,
@@ -407,6 +436,189 @@ def exit_facts_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, setting
     )
 
 
+def exit_facts_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, settings=None) -> ExitFacts:
+    """Gather the facts of :func:`check_exit` for a case."""
+    from monitoring.models import MeasureStatus
+    from monitoring.settings import settings_for, threshold_for
+
+    household = case.household
+    settings = settings or settings_for(case.area_code)
+    incomes = _incomes(household, today)
+    guarantees = _guarantee_facts(case, household)
+    development = case.measures.filter(
+        status=MeasureStatus.IMPLEMENTED, measure__category__kind="development"
+    ).count()
+    return _make_facts(
+        case,
+        today=today,
+        mode=mode,
+        settings=settings,
+        incomes=incomes,
+        threshold_of=lambda year: threshold_for(case.area_code, year),
+        guarantees=guarantees,
+        open_risks=_open_risks(case, household),
+        development=development,
+    )
+
+
 def eligibility_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, settings=None) -> Eligibility:
     """The exit checklist of a case on ``today`` (Asia/Shanghai date)."""
     return check_exit(exit_facts_for_case(case, today=today, mode=mode, settings=settings))
+
+
+# ---------------------------------------------------------------------------------------------
+# Many cases at once (the year-end assessment of a county)
+# ---------------------------------------------------------------------------------------------
+
+
+def _case_scope(cases):
+    """``cases`` as a queryset of :class:`~monitoring.models.MonitoringCase` usable in
+    subqueries, and the order of the input (``None`` for a queryset: its own order)."""
+    from django.db.models import QuerySet
+
+    from monitoring.models import MonitoringCase
+
+    if (
+        isinstance(cases, QuerySet)
+        and cases.model is MonitoringCase
+        and not cases.query.is_sliced
+        and not cases.query.combinator
+    ):
+        return cases, None
+    ids = list(dict.fromkeys(c.pk for c in cases))
+    return MonitoringCase.objects.filter(pk__in=ids), ids
+
+
+def exit_facts_for_cases(cases, *, today: dt.date, mode: str = ASSISTANCE) -> dict[int, ExitFacts]:
+    """Facts for many cases at once (case id -> ExitFacts), in a fixed number of queries.
+
+    The same facts as :func:`exit_facts_for_case` gives for each case. ``cases`` is a queryset
+    or a list of cases; they are read again (with their households). The queries do not grow
+    with the number of cases: the cases (with the id of the last visit since identification),
+    those visits, the income records, the development measures, the open identification steps
+    and the clues waiting for triage (with their risk types); then the settings once per
+    county and a threshold once per county and year.
+
+    Pass a queryset for a whole county: it is used as a subquery. A list is filtered by its
+    ids, and the last visits are read by id: one parameter per case (SQLite allows 32,766
+    since 3.32).
+    """
+    from django.db.models import Count, F, OuterRef, Subquery, Window
+    from django.db.models.functions import Coalesce, RowNumber
+
+    from households.models import IncomeRecord
+    from monitoring.models import (
+        AssistanceMeasure,
+        CaseStep,
+        Clue,
+        ClueStatus,
+        MeasureStatus,
+        StepStatus,
+        Visit,
+    )
+    from monitoring.settings import county_code_of, settings_for, threshold_for
+
+    scope, order = _case_scope(cases)
+    if order is not None and not order:
+        return {}
+    last_visit = (
+        Visit.objects.filter(household_id=OuterRef("household_id"), visited_on__gte=OuterRef("elig_since"))
+        .order_by("-visited_on", "-id")
+        .values("pk")[:1]
+    )
+    # found_date is required, so "since" is never empty (the per-case query's ``if since``).
+    loaded = list(
+        scope.select_related("household")
+        .alias(elig_since=Coalesce("identified_on", "found_date"))
+        .annotate(elig_last_visit=Subquery(last_visit))
+    )
+    if not loaded:
+        return {}
+    by_id = {c.pk: c for c in loaded}
+    case_ids = scope.values("pk")
+    household_ids = scope.values("household_id")
+
+    visit_ids = [c.elig_last_visit for c in by_id.values() if c.elig_last_visit is not None]
+    visits = {v.pk: v for v in Visit.objects.filter(pk__in=visit_ids)} if visit_ids else {}
+
+    incomes: dict[int, list] = {}
+    ranked = (
+        IncomeRecord.objects.filter(household_id__in=household_ids, year__lte=today.year)
+        .annotate(elig_rank=Window(RowNumber(), partition_by=[F("household_id")], order_by=F("year").desc()))
+        .filter(elig_rank__lte=_INCOME_ROWS)
+        .order_by("household_id", "-year")
+    )
+    for record in ranked:
+        incomes.setdefault(record.household_id, []).append(record)
+
+    development = dict(
+        AssistanceMeasure.objects.filter(
+            case_id__in=case_ids,
+            status=MeasureStatus.IMPLEMENTED,
+            measure__category__kind="development",
+        )
+        .order_by()
+        .values("case_id")
+        .annotate(n=Count("pk"))
+        .values_list("case_id", "n")
+    )
+    open_steps = dict(
+        CaseStep.objects.filter(
+            case_id__in=case_ids,
+            procedure_kind="identification",
+            status__in=[StepStatus.WAITING, StepStatus.AVAILABLE],
+        )
+        .order_by()
+        .values("case_id")
+        .annotate(n=Count("pk"))
+        .values_list("case_id", "n")
+    )
+    clues: dict[int, list] = {}
+    pending = (
+        Clue.objects.filter(
+            household_id__in=household_ids, status__in=[ClueStatus.PENDING, ClueStatus.UNMATCHED]
+        )
+        .prefetch_related("risk_types")
+        .order_by("found_date", "id")
+    )
+    for clue in pending:
+        clues.setdefault(clue.household_id, []).append(clue)
+
+    settings_by_county: dict[str, object] = {}
+    thresholds: dict[tuple[str, int], object] = {}
+
+    def county_settings(county: str):
+        if county not in settings_by_county:
+            settings_by_county[county] = settings_for(county)
+        return settings_by_county[county]
+
+    def threshold(county: str, year: int):
+        if (county, year) not in thresholds:
+            thresholds[county, year] = threshold_for(county, year)
+        return thresholds[county, year]
+
+    out: dict[int, ExitFacts] = {}
+    for case_id in order if order is not None else list(by_id):
+        case = by_id.get(case_id)
+        if case is None:  # a case of the list that is no longer there
+            continue
+        county = county_code_of(case.area_code)
+        out[case.pk] = _make_facts(
+            case,
+            today=today,
+            mode=mode,
+            settings=county_settings(county),
+            incomes=_pick_incomes(incomes.get(case.household_id, [])),
+            threshold_of=lambda year, county=county: threshold(county, year),
+            guarantees=_guarantees_after(case.household, visits.get(case.elig_last_visit)),
+            open_risks=_risk_lines(clues.get(case.household_id, []), open_steps.get(case.pk, 0)),
+            development=development.get(case.pk, 0),
+        )
+    return out
+
+
+def eligibility_for_cases(cases, *, today: dt.date, mode: str = ASSISTANCE) -> dict[int, Eligibility]:
+    """The exit checklist of many cases at once (case id -> Eligibility), see
+    :func:`exit_facts_for_cases`."""
+    facts = exit_facts_for_cases(cases, today=today, mode=mode)
+    return {case_id: check_exit(f) for case_id, f in facts.items()}

@@ -127,7 +127,7 @@ def case_deadlines(case: MonitoringCase, *, now: dt.datetime | None = None) -> d
                 step.due_date,
                 now=now,
                 done=step.status == StepStatus.DONE,
-                due_soon_days=min(soon, 1),
+                due_soon_days=deadlines.step_due_soon_days(soon),
                 calendar=cal,
             )
     return result

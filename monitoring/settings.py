@@ -74,3 +74,12 @@ def calendar_for(area_code: str, county_settings=None):
         holidays=frozenset(d for d, work in rows if not work),
         swapped_workdays=frozenset(d for d, work in rows if work),
     )
+
+
+def scope_prefix(area_code: str) -> str:
+    """The code prefix of the area ``area_code`` names (e.g. 6 digits for a county), for
+    ``area_code__startswith`` filters; an unknown code is used whole."""
+    from accounts.models import Area
+
+    area = Area.objects.filter(code=area_code).only("code", "level").first()
+    return area.prefix if area is not None else area_code

@@ -29,6 +29,7 @@ def restore_reference_data() -> None:
         connection.creation.deserialize_db_from_string(contents)
     else:
         defaults.load(apps)
+        defaults.load_review_rules(apps)
 
 
 @pytest.fixture(scope="module", autouse=True)

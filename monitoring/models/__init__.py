@@ -19,6 +19,16 @@ from .cases import (  # noqa: F401, E402
     StepStatus,
     Visit,
 )
+from .periodic import (  # noqa: F401
+    REVIEW_PARAMETER,
+    ReviewRule,
+    ReviewRuleCode,
+    RunStatus,
+    ScreeningCampaign,
+    TaskName,
+    TaskRun,
+    VisitTask,
+)
 from .reference import (  # noqa: F401
     STEP_DEFAULT_ROLE,
     CountySettings,

@@ -392,6 +392,7 @@ class Breach(models.Model):
     due_date = models.DateField(_("期限"))
     recorded_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
     escalated_to = models.CharField(_("升级至"), max_length=10, choices=AreaLevel.choices)
+    notified_at = models.DateTimeField(_("督办通知时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("超期记录")

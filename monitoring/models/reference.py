@@ -247,6 +247,15 @@ class CountySettings(models.Model):
         default=True,
         help_text=_("计入家庭理赔收入并扣除合规自付支出（主要为医疗）。"),
     )
+    screening_month = models.PositiveSmallIntegerField(
+        _("年度集中排查开始月份"), default=5, validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    screening_day = models.PositiveSmallIntegerField(
+        _("年度集中排查开始日"), default=1, validators=[MinValueValidator(1), MaxValueValidator(28)]
+    )
+    screening_days = models.PositiveSmallIntegerField(
+        _("年度集中排查天数"), default=30, validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
     require_development_for_able = models.BooleanField(_("有劳动能力的户须有开发式帮扶措施"), default=True)
     max_risk_types = models.PositiveSmallIntegerField(
         _("每户最多风险类型"), default=5, validators=[MinValueValidator(1), MaxValueValidator(5)]

@@ -31,6 +31,7 @@ from monitoring.plans import IN_PLACE
 from monitoring.services.assistance import MEASURE_DEADLINE_STATUSES, measure_deadline
 
 from .common import PAGE_ROLES, STEP_ROLES, TRIAGE_ROLES, Clock, due
+from .periodic import unread_for_home
 
 LIMIT = 20
 #: Visits due within this many days are listed (overdue ones always).
@@ -120,11 +121,12 @@ def _measures_overdue(user, clock: Clock) -> dict:
 @login_required
 def home(request):
     user = request.user
+    notifications = unread_for_home(user)  # the total comes from the nav's count
     if not user.has_role(*PAGE_ROLES):
         # Departments work through the API; their home page says so instead of refusing.
-        return render(request, "home.html", {"api_only": True})
+        return render(request, "home.html", {"api_only": True, "notifications": notifications})
     clock = Clock(timezone.now())
-    context = {"today": clock.today}
+    context = {"today": clock.today, "notifications": notifications}
     if user.has_role(*STEP_ROLES):
         context["steps"] = _steps_waiting(user, clock)
     if user.has_role(Role.HELPER, Role.VILLAGE_CADRE):

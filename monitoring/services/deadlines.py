@@ -29,8 +29,9 @@ def _day(field: str) -> TruncDate:
     return TruncDate(field, tzinfo=deadlines.SHANGHAI)
 
 
-def breaches_record(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Record every step, case and exit deadline missed as of ``now``; returns how many were new."""
+def breaches_record(*, now: dt.datetime | None = None, area_prefix: str = "") -> dict[str, int]:
+    """Record every step, case and exit deadline missed as of ``now`` (in the area whose code
+    starts with ``area_prefix``: everywhere by default); returns how many were new."""
     now = now or timezone.now()
     today = deadlines.local_date(now)
     since = now - dt.timedelta(days=LATE_LOOKBACK_DAYS)
@@ -46,7 +47,7 @@ def breaches_record(*, now: dt.datetime | None = None) -> dict[str, int]:
                 due_date__lt=_day("completed_at"),
             )
         )
-        .filter(~Exists(step_has))
+        .filter(~Exists(step_has), case__area_code__startswith=area_prefix)
         .values_list("pk", "case_id", "due_date", "area_level")
     )
     new_steps = [
@@ -64,7 +65,7 @@ def breaches_record(*, now: dt.datetime | None = None) -> dict[str, int]:
             | Q(identified_at__gte=since, identified_on__gt=F("due_date"))
             | Q(rejected_at__gte=since, due_date__lt=_day("rejected_at"))
         )
-        .filter(~Exists(case_has))
+        .filter(~Exists(case_has), area_code__startswith=area_prefix)
         .values_list("pk", "due_date")
     )
     new_cases = [
@@ -86,7 +87,7 @@ def breaches_record(*, now: dt.datetime | None = None) -> dict[str, int]:
             )
         )
         .filter(exit_due_date__isnull=False)
-        .filter(~Exists(exit_has))
+        .filter(~Exists(exit_has), area_code__startswith=area_prefix)
         .values_list("pk", "exit_due_date")
     )
     new_exits = [

@@ -316,6 +316,9 @@ def visit_record(
         housing_secure=bool(housing_secure),
         drinking_water_secure=bool(drinking_water_secure),
     )
+    from monitoring.services.screening import screening_visit_done
+
+    screening_visit_done(visit)
     if case is not None and case.status in VISIT_DUE_STATUSES:
         from monitoring.settings import settings_for
 

@@ -25,7 +25,9 @@ from monitoring.models import (
     ProcedureDefinition,
     PublicNotice,
     RiskType,
+    ScreeningCampaign,
     StatusChange,
+    TaskRun,
     Visit,
 )
 from tests import factories
@@ -112,6 +114,16 @@ def workflow_rows(areas, cadre):
         case=case, mode="assistance", assessed_on=dt.date(2025, 9, 1), eligible=True
     )
     Holiday.objects.create(date=dt.date(2025, 10, 1), name="国庆节")
+    TaskRun.objects.create(
+        task="risk_review", status="succeeded", started_at=now, as_of=now, counts={"clues": 1}
+    )
+    ScreeningCampaign.objects.create(
+        county=areas["county"],
+        year=2025,
+        start_date=dt.date(2025, 5, 1),
+        end_date=dt.date(2025, 5, 30),
+        created_at=now,
+    )
     StatusChange.objects.create(
         object_type="case", object_id=case.pk, case=case, action="open", to_status="identifying", at=now
     )

@@ -1,0 +1,147 @@
+"""Notifications: stored once per person and subject (``key``), emailed after commit.
+
+The periodic tasks call :func:`notify` with everything they find on every run; a notification
+whose (recipient, key) already exists is left alone, so a rerun adds nothing. Emails go out
+from a queued task after the transaction commits (never for a rolled-back run); each
+notification records when it was emailed, so a retried send does not repeat it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import get_connection, send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .models import Notification, Role, User
+
+CHUNK = 2000
+EMAIL_WITHIN = dt.timedelta(days=2)  # older unsent notifications are not emailed any more
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to tell, about what (``key``), to whom."""
+
+    key: str
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+    area_code: str = ""
+
+
+def users_at(role: str, codes: Iterable[str]) -> dict[str, list[int]]:
+    """Active users of ``role`` by the area code they work in (one query)."""
+    codes = sorted(set(codes))
+    out: dict[str, list[int]] = defaultdict(list)
+    for start in range(0, len(codes), CHUNK):
+        rows = (
+            User.objects.filter(is_active=True, role=role, areas__code__in=codes[start : start + CHUNK])
+            .values_list("areas__code", "id")
+            .distinct()
+        )
+        for code, user_id in rows:
+            out[code].append(user_id)
+    return out
+
+
+def notify(pairs: Iterable[tuple[int, Message]], *, now: dt.datetime) -> int:
+    """Store a notification for each (recipient id, message) not yet sent; returns how many
+    were new. Emails are queued after commit."""
+    wanted: dict[tuple[int, str], Message] = {}
+    for user_id, msg in pairs:
+        wanted.setdefault((user_id, msg.key), msg)
+    if not wanted:
+        return 0
+    keys = sorted({k for _, k in wanted})
+    existing: set[tuple[int, str]] = set()
+    for start in range(0, len(keys), CHUNK):
+        existing.update(
+            Notification.objects.filter(key__in=keys[start : start + CHUNK]).values_list(
+                "recipient_id", "key"
+            )
+        )
+    new = [
+        Notification(
+            recipient_id=user_id,
+            key=key,
+            kind=msg.kind,
+            title=msg.title[:200],
+            body=msg.body,
+            url=msg.url[:200],
+            area_code=msg.area_code,
+            created_at=now,
+        )
+        for (user_id, key), msg in wanted.items()
+        if (user_id, key) not in existing
+    ]
+    Notification.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
+    if new and settings.NOTIFICATION_EMAIL:
+        transaction.on_commit(_queue_email)
+    return len(new)
+
+
+def _queue_email() -> None:
+    from accounts.tasks import notifications_email
+
+    notifications_email.delay()
+
+
+def notifications_email(*, now: dt.datetime | None = None) -> int:
+    """Email each recipient with an address a digest of their unsent notifications; returns
+    how many people were emailed. Rows are claimed under lock, so two senders never both
+    send the same one."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(emailed_at__isnull=True, created_at__gte=now - EMAIL_WITHIN)
+            .exclude(Q(recipient__email="") | Q(recipient__is_active=False))
+            .select_related("recipient")
+            .order_by("recipient_id", "created_at", "id")
+        )
+        by_user: dict[int, list[Notification]] = defaultdict(list)
+        for n in rows:
+            by_user[n.recipient_id].append(n)
+        connection = get_connection()
+        with translation.override(settings.LANGUAGE_CODE):
+            for items in by_user.values():
+                user = items[0].recipient
+                lines = [f"· {n.title}" + (f"\n  {n.body}" if n.body else "") for n in items]
+                subject = _("【防返贫监测】您有%(n)s条新提醒") % {"n": len(items)}
+                send_mail(
+                    subject,
+                    "\n".join(lines),
+                    settings.DEFAULT_FROM_EMAIL,
+                    [user.email],
+                    connection=connection,
+                )
+                sent += 1
+        Notification.objects.filter(pk__in=[n.pk for n in rows]).update(emailed_at=now)
+    return sent
+
+
+def notification_read(*, user, ids: Iterable[int] | None = None, now: dt.datetime | None = None) -> int:
+    """Mark the user's notifications read (all of them when ``ids`` is None)."""
+    now = now or timezone.now()
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=now)
+
+
+#: Who acts at an area level when a deadline is escalated to it.
+LEVEL_ROLE = {
+    "village": Role.VILLAGE_CADRE,
+    "township": Role.TOWNSHIP_REVIEWER,
+    "county": Role.COUNTY_APPROVER,
+}

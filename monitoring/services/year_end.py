@@ -1,0 +1,102 @@
+"""Year-end assessment (年终风险消除评估): which monitored households meet the exit criteria.
+
+For every monitored case of the area the exit checklist (:mod:`monitoring.eligibility`, the
+same rules the case page shows) is evaluated in a fixed number of queries and kept as an
+:class:`~monitoring.models.ExitAssessment` with ``source="year_end"``: eligible ones for the
+village to propose, the others with the criteria they fail. One assessment per case and year;
+a second run adds only cases that were not assessed yet. It changes no case: the county acts
+on the list through the usual exit procedure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Substr
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import NotificationKind, Role
+from accounts.notifications import Message, notify, users_at
+from monitoring import deadlines
+from monitoring.eligibility import ASSISTANCE, eligibility_for_cases
+from monitoring.models import CaseStatus, ExitAssessment, ExitMode, MonitoringCase
+from monitoring.settings import scope_prefix
+
+ASSESSED_STATUSES = (CaseStatus.MONITORED, CaseStatus.SECURED_TRACKING)
+SOURCE = "year_end"
+CHUNK = 1000
+
+
+def year_end_assessment(*, now: dt.datetime | None = None, area_code: str = "", actor=None) -> dict:
+    now = now or timezone.now()
+    today = deadlines.local_date(now)
+    this_year = ExitAssessment.objects.filter(
+        case=OuterRef("pk"), source=SOURCE, assessed_on__year=today.year
+    )
+    cases = MonitoringCase.objects.filter(status__in=ASSESSED_STATUSES).filter(~Exists(this_year))
+    if area_code:
+        cases = cases.filter(area_code__startswith=scope_prefix(area_code))
+    ids = list(cases.order_by("pk").values_list("pk", flat=True))
+    eligible: Counter = Counter()
+    assessed: Counter = Counter()
+    with transaction.atomic():
+        for start in range(0, len(ids), CHUNK):
+            batch = MonitoringCase.objects.filter(pk__in=ids[start : start + CHUNK]).select_related(
+                "household"
+            )
+            results = eligibility_for_cases(batch, today=today, mode=ASSISTANCE)
+            rows = []
+            for case in batch:
+                result = results[case.pk]
+                rows.append(
+                    ExitAssessment(
+                        case=case,
+                        mode=ExitMode.ASSISTANCE,
+                        source=SOURCE,
+                        assessed_on=today,
+                        checks=result.as_list(),
+                        eligible=result.eligible,
+                        proposed_by=actor,
+                    )
+                )
+                assessed[case.area_code[:6] + "000000"] += 1
+                if result.eligible:
+                    eligible[case.area_code[:6] + "000000"] += 1
+            ExitAssessment.objects.bulk_create(rows)
+        if assessed:
+            _notify(sorted(assessed), today=today, now=now)
+    total, ok = sum(assessed.values()), sum(eligible.values())
+    return {"assessed": total, "eligible": ok, "not_eligible": total - ok}
+
+
+def _notify(counties: list[str], *, today: dt.date, now: dt.datetime) -> None:
+    """County approvers: the year's list so far (one aggregate per run)."""
+    totals = {
+        row["county"]: row
+        for row in ExitAssessment.objects.filter(source=SOURCE, assessed_on__year=today.year)
+        .annotate(county=Substr("case__area_code", 1, 6))
+        .filter(county__in=[c[:6] for c in counties])
+        .values("county")
+        .annotate(n=Count("id"), ok=Count("id", filter=Q(eligible=True)))
+    }
+    approvers = users_at(Role.COUNTY_APPROVER, counties)
+    pairs = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for county in counties:
+            row = totals.get(county[:6], {"n": 0, "ok": 0})
+            msg = Message(
+                key=f"year_end:{county}:{today.year}:{row['n']}",
+                kind=NotificationKind.YEAR_END,
+                title=_("%(y)s年年终评估：%(ok)s户符合风险消除条件，%(no)s户暂不符合")
+                % {"y": today.year, "ok": row["ok"], "no": row["n"] - row["ok"]},
+                url=reverse("monitoring:year_end") + f"?year={today.year}",
+                area_code=county,
+            )
+            pairs.extend((uid, msg) for uid in approvers.get(county, []))
+    notify(pairs, now=now)

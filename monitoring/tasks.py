@@ -1,0 +1,79 @@
+"""Celery tasks of the workflow: thin wrappers that run a service under a run record.
+
+Every task takes an optional ``area_code`` (a county, township or village code; empty = the
+whole deployment) and ``user_id`` (who asked for an on-demand run). A database hiccup retries
+the task with backoff; the services are idempotent, so a retry finishes what the failed run
+began and repeats nothing. Schedules are rows of django-celery-beat (``PeriodicTask``),
+editable by an operator in the admin; the defaults come from ``monitoring/defaults.py``.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.db import InterfaceError, OperationalError
+
+from monitoring.models import TaskName
+from monitoring.services import review, runs, screening, watch, year_end
+
+RETRY = {
+    "bind": True,
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+    "acks_late": True,
+}
+
+
+def _run(task, name: str, service, area_code: str, user_id: int | None) -> dict:
+    actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+
+    def work(*, now, area_code):
+        if name in (TaskName.RISK_REVIEW, TaskName.SCREENING_CAMPAIGN, TaskName.YEAR_END_ASSESSMENT):
+            return service(now=now, area_code=area_code, actor=actor)
+        return service(now=now, area_code=area_code)
+
+    run = runs.task_run(name, work, area_code=area_code or "", actor=actor, celery_id=task.request.id or "")
+    return {"run": run.pk, "status": run.status, **run.counts}
+
+
+@shared_task(**RETRY)
+def risk_review(self, area_code: str = "", user_id: int | None = None) -> dict:
+    return _run(self, TaskName.RISK_REVIEW, review.risk_review, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def deadline_watch(self, area_code: str = "", user_id: int | None = None) -> dict:
+    return _run(self, TaskName.DEADLINE_WATCH, watch.deadline_watch, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def visit_watch(self, area_code: str = "", user_id: int | None = None) -> dict:
+    return _run(self, TaskName.VISIT_WATCH, watch.visit_watch, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def measure_watch(self, area_code: str = "", user_id: int | None = None) -> dict:
+    return _run(self, TaskName.MEASURE_WATCH, watch.measure_watch, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def year_end_assessment(self, area_code: str = "", user_id: int | None = None) -> dict:
+    return _run(self, TaskName.YEAR_END_ASSESSMENT, year_end.year_end_assessment, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def screening_campaign(self, area_code: str = "", user_id: int | None = None) -> dict:
+    return _run(self, TaskName.SCREENING_CAMPAIGN, screening.screening_campaign, area_code, user_id)
+
+
+#: Task by name, for on-demand runs from the pages and the management command.
+TASKS = {
+    TaskName.RISK_REVIEW: risk_review,
+    TaskName.DEADLINE_WATCH: deadline_watch,
+    TaskName.VISIT_WATCH: visit_watch,
+    TaskName.MEASURE_WATCH: measure_watch,
+    TaskName.YEAR_END_ASSESSMENT: year_end_assessment,
+    TaskName.SCREENING_CAMPAIGN: screening_campaign,
+}
