@@ -342,6 +342,8 @@ def test_home_shows_the_latest_8_unread_and_the_nav_the_count(login, cadre):
     assert "未读提醒07" in html and "未读提醒08" not in html and "已读的提醒" not in html
     assert 'id="nav-unread-count">10<' in html
     assert 'href="/notifications/"' in html
+    # on a phone the menu is collapsed: the count also sits beside the menu button
+    assert 'id="phone-unread-count" href="/notifications/?show=unread">' in html
 
 
 def test_no_card_and_no_badge_without_unread(login, cadre):
@@ -349,6 +351,7 @@ def test_no_card_and_no_badge_without_unread(login, cadre):
     html = body(login(cadre).get("/"))
     assert 'id="home-notifications"' not in html
     assert 'id="nav-unread-count"' not in html
+    assert 'id="phone-unread-count"' not in html
 
 
 def test_the_login_page_needs_no_count(client, db, django_assert_max_num_queries):
