@@ -336,7 +336,7 @@ class Notification(models.Model):
         verbose_name_plural = _("消息提醒")
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["recipient", "key"], name="notification_once_per_key")]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [models.Index(fields=["recipient", "read_at"]), models.Index(fields=["key"])]
 
     def __str__(self) -> str:
         return self.title

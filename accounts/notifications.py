@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -70,23 +70,39 @@ def notify(pairs: Iterable[tuple[int, Message]], *, now: dt.datetime) -> int:
             )
         )
     new = [
-        Notification(
-            recipient_id=user_id,
-            key=key,
-            kind=msg.kind,
-            title=msg.title[:200],
-            body=msg.body,
-            url=msg.url[:200],
-            area_code=msg.area_code,
-            created_at=now,
-        )
+        (user_id, key, msg.kind, msg.title[:200], msg.body, msg.url[:200], msg.area_code)
         for (user_id, key), msg in wanted.items()
         if (user_id, key) not in existing
     ]
-    Notification.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
+    for start in range(0, len(new), CHUNK):
+        _insert(new[start : start + CHUNK], now)
     if new and settings.NOTIFICATION_EMAIL:
         transaction.on_commit(_queue_email)
     return len(new)
+
+
+COLUMNS = ("recipient_id", "key", "kind", "title", "body", "url", "area_code")
+
+
+def _insert(rows: list[tuple], now: dt.datetime) -> None:
+    """Insert notification rows as plain tuples (building model instances for tens of
+    thousands of rows costs more than the insert); a row whose (recipient, key) exists
+    meanwhile is skipped."""
+    table = Notification._meta.db_table
+    columns = ", ".join(COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, created_at) "
+                "SELECT *, %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
+                "%s::text[], %s::text[]) ON CONFLICT (recipient_id, key) DO NOTHING",
+                [now, *([list(col) for col in zip(*rows, strict=True)])],
+            )
+        else:
+            Notification.objects.bulk_create(
+                [Notification(**dict(zip(COLUMNS, row, strict=True)), created_at=now) for row in rows],
+                ignore_conflicts=True,
+            )
 
 
 def _queue_email() -> None:

@@ -60,8 +60,13 @@ def code_at(area_code: str, level: str) -> str:
     return area_code[:6] + "000000"
 
 
-def _case_url(case_id: int) -> str:
-    return reverse("monitoring:case_detail", args=[case_id])
+def url_for(name: str):
+    """``reverse(name, args=[pk])`` as a function of ``pk``, resolved once (a watch builds
+    tens of thousands of links)."""
+    marker = 987654321
+    pattern = reverse(name, args=[marker])
+    head, tail = pattern.split(str(marker), 1)
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 class _CountyRules:
@@ -162,6 +167,7 @@ def deadline_watch(*, now: dt.datetime | None = None, area_code: str = "") -> di
         for _kind, _pk, area, _number, _due in case_rows:
             who.want(Role.COUNTY_APPROVER, code_at(area, AreaLevel.COUNTY))
         who.load()
+        case_url = url_for("monitoring:case_detail")
         pairs = []
         counts = dict.fromkeys(
             (
@@ -198,7 +204,7 @@ def deadline_watch(*, now: dt.datetime | None = None, area_code: str = "") -> di
                     counts["steps_due_soon"] += 1
                 else:
                     continue
-                msg = Message(key=key, kind=kind, title=title, url=_case_url(case_id), area_code=area)
+                msg = Message(key=key, kind=kind, title=title, url=case_url(case_id), area_code=area)
                 pairs.extend((uid, msg) for uid in who.get(role, code_at(area, level)))
             for what, pk, area, number, due in case_rows:
                 soon, cal = rules(area)
@@ -222,7 +228,7 @@ def deadline_watch(*, now: dt.datetime | None = None, area_code: str = "") -> di
                     counts[f"{what}s_due_soon"] += 1
                 else:
                     continue
-                msg = Message(key=key, kind=kind, title=title, url=_case_url(pk), area_code=area)
+                msg = Message(key=key, kind=kind, title=title, url=case_url(pk), area_code=area)
                 pairs.extend(
                     (uid, msg) for uid in who.get(Role.COUNTY_APPROVER, code_at(area, AreaLevel.COUNTY))
                 )
@@ -261,6 +267,7 @@ def breaches_notify(*, now: dt.datetime, kinds: tuple[str, ...], area_code: str 
         "measure": _("帮扶措施落实"),
     }
     pairs = []
+    case_url = url_for("monitoring:case_detail")
     with translation.override(settings.LANGUAGE_CODE):
         for pk, case_id, area, number, kind, step, due, level in rows:
             what = labels.get(kind, kind)
@@ -269,7 +276,7 @@ def breaches_notify(*, now: dt.datetime, kinds: tuple[str, ...], area_code: str 
                 key=f"breach:{pk}",
                 kind=NotificationKind.ESCALATION,
                 title=_("超期督办：农户%(n)s的%(w)s超过期限%(d)s") % {"n": number, "w": what, "d": due},
-                url=_case_url(case_id),
+                url=case_url(case_id),
                 area_code=area,
             )
             pairs.extend((uid, msg) for uid in who.get(LEVEL_ROLE[level], code_at(area, level)))
@@ -322,13 +329,14 @@ def visit_watch(*, now: dt.datetime | None = None, area_code: str = "") -> dict:
             who.want(Role.VILLAGE_CADRE, area)
         who.load()
         pairs = []
+        visit_url = url_for("monitoring:visit_create")
         with translation.override(settings.LANGUAGE_CODE):
             for pk, hid, area, number, due in rows:
                 msg = Message(
                     key=f"visit:{pk}:{due}",
                     kind=NotificationKind.VISIT_OVERDUE,
                     title=_("走访逾期：监测户%(n)s应于%(d)s前走访") % {"n": number, "d": due},
-                    url=reverse("monitoring:visit_create", args=[hid]),
+                    url=visit_url(hid),
                     area_code=area,
                 )
                 pairs.extend((uid, msg) for uid in helpers.get(hid, []) + who.get(Role.VILLAGE_CADRE, area))
@@ -377,6 +385,7 @@ def measure_watch(*, now: dt.datetime | None = None, area_code: str = "") -> dic
             who.want(Role.VILLAGE_CADRE, area)
         who.load()
         pairs = []
+        plan_url = url_for("monitoring:case_plan")
         with translation.override(settings.LANGUAGE_CODE):
             for pk, area, number, due in rows:
                 msg = Message(
@@ -384,7 +393,7 @@ def measure_watch(*, now: dt.datetime | None = None, area_code: str = "") -> dic
                     kind=NotificationKind.MEASURE_MISSING,
                     title=_("帮扶措施未落实：监测户%(n)s识别后应于%(d)s前落实帮扶措施")
                     % {"n": number, "d": due},
-                    url=reverse("monitoring:case_plan", args=[pk]),
+                    url=plan_url(pk),
                     area_code=area,
                 )
                 pairs.extend((uid, msg) for uid in who.get(Role.VILLAGE_CADRE, area))
