@@ -20,6 +20,9 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py generate_county --households $(HOUSEHOLDS) --if-empty
 	$(PY) manage.py demo_cases
+	@# the periodic tasks once, so the first look has system clues, notifications and run records
+	@for task in risk_review deadline_watch visit_watch measure_watch year_end_assessment; do \
+		$(PY) manage.py run_task $$task > /dev/null || exit 1; done
 
 run: demo
 	$(PY) manage.py demo_logins
