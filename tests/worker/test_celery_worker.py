@@ -41,10 +41,14 @@ def _redis_up() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="the worker process needs a shared database: run on PostgreSQL (DATABASE_URL)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the worker process needs a shared database: run on PostgreSQL (DATABASE_URL)",
+    ),
+    # committed data the worker can see; the reference data comes back afterwards
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def _require_services():
