@@ -24,6 +24,7 @@ from monitoring.models import (
     ClueStatus,
     MeasureStatus,
     MonitoringCase,
+    ReviewRuleCode,
     Visit,
 )
 
@@ -52,6 +53,9 @@ class DepartmentFilter(filters.CharFilter):
 class ClueFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(distinct=False, choices=ClueStatus.choices)
     channel = filters.MultipleChoiceFilter(distinct=False, choices=Channel.choices)
+    rule = filters.MultipleChoiceFilter(
+        field_name="rule_code", distinct=False, choices=ReviewRuleCode.choices, label=_("预警规则")
+    )
     area = AreaFilter(field_name="area_code")
     household = IdFilter(field_name="household_id")
     case = IdFilter(field_name="case_id")

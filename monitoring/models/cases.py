@@ -159,6 +159,17 @@ class Clue(models.Model):
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.name or self.household_id} {self.found_date}"
 
+    @property
+    def rule_label(self) -> str:
+        """The review rule that raised a system clue, in words."""
+        from .periodic import ReviewRuleCode
+
+        return (
+            ReviewRuleCode(self.rule_code).label
+            if self.rule_code in ReviewRuleCode.values
+            else self.rule_code
+        )
+
 
 class CaseStatus(models.TextChoices):
     IDENTIFYING = "identifying", _("识别中")

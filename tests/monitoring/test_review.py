@@ -1084,3 +1084,27 @@ def test_a_run_stuck_for_hours_no_longer_blocks(db):
     assert stuck.status == RunStatus.FAILED
     assert "abandoned" in stuck.error
     assert stuck.finished_at is not None
+
+
+def test_the_triage_list_filters_system_clues_by_rule_and_names_the_rule(client, areas, county_approver):
+    """County approvers find the review's clues by rule; the list and the clue page say which."""
+    from households.models import Household
+    from monitoring.models import Clue
+
+    hh = Household.objects.create(
+        number="R-1", village=areas["v11"], area_code=areas["v11"].code, housing_secure=False
+    )
+    hh2 = Household.objects.create(
+        number="R-2", village=areas["v11"], area_code=areas["v11"].code, drinking_water_secure=False
+    )
+    risk_review(area_code=areas["county"].code, now=NOW)
+    housing = Clue.objects.get(household=hh)
+    client.force_login(county_approver)
+    page = client.get("/clues/", {"channel": "system", "rule": "guarantee_housing"})
+    assert page.status_code == 200
+    shown = [c.pk for c in page.context["page"].object_list]
+    assert shown == [housing.pk] and Clue.objects.filter(household=hh2).exists()
+    assert "住房安全出现问题" in page.content.decode()
+    detail = client.get(f"/clues/{housing.pk}/").content.decode()
+    assert "住房安全出现问题（2026）" in detail
+    assert client.get("/clues/", {"rule": "nonsense"}).status_code == 200
