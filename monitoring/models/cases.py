@@ -154,7 +154,12 @@ class Clue(models.Model):
                 name="clue_unique_system_rule_period",
             ),
         ]
-        indexes = [models.Index(fields=["status", "area_code"]), models.Index(fields=["found_date"])]
+        indexes = [
+            models.Index(fields=["status", "area_code"]),
+            models.Index(fields=["found_date"]),
+            # a department's alerts, newest first, without sorting all of them
+            models.Index(fields=["department", "-received_at", "-id"], name="clue_department_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.name or self.household_id} {self.found_date}"
@@ -478,6 +483,11 @@ class AssistanceMeasure(models.Model):
         verbose_name = _("帮扶措施落实")
         verbose_name_plural = _("帮扶措施落实")
         ordering = ["case_id", "id"]
+        indexes = [
+            # a department's task list, newest first: walk 50 index entries instead of joining
+            # and sorting every task of the department (1.5 s → 3 ms at 2,566 tasks)
+            models.Index(fields=["department", "-created_at", "-id"], name="measure_department_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.measure} · {self.get_status_display()}"
