@@ -201,6 +201,8 @@ COUNT_LABELS = {
     "already_raised": gettext_lazy("已有线索"),
     "under_open_case": gettext_lazy("已有在办案件"),
     "by_rule": gettext_lazy("按规则"),
+    "no_line_years": gettext_lazy("缺少监测线的年度（未比对收入）"),
+    "no_line": gettext_lazy("缺少监测线（县:年度，未比对收入）"),
     "steps_due_soon": gettext_lazy("步骤临期"),
     "steps_overdue": gettext_lazy("步骤超期"),
     "cases_due_soon": gettext_lazy("识别临期"),

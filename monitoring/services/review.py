@@ -394,7 +394,7 @@ def review_county(county_code: str, *, prefix: str | None = None, now: dt.dateti
             by_rule[str(c.rule)] = by_rule.get(str(c.rule), 0) + 1
         if ids:
             _notify(county_code, prefix, len(ids), first_id=ids[0], today=today, now=now)
-    return {
+    counts = {
         "households": Household.objects.filter(area_code__startswith=prefix).count(),
         "candidates": len(candidates),
         "clues": len(ids),
@@ -402,6 +402,11 @@ def review_county(county_code: str, *, prefix: str | None = None, now: dt.dateti
         "under_open_case": open_case,
         "by_rule": by_rule,
     }
+    missing = [y for y in range(today.year - REVIEW_YEARS + 1, today.year + 1) if y not in thresholds]
+    if missing and (R.INCOME_BELOW in rules or R.INCOME_NEAR in rules):
+        # the operator must enter the province's line: until then those years are not compared
+        counts["no_line_years"] = missing
+    return counts
 
 
 def _notify(county_code: str, prefix: str, count: int, *, first_id: int, today, now) -> None:
@@ -443,4 +448,6 @@ def risk_review(*, area_code: str = "", now: dt.datetime | None = None, actor=No
             totals[k] += counts[k]
         for rule, n in counts["by_rule"].items():
             totals["by_rule"][rule] = totals["by_rule"].get(rule, 0) + n
+        for year in counts.get("no_line_years", []):
+            totals.setdefault("no_line", []).append(f"{county}:{year}")
     return totals

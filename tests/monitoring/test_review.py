@@ -1108,3 +1108,16 @@ def test_the_triage_list_filters_system_clues_by_rule_and_names_the_rule(client,
     detail = client.get(f"/clues/{housing.pk}/").content.decode()
     assert "住房安全出现问题（2026）" in detail
     assert client.get("/clues/", {"rule": "nonsense"}).status_code == 200
+
+
+def test_a_year_without_a_monitoring_line_is_reported_not_silently_skipped(areas):
+    """No line for the year: income is not compared, and the run says which years lack one."""
+    from households.models import Household
+    from monitoring.models import IncomeThreshold
+
+    IncomeThreshold.objects.filter(year=2026).delete()
+    Household.objects.create(number="L-1", village=areas["v11"], area_code=areas["v11"].code)
+    counts = risk_review(area_code=areas["county"].code, now=NOW)
+    assert counts["no_line_years"] == [2026]
+    totals = risk_review(now=NOW)
+    assert totals["no_line"] == [f"{areas['county'].code}:2026"]
