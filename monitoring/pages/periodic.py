@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import CharField, Count, F, Q, Value
+from django.db.models import BooleanField, CharField, Count, ExpressionWrapper, F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -43,6 +43,7 @@ from monitoring.models import (
 from monitoring.services.runs import ON_DEMAND, run_request
 from monitoring.services.screening import window
 from monitoring.services.year_end import SOURCE as YEAR_END_SOURCE
+from monitoring.services.year_end import priority_q
 from monitoring.settings import settings_for
 
 from .common import error_status, paginate, query_without_page, show_error, staff_page
@@ -566,6 +567,11 @@ ELIGIBLE_CHOICES = [
 
 class YearEndFilterForm(YearForm):
     eligible = forms.ChoiceField(label=gettext_lazy("是否符合"), required=False, choices=ELIGIBLE_CHOICES)
+    priority = forms.ChoiceField(
+        label=gettext_lazy("重点户"),
+        required=False,
+        choices=[("", gettext_lazy("全部")), ("yes", gettext_lazy("仅看有劳动能力、监测超过一年的户"))],
+    )
     village = forms.ChoiceField(label=gettext_lazy("村"), required=False)
 
     def __init__(self, *args, villages, **kwargs):
@@ -613,15 +619,27 @@ def year_end(request):
     villages = _villages(user)
     values, errors = _filters(YearEndFilterForm(request.GET or None, years=years, villages=villages))
     year = int(values["year"]) if values.get("year") else years[0]
-    shown = {"year": str(year), "eligible": values.get("eligible", ""), "village": values.get("village", "")}
+    shown = {
+        "year": str(year),
+        "eligible": values.get("eligible", ""),
+        "village": values.get("village", ""),
+        "priority": values.get("priority", ""),
+    }
     form = style(YearEndFilterForm(initial=shown, years=years, villages=villages))
     rows = base.filter(assessed_on__year=year)
     if values.get("village"):
         rows = rows.filter(case__area_code=values["village"])
-    summary = rows.aggregate(total=Count("pk"), eligible=Count("pk", filter=Q(eligible=True)))
+    summary = rows.aggregate(
+        total=Count("pk"),
+        eligible=Count("pk", filter=Q(eligible=True)),
+        priority=Count("pk", filter=priority_q()),
+    )
     summary["not_eligible"] = summary["total"] - summary["eligible"]
     if values.get("eligible"):
         rows = rows.filter(eligible=values["eligible"] == "yes")
+    if values.get("priority"):
+        rows = rows.filter(priority_q())
+    rows = rows.annotate(priority=ExpressionWrapper(priority_q(), output_field=BooleanField()))
     rows = rows.select_related("case__household__head", "case__household__village").order_by(
         "case__area_code", "case__household__number", "id"
     )

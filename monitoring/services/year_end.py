@@ -15,7 +15,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -23,14 +23,27 @@ from django.utils.translation import gettext as _
 
 from accounts.models import NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
+from households.models import ABLE_TO_WORK, Person
 from monitoring import deadlines
 from monitoring.eligibility import ASSISTANCE, eligibility_for_cases
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, MonitoringCase
 from monitoring.settings import scope_prefix
 
 ASSESSED_STATUSES = (CaseStatus.MONITORED, CaseStatus.SECURED_TRACKING)
+#: Domain §6: a household able to work that is still monitored more than a year after its
+#: identification is a priority of the year-end review (有劳动能力、监测超过一年的重点户).
+PRIORITY_AFTER = dt.timedelta(days=365)
 SOURCE = "year_end"
 CHUNK = 1000
+
+
+def priority_q() -> Q:
+    """Year-end assessments of priority households: someone of the household able to work,
+    identified more than :data:`PRIORITY_AFTER` before the assessment."""
+    able = Person.objects.filter(
+        household_id=OuterRef("case__household_id"), is_resident=True, labour_capacity__in=ABLE_TO_WORK
+    )
+    return Q(Exists(able)) & Q(case__identified_on__lte=F("assessed_on") - PRIORITY_AFTER)
 
 
 def year_end_assessment(*, now: dt.datetime | None = None, area_code: str = "", actor=None) -> dict:

@@ -730,7 +730,7 @@ def test_year_end_is_scoped_to_the_users_areas(
     }
     response = login(county_approver).get("/year-end/")
     assert _seen(response) == {a["v11_ok"].pk, a["v11_no"].pk, a["v12_no"].pk, a["v21_ok"].pk}
-    assert response.context["summary"] == {"total": 4, "eligible": 2, "not_eligible": 2}
+    assert response.context["summary"] == {"total": 4, "eligible": 2, "not_eligible": 2, "priority": 4}
     assert _seen(login(other["cadre"]).get("/year-end/")) == {a["elsewhere"].pk}
 
 
@@ -749,7 +749,7 @@ def test_year_end_filters(login, areas, county_approver, assessed):
     client = login(county_approver)
     response = client.get(f"/year-end/?eligible=yes&village={areas['v11'].code}")
     assert _seen(response) == {assessed["v11_ok"].pk}
-    assert response.context["summary"] == {"total": 2, "eligible": 1, "not_eligible": 1}
+    assert response.context["summary"] == {"total": 2, "eligible": 1, "not_eligible": 1, "priority": 2}
     response = client.get(f"/year-end/?year={TODAY.year - 1}")
     assert _seen(response) == {assessed["last_year"].pk}
 
@@ -803,3 +803,32 @@ def test_year_end_queries_do_not_grow(login, areas, county_approver, django_asse
     with django_assert_max_num_queries(len(five)):
         response = client.get("/year-end/")
     assert len(response.context["page"].object_list) == 25
+
+
+def test_year_end_marks_households_able_to_work_monitored_over_a_year(login, areas, county_approver):
+    """Domain §6: able-bodied households still monitored after more than a year are priorities."""
+    long_able = assessment(areas["v11"])  # identified 400 days ago, one member able to work
+    recent = ExitAssessment.objects.create(
+        case=mf.case(mf.household(areas["v11"]), identified_on=days(-300)),
+        mode=ExitMode.ASSISTANCE,
+        source="year_end",
+        assessed_on=TODAY,
+        checks=FAILING,
+        eligible=False,
+    )
+    unable = ExitAssessment.objects.create(
+        case=mf.case(mf.household(areas["v11"], labour=("lost", "none")), identified_on=days(-400)),
+        mode=ExitMode.ASSISTANCE,
+        source="year_end",
+        assessed_on=TODAY,
+        checks=FAILING,
+        eligible=False,
+    )
+    client = login(county_approver)
+    response = client.get("/year-end/")
+    assert response.context["summary"]["priority"] == 1
+    flags = {a.pk: a.priority for a in response.context["page"].object_list}
+    assert flags == {long_able.pk: True, recent.pk: False, unable.pk: False}
+    assert body(response).count("priority-badge") == 1
+    assert _seen(client.get("/year-end/?priority=yes")) == {long_able.pk}
+    assert client.get("/year-end/?priority=maybe").status_code == 200
