@@ -40,7 +40,7 @@ from monitoring.models import (
     TaskRun,
     VisitTask,
 )
-from monitoring.services.runs import ON_DEMAND, run_request
+from monitoring.services.runs import may_start, run_request
 from monitoring.services.screening import window
 from monitoring.services.year_end import SOURCE as YEAR_END_SOURCE
 from monitoring.services.year_end import priority_q
@@ -282,11 +282,7 @@ def _runs_only(user) -> None:
 
 def task_choices(user) -> list[tuple[str, str]]:
     """The tasks the user may start on demand."""
-    return [
-        (task, str(TaskName(task).label))
-        for task in TaskName.values
-        if task in ON_DEMAND and user.has_role(Role.OPERATOR, *ON_DEMAND[task])
-    ]
+    return [(task, str(TaskName(task).label)) for task in TaskName.values if may_start(user, task)]
 
 
 def area_choices(user) -> list:

@@ -78,18 +78,26 @@ ON_DEMAND = {
 }
 
 
+def may_start(actor, task: str) -> bool:
+    """May ``actor`` start ``task`` on demand (over an area of theirs)?"""
+    from accounts.models import Role
+
+    return actor.has_role(Role.OPERATOR, *ON_DEMAND.get(task, ()))
+
+
 def run_request(*, actor, task: str, area_code: str) -> None:
     """Queue an on-demand run of ``task`` over ``area_code`` (after commit). Checks that the
     actor may start it and that the area is theirs; with no broker configured it runs at once."""
     from django.utils.translation import gettext as _
 
     from accounts.errors import NotAllowed, ValidationError
-    from accounts.models import Area, Role
+    from accounts.models import Area
     from monitoring.models import TaskName
+    from monitoring.settings import county_code_of
 
     if task not in TaskName.values:
         raise ValidationError({"task": _("请选择任务。")})
-    if not actor.has_role(Role.OPERATOR, *ON_DEMAND.get(task, ())):
+    if not may_start(actor, task):
         raise NotAllowed(_("您无权手动运行该任务。"))
     area = Area.objects.filter(code=area_code or "").first() if area_code else None
     if area_code and area is None:
@@ -107,7 +115,7 @@ def run_request(*, actor, task: str, area_code: str) -> None:
 
     if task == TaskName.SCREENING_CAMPAIGN and area is not None:
         # a campaign is the county's: record (and lock) the run as the county's
-        area_code = area.code[:6] + "000000"
+        area_code = county_code_of(area.code)
 
     def queue():
         from monitoring.tasks import TASKS

@@ -29,7 +29,7 @@ from accounts.notifications import Message, notify, users_at
 from households.models import Household
 from monitoring import deadlines
 from monitoring.models import ScreeningCampaign, Visit, VisitTask
-from monitoring.settings import settings_for
+from monitoring.settings import county_code_of, settings_for
 
 
 def window(year: int, county_settings) -> tuple[dt.date, dt.date]:
@@ -74,7 +74,7 @@ def screening_campaign(*, now: dt.datetime | None = None, area_code: str = "", a
     today = deadlines.local_date(now)
     counties = Area.objects.filter(level=AreaLevel.COUNTY)
     if area_code:
-        counties = counties.filter(code=area_code[:6] + "000000")
+        counties = counties.filter(code=county_code_of(area_code))
     counts = {"campaigns_opened": 0, "tasks": 0, "done_already": 0, "counties_in_window": 0}
     for county in counties.order_by("code"):
         start, end = window(today.year, settings_for(county.code))

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Area, AreaLevel, NotificationKind, Role
+from accounts.models import PREFIX_LENGTH, Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import LEVEL_ROLE, Message, notify, users_at
 from households.models import HelperAssignment
 from monitoring import deadlines
@@ -53,11 +53,7 @@ IN_PLACE = (MeasureStatus.IN_PROGRESS, MeasureStatus.IMPLEMENTED)
 
 def code_at(area_code: str, level: str) -> str:
     """The 12-digit code of the area at ``level`` that contains the village ``area_code``."""
-    if level == AreaLevel.VILLAGE:
-        return area_code
-    if level == AreaLevel.TOWNSHIP:
-        return area_code[:9] + "000"
-    return area_code[:6] + "000000"
+    return area_code[: PREFIX_LENGTH[level]].ljust(12, "0")
 
 
 def url_for(name: str):

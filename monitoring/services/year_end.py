@@ -27,7 +27,7 @@ from households.models import ABLE_TO_WORK, Person
 from monitoring import deadlines
 from monitoring.eligibility import ASSISTANCE, eligibility_for_cases
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, MonitoringCase
-from monitoring.settings import scope_prefix
+from monitoring.settings import county_code_of, scope_prefix
 
 ASSESSED_STATUSES = (CaseStatus.MONITORED, CaseStatus.SECURED_TRACKING)
 #: Domain §6: a household able to work that is still monitored more than a year after its
@@ -78,9 +78,9 @@ def year_end_assessment(*, now: dt.datetime | None = None, area_code: str = "", 
                         proposed_by=actor,
                     )
                 )
-                assessed[case.area_code[:6] + "000000"] += 1
+                assessed[county_code_of(case.area_code)] += 1
                 if result.eligible:
-                    eligible[case.area_code[:6] + "000000"] += 1
+                    eligible[county_code_of(case.area_code)] += 1
             ExitAssessment.objects.bulk_create(rows)
         if assessed:
             _notify(sorted(assessed), today=today, now=now)
