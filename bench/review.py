@@ -142,10 +142,10 @@ def _default_now() -> dt.datetime:
 
 def sql_params(county_code: str, prefix: str, today: dt.date) -> dict:
     """The query's parameters, from the county's rules and thresholds as the service reads them."""
+    from monitoring.county import threshold_for
     from monitoring.models import OPEN_CASE_STATUSES
     from monitoring.models import ReviewRuleCode as R
     from monitoring.services.review import GUARANTEE_RULES, REVIEW_YEARS, _pct, rules_for
-    from monitoring.settings import threshold_for
 
     rules = rules_for(county_code)
     lines = {}
@@ -273,8 +273,9 @@ def run(*, repeat: int = 2, now: dt.datetime | None = None) -> dict:
     from django.db import connection
 
     from households.models import Household, Person
-    from monitoring import deadlines, defaults
+    from monitoring import defaults
     from monitoring.models import Channel, Clue, ReviewRule
+    from monitoring.rules import deadlines
     from monitoring.services.review import review_county
 
     county = _county()

@@ -150,7 +150,7 @@ def _simulate(rng, steps: list[_StepDef], start: dt.date, today: dt.date, cal, *
     Every event happens before ``today`` (the watch runs at night). ``finished``: every step
     done; else the steps not done by yesterday are available (their prerequisites done) or
     waiting, and the final approval stays open (the case is still in the procedure)."""
-    from monitoring import deadlines
+    from monitoring.rules import deadlines
 
     out: list = []
     for s in steps:
@@ -347,8 +347,8 @@ def _plan(n: int) -> list[tuple[str, int]]:
 
 def _case_rows(status, hid, area, rng, *, today, tz, cal, cs, ident, exit_defs, exit_days, user_id):
     """One case (unsaved) with its step runs and measures, as the services would have left it."""
-    from monitoring import deadlines
     from monitoring.models import MonitoringCase
+    from monitoring.rules import deadlines
 
     case = MonitoringCase(
         household_id=hid,
@@ -427,9 +427,9 @@ def _case_rows(status, hid, area, rng, *, today, tz, cal, cs, ident, exit_defs, 
 def setup_cases(*, n: int, seed: int, now: dt.datetime, rebuild: bool = False) -> dict:
     from django.db import connection, transaction
 
-    from monitoring import deadlines
+    from monitoring.county import calendar_for, settings_for
     from monitoring.models import AssistanceMeasure, CaseStep, Measure, MonitoringCase
-    from monitoring.settings import calendar_for, settings_for
+    from monitoring.rules import deadlines
 
     started = time.perf_counter()
     county = _county()
@@ -545,9 +545,9 @@ def due_profile(county: str, now: dt.datetime) -> dict:
     compare with the watches' counts."""
     from django.db.models import Exists, OuterRef
 
-    from monitoring import deadlines
+    from monitoring.county import calendar_for, settings_for
     from monitoring.models import AssistanceMeasure, CaseStep, MonitoringCase
-    from monitoring.settings import calendar_for, settings_for
+    from monitoring.rules import deadlines
 
     cs = settings_for(county)
     cal = calendar_for(county, cs)

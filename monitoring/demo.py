@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from households.models import Household, HouseholdType, Person
-from monitoring import deadlines
 from monitoring.models import Clue, MonitoringCase, StepKind, StepStatus
+from monitoring.rules import deadlines
 from monitoring.services import assistance, cases, clues
 
 #: (risk types, how far to take it, category) for the demo village's households

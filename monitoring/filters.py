@@ -3,7 +3,7 @@ by the API and the HTML lists.
 
 Conditions are on indexed columns (status, area code, due dates, visit date) or foreign keys.
 "Overdue" is not stored: ``overdue=true`` selects the identification cases whose due date has
-passed, the same rule as :func:`monitoring.deadlines.deadline` (late from the day after the
+passed, the same rule as :func:`monitoring.rules.deadlines.deadline` (late from the day after the
 due date, whatever the calendar).
 """
 

@@ -8,10 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
-from monitoring import deadlines, workflow
+from monitoring.county import calendar_for, settings_for
 from monitoring.models import CaseStatus, CaseStep, MonitoringCase, StepKind, StepStatus
+from monitoring.rules import deadlines, transitions
 from monitoring.services.cases import green_channel_error, step_guard
-from monitoring.settings import calendar_for, settings_for
 
 
 def _actor_error(user, step: CaseStep, case: MonitoringCase) -> str | None:
@@ -67,7 +67,7 @@ def available_actions(case: MonitoringCase, user, *, now: dt.datetime | None = N
         if step.kind == StepKind.VILLAGE_NOTICE and not hasattr(step, "notice"):
             add("post_notice", _("发布公示"), who, step)
         add("complete", _("办结"), who or step_guard(step, case, today=today), step)
-        if step.kind in workflow.RETURNABLE_KINDS and step.waits_for.exists():
+        if step.kind in transitions.RETURNABLE_KINDS and step.waits_for.exists():
             add("return", _("退回"), who, step)
         add("reject", _("不予通过"), who, step)
 

@@ -1,7 +1,43 @@
-"""Web pages of the workflow: cases, clues, home (urls_cases), visits and the household page
-(urls_visits), and the periodic work's pages (urls_periodic)."""
+"""Every web page of the workflow (``monitoring/pages/``), in sections.
 
-from monitoring import urls_cases, urls_periodic, urls_visits
+The household page, the helper's households and the visit pages live under /households/ but
+are served here: config/urls.py tries households/urls.py (the registry's forms) first, whose
+patterns do not overlap these.
+"""
+
+from django.urls import path
+
+from monitoring.pages import cases, clues, home, households, periodic, plan, visits
 
 app_name = "monitoring"
-urlpatterns = [*urls_cases.urlpatterns, *urls_visits.urlpatterns, *urls_periodic.urlpatterns]
+urlpatterns = [
+    path("", home.home, name="home"),
+    # --- clues and triage
+    path("households/<int:pk>/clue/", clues.clue_report, name="clue_report"),
+    path("clues/", clues.clue_list, name="clue_list"),
+    path("clues/bulk/", clues.clue_bulk, name="clue_bulk"),
+    path("clues/<int:pk>/", clues.clue_detail, name="clue_detail"),
+    path("clues/<int:pk>/match/", clues.clue_match, name="clue_match"),
+    path("clues/<int:pk>/dismiss/", clues.clue_dismiss, name="clue_dismiss"),
+    path("clues/<int:pk>/open/", clues.clue_open, name="clue_open"),
+    # --- cases, the plan and the exit
+    path("cases/", cases.case_list, name="case_list"),
+    path("cases/<int:pk>/", cases.case_detail, name="case_detail"),
+    path("cases/<int:pk>/act/", cases.case_act, name="case_act"),
+    path("cases/<int:pk>/notice/", cases.case_notice, name="case_notice"),
+    path("cases/<int:pk>/plan/", plan.case_plan, name="case_plan"),
+    path("cases/<int:pk>/exit/", plan.case_exit, name="case_exit"),
+    # --- the household page, the helper's households and visits
+    path("households/mine/", households.my_households, name="my_households"),
+    path("households/<int:pk>/", households.household_detail, name="household_detail"),
+    path("households/<int:pk>/visit/", visits.visit_create, name="visit_create"),
+    path("households/<int:pk>/visits/", visits.visit_list, name="visit_list"),
+    # --- the periodic work: notifications, task runs, screening, year-end
+    path("notifications/", periodic.notification_list, name="notifications"),
+    path("notifications/read/", periodic.notifications_read, name="notifications_read"),
+    path("notifications/<int:pk>/go/", periodic.notification_go, name="notification_go"),
+    path("runs/", periodic.run_list, name="runs"),
+    path("runs/start/", periodic.run_start, name="run_start"),
+    path("screening/", periodic.screening, name="screening"),
+    path("year-end/", periodic.year_end, name="year_end"),
+]

@@ -41,8 +41,8 @@ from accounts.errors import ServiceError
 from accounts.models import DepartmentAPIKey, Scope
 from config.api import ClosedErrorSchema, ReadOnlyModelSerializer, error_body
 from households import idnumber
-from monitoring.deadlines import SHANGHAI
 from monitoring.models import AssistanceMeasure, Clue, ClueStatus, MeasureStatus
+from monitoring.rules.deadlines import SHANGHAI
 from monitoring.services.alerts import CREATED, EXISTING, MAX_BATCH, REJECTED, alerts_receive
 from monitoring.services.assistance import measure_complete, measure_start
 

@@ -51,7 +51,7 @@ class ErrorSchema(ClosedErrorSchema):
 
 
 class DeadlineSerializer(serializers.Serializer):
-    """One deadline from :func:`monitoring.deadlines.deadline` (state, due date, days left)."""
+    """One deadline from :func:`monitoring.rules.deadlines.deadline` (state, due date, days left)."""
 
     state = serializers.ChoiceField(choices=["none", "done", "on_time", "due_soon", "overdue"])
     due = serializers.DateField(allow_null=True)

@@ -21,7 +21,7 @@ from rest_framework.response import Response
 
 from households.api import StaffAPIMixin
 from households.filters import with_scope_range
-from monitoring import actions as case_actions
+from monitoring import dispatch
 from monitoring.api import serializers as s
 from monitoring.filters import CaseFilter, ClueFilter, MeasureFilter, VisitFilter
 from monitoring.models import AssistanceMeasure, Clue, MonitoringCase, Visit
@@ -165,7 +165,7 @@ def _step_data(data: dict) -> dict:
     return data
 
 
-#: action → how its ``data`` is parsed before :func:`monitoring.actions.run` gets it.
+#: action → how its ``data`` is parsed before :func:`monitoring.dispatch.run` gets it.
 DATA_PARSERS = {
     "complete": _step_data,
     "post_notice": lambda data: _parse(s.NoticeDataSerializer, data),
@@ -180,14 +180,14 @@ DATA_PARSERS = {
 
 
 def run_case_action(*, case: MonitoringCase, user, values: dict) -> None:
-    """Parse the action's ``data`` and hand it to :func:`monitoring.actions.run`, the dispatch
+    """Parse the action's ``data`` and hand it to :func:`monitoring.dispatch.run`, the dispatch
     the case pages use too (lock and version check, the case's own step / notice / objection /
     measure, then the one service). Field errors come back under their request paths."""
     action_name = values["action"]
     parse = DATA_PARSERS.get(action_name)
     data = parse(values["data"]) if parse else values["data"]
     try:
-        case_actions.run(
+        dispatch.run(
             user=user,
             case=case,
             action=action_name,

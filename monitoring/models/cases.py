@@ -2,7 +2,7 @@
 assistance measures, visits, exit assessments and the append-only status-change log.
 
 Statuses are written only by ``monitoring/services``; the transition tables live in
-``monitoring/workflow.py``.
+``monitoring/rules/transitions.py``.
 """
 
 from __future__ import annotations

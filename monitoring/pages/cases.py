@@ -2,7 +2,7 @@
 
 The case page posts every action to one URL (``/cases/<pk>/act/``); the form for it is chosen
 by the action (and, to complete a step, the step's kind), parsed, and handed to
-:func:`monitoring.actions.run`, which calls the one service. A refusal re-renders the page with
+:func:`monitoring.dispatch.run`, which calls the one service. A refusal re-renders the page with
 the person's input and the service's message next to the field (or on top); a stale page (the
 case changed since it was loaded) gets the conflict message and the current state.
 """
@@ -25,7 +25,8 @@ from config.forms import already_submitted, remember_submitted
 from households import idnumber
 from households.api import reveals_identity
 from households.models import MonitoringCategory
-from monitoring import actions, deadlines
+from monitoring import dispatch
+from monitoring.county import settings_for
 from monitoring.filters import IDENTIFICATION_STATUSES, CaseFilter
 from monitoring.forms import action_form, style
 from monitoring.models import (
@@ -36,9 +37,9 @@ from monitoring.models import (
     StepKind,
     StepStatus,
 )
+from monitoring.rules import deadlines
 from monitoring.selectors import available_actions, case_deadlines
 from monitoring.services.assistance import measure_deadline
-from monitoring.settings import settings_for
 
 from .common import (
     OBJECT_LABELS,
@@ -272,7 +273,7 @@ def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
     notices = list(case.notices.select_related("step", "posted_by").order_by("-start_date", "-id"))
     objections = list(case.objections.select_related("notice", "recorded_by", "resolved_by"))
     measures = list(case.measures.select_related("measure__category", "department").order_by("id"))
-    extra = actions.extra_actions(case, user, notices=notices, objections=objections, measures=measures)
+    extra = dispatch.extra_actions(case, user, notices=notices, objections=objections, measures=measures)
     for entry in extra["record_objection"]:
         notice = entry["notice"]
         entry["key"] = form_key("record_objection", notice=notice.pk)
@@ -404,7 +405,7 @@ def case_act(request, pk: int):
     status = 200
     if form.is_valid():
         try:
-            actions.run(user=request.user, case=case, **form.action_values())
+            dispatch.run(user=request.user, case=case, **form.action_values())
         except Conflict as exc:
             # Show the case as it is now, the person's input kept, to be sent again knowingly.
             data = request.POST.copy()

@@ -18,7 +18,7 @@ from households import idnumber
 from households.api import reveals_identity
 from households.filters import HouseholdFilter
 from households.models import Household
-from monitoring import actions
+from monitoring import dispatch
 from monitoring.filters import ClueFilter
 from monitoring.forms import ClueBulkForm, ClueDismissForm, ClueMatchForm, ClueOpenForm, ClueReportForm, style
 from monitoring.models import Clue, ClueStatus
@@ -141,7 +141,7 @@ def clue_bulk(request):
                 messages.error(request, message)
         return redirect(back)
     data = form.cleaned_data
-    results = actions.clues_bulk(
+    results = dispatch.clues_bulk(
         user=request.user,
         clues_=list(data["clues"].order_by("id")),
         action=data["bulk_action"],

@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Role
-from monitoring import deadlines
+from monitoring.county import calendar_for, settings_for
 from monitoring.models import CaseStatus, ClueStatus, MeasureStatus, ObjectionStatus, StepStatus
-from monitoring.settings import calendar_for, settings_for
+from monitoring.rules import deadlines
 
 PAGE_SIZE = 25
 
@@ -50,7 +50,7 @@ def staff_page(view):
 
 @dataclass(frozen=True)
 class Due:
-    """A :class:`monitoring.deadlines.Deadline` shaped for a template."""
+    """A :class:`monitoring.rules.deadlines.Deadline` shaped for a template."""
 
     state: str
     due: dt.date | None

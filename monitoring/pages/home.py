@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from accounts.models import Role
 from households.models import HelperAssignment
-from monitoring import deadlines
 from monitoring.models import (
     OPEN_CASE_STATUSES,
     AssistanceMeasure,
@@ -27,7 +26,8 @@ from monitoring.models import (
     MonitoringCase,
     StepStatus,
 )
-from monitoring.plans import IN_PLACE
+from monitoring.rules import deadlines
+from monitoring.rules.plans import IN_PLACE
 from monitoring.services.assistance import MEASURE_DEADLINE_STATUSES, measure_deadline
 
 from .common import PAGE_ROLES, STEP_ROLES, TRIAGE_ROLES, Clock, due

@@ -29,7 +29,7 @@ from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Notification, Role, area_prefix_q
 from accounts.notifications import notification_read
 from config.forms import already_submitted, remember_submitted
-from monitoring import deadlines
+from monitoring.county import settings_for
 from monitoring.forms import PageForm, style
 from monitoring.models import (
     ExitAssessment,
@@ -40,11 +40,11 @@ from monitoring.models import (
     TaskRun,
     VisitTask,
 )
+from monitoring.rules import deadlines
 from monitoring.services.runs import may_start, run_request
 from monitoring.services.screening import window
 from monitoring.services.year_end import SOURCE as YEAR_END_SOURCE
 from monitoring.services.year_end import priority_q
-from monitoring.settings import settings_for
 
 from .common import error_status, paginate, query_without_page, show_error, staff_page
 

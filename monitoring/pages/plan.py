@@ -14,13 +14,14 @@ from django.utils.translation import gettext as _
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
 from config.forms import already_submitted, remember_submitted
-from monitoring import actions, plans
+from monitoring import dispatch
+from monitoring.county import county_code_of
 from monitoring.forms import ExitProposeForm, PlanForm, PlanFormSet
 from monitoring.models import ExitMode, Measure, MeasureStatus
+from monitoring.rules import plans
 from monitoring.selectors import available_actions
 from monitoring.services import exits
 from monitoring.services.assistance import current_plan_violations
-from monitoring.settings import county_code_of
 
 from .cases import _load_case
 from .common import error_status, show_error, staff_page
@@ -41,7 +42,7 @@ def catalogue(case):
 def _plan_context(request, case, *, form, formset) -> dict:
     existing = list(case.measures.select_related("measure__category", "department").order_by("id"))
     options = plans.measure_options_for_case(case)
-    extra = actions.extra_actions(case, request.user, measures=existing, notices=[], objections=[])
+    extra = dispatch.extra_actions(case, request.user, measures=existing, notices=[], objections=[])
     active = [am for am in existing if am.status != MeasureStatus.STOPPED]
     return {
         "case": case,
@@ -102,7 +103,7 @@ def case_plan(request, pk: int):
                     rows.append(index)
                     items.append(item)
             try:
-                actions.run(
+                dispatch.run(
                     user=request.user,
                     case=case,
                     action="set_plan",
@@ -154,7 +155,7 @@ def case_exit(request, pk: int):
         )
         if form.is_valid():
             try:
-                actions.run(
+                dispatch.run(
                     user=request.user,
                     case=case,
                     action="propose_exit",

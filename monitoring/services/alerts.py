@@ -40,7 +40,7 @@ from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Department, Role
 from households import idnumber
 from households.models import Person
-from monitoring import deadlines, workflow
+from monitoring.county import settings_for
 from monitoring.models import (
     OPEN_CASE_STATUSES,
     Channel,
@@ -50,7 +50,7 @@ from monitoring.models import (
     RiskType,
     StatusChange,
 )
-from monitoring.settings import settings_for
+from monitoring.rules import deadlines, guards
 
 MAX_BATCH = 1000
 #: The fields an alert may carry; anything else is refused (a misspelt field would be lost).
@@ -210,7 +210,7 @@ def _clean_risks(item: dict, codes: RiskCodes) -> tuple[str, list[str], str | No
         return "risk_type", [], _("至少选择一种风险类型。")
     if any(len(c) > 8 for c in given):  # RiskType.code; keeps an absurd code out of the message
         return key, [], _("未知的风险类型。")
-    err = workflow.risk_types_error(
+    err = guards.risk_types_error(
         given, roots=codes.roots, needs_subtype=codes.needs_subtype, maximum=codes.maximum
     )
     if err:

@@ -2,10 +2,10 @@
 
 * :func:`plan_set` adds measures to a case's plan (or re-plans measures already in it) and
   refuses the whole change, listing every broken rule, when the resulting plan breaks the
-  county's catalogue rules (:mod:`monitoring.plans`). Nothing is half-saved.
+  county's catalogue rules (:mod:`monitoring.rules.plans`). Nothing is half-saved.
 * :func:`measure_add` is :func:`plan_set` for one measure.
 * :func:`measure_start`, :func:`measure_complete`, :func:`measure_stop` move a measure along
-  :data:`monitoring.plans.MEASURE_TRANSITIONS`. A measure owned by a department is that
+  :data:`monitoring.rules.plans.MEASURE_TRANSITIONS`. A measure owned by a department is that
   department's task: its users start and complete it, as do county staff.
 * :func:`measure_deadline`: "at least one measure in place within a month of identification".
 """
@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import Department, Role
 from households.models import ABLE_TO_WORK
-from monitoring import deadlines, plans
 from monitoring.models import AssistanceMeasure, CaseStatus, Measure, MeasureStatus, MonitoringCase
+from monitoring.rules import deadlines, plans
 from monitoring.services.audit import record_change, require_area, require_reason, require_role
 
 #: Case statuses in which a plan may be set (green channel: assistance before the procedure ends).
@@ -59,7 +59,7 @@ MEASURE_TRANSITIONS = plans.MEASURE_TRANSITIONS
 # ---------------------------------------------------------------------------------------------
 
 
-def _now(now: dt.datetime | None) -> dt.datetime:
+def now_or(now: dt.datetime | None) -> dt.datetime:
     return now or timezone.now()
 
 
@@ -215,7 +215,7 @@ def plan_violations(
     rules: plans.PlanRules | None = None,
 ) -> list[plans.Violation]:
     """What is wrong with a plan made of these catalogue measures for this case (no writes)."""
-    from monitoring.settings import settings_for
+    from monitoring.county import settings_for
 
     rules = rules or plans.plan_rules_for(case.area_code)
     county_settings = settings_for(case.area_code)
@@ -271,14 +271,14 @@ def plan_set(
     progress in the case updates that row; otherwise a new planned measure is created.
 
     The resulting plan (every measure of the case that is not stopped) must pass
-    :func:`monitoring.plans.validate_plan`; if not, ``ValidationError({"plan": [...]})``
+    :func:`monitoring.rules.plans.validate_plan`; if not, ``ValidationError({"plan": [...]})``
     lists every violation and nothing is saved.
     """
     require_role(actor, *PLANNING_ROLES)
     case = _lock_case(case)
     require_area(actor, case.area_code)
     _check_case_open_for_planning(case)
-    at = _now(now)
+    at = now_or(now)
 
     if not items:
         raise ValidationError({"items": _("请至少选择一项帮扶措施。")})
@@ -479,7 +479,7 @@ def measure_start(
         actor=actor,
         reason=reason or _("开始实施帮扶措施"),
         case=am.case,
-        at=_now(now),
+        at=now_or(now),
     )
     return am
 
@@ -496,7 +496,7 @@ def measure_complete(
     now: dt.datetime | None = None,
 ) -> AssistanceMeasure:
     """planned / in_progress → implemented, with the date it was in place, the amount and a note."""
-    at = _now(now)
+    at = now_or(now)
     am = _lock_measure(measure)
     check_measure_actor(actor, am, plans.COMPLETE)
     new = _transition(am, plans.COMPLETE)
@@ -559,7 +559,7 @@ def measure_stop(
         actor=actor,
         reason=reason,
         case=am.case,
-        at=_now(now),
+        at=now_or(now),
     )
     return am
 

@@ -78,16 +78,16 @@ def require_household(actor, household) -> None:
 def apply_transition(
     obj, table, action: str, *, object_type: str, case, labels, actor, now, reason: str = "", data=None
 ) -> None:
-    """Move ``obj.status`` by ``action`` through a transition ``table`` (monitoring/workflow.py),
+    """Move ``obj.status`` by ``action`` through a transition ``table`` (monitoring/rules/transitions.py),
     refusing with a readable reason, and append the StatusChange row. The one place a case,
     step or clue status is written; callers save the row."""
     from accounts.errors import InvalidTransition
-    from monitoring import workflow
+    from monitoring.rules import transitions
 
-    err = workflow.transition_error(table, action, obj.status, labels)
+    err = transitions.transition_error(table, action, obj.status, labels)
     if err:
         raise InvalidTransition(err)
-    old, obj.status = obj.status, workflow.target(table, action)
+    old, obj.status = obj.status, transitions.target(table, action)
     record_change(
         obj=obj,
         object_type=object_type,

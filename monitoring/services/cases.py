@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.errors import Conflict, InvalidTransition, NotAllowed, ValidationError
+from accounts.errors import InvalidTransition, ValidationError
 from accounts.models import AreaLevel, Role
 from households.models import Household, MonitoringCategory, MonitoringStatus
-from monitoring import deadlines, workflow
+from monitoring.county import calendar_for, settings_for, threshold_for
 from monitoring.models import (
     CaseStatus,
     CaseStep,
@@ -26,78 +25,35 @@ from monitoring.models import (
     MonitoringCase,
     Objection,
     ObjectionStatus,
-    ProcedureDefinition,
     ProcedureKind,
     PublicNotice,
     RiskType,
     StepKind,
     StepStatus,
 )
+from monitoring.rules import deadlines, guards, steps, transitions
 from monitoring.services.audit import (
-    apply_transition,
     record_change,
     require_area,
     require_reason,
     require_role,
 )
-from monitoring.settings import calendar_for, settings_for, threshold_for
-
-STAFF = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
-
-
-def _now(now: dt.datetime | None) -> dt.datetime:
-    return now or timezone.now()
-
-
-def lock_case(case_id: int, *, expected_version: int | None = None) -> MonitoringCase:
-    case = MonitoringCase.objects.select_for_update().select_related("household").get(pk=case_id)
-    if expected_version is not None and case.version != expected_version:
-        raise Conflict(_("该案件刚被他人更新，请刷新页面后再办理。"))
-    return case
-
-
-def _case_transition(case, action, *, actor, now, reason="", data=None) -> None:
-    apply_transition(
-        case,
-        workflow.CASE_TRANSITIONS,
-        action,
-        object_type="case",
-        case=case,
-        labels=lambda s: CaseStatus(s).label,
-        actor=actor,
-        now=now,
-        reason=reason,
-        data=data,
-    )
-
-
-def _step_transition(step, action, *, actor, now, reason="", data=None) -> None:
-    apply_transition(
-        step,
-        workflow.STEP_TRANSITIONS,
-        action,
-        object_type="step",
-        case=step.case,
-        labels=lambda s: StepStatus(s).label,
-        actor=actor,
-        now=now,
-        reason=reason,
-        data=data,
-    )
-
-
-def _bump(case: MonitoringCase) -> None:
-    case.version += 1
-    case.save()
-
-
-def _set_household_status(household: Household, *, actor, reason: str, **fields) -> None:
-    household = Household.objects.select_for_update().get(pk=household.pk)
-    for name, value in fields.items():
-        setattr(household, name, value)
-    household._history_user = actor
-    household._change_reason = reason
-    household.save(update_fields=[*fields, "updated_at"])
+from monitoring.services.exits import eliminate, exit_rejected
+from monitoring.services.procedure import (
+    STAFF,
+    bump,
+    case_transition,
+    check_step_actor,
+    feed_back,
+    lock_case,
+    lock_step,
+    now_or,
+    open_objections,
+    set_household_status,
+    start_procedure,
+    step_transition,
+    unlock_ready,
+)
 
 
 def _risk_meta() -> tuple[dict[str, str], set[str]]:
@@ -108,83 +64,12 @@ def _risk_meta() -> tuple[dict[str, str], set[str]]:
 
 def check_risk_types(codes, area_code: str) -> list[RiskType]:
     roots, needs = _risk_meta()
-    err = workflow.risk_types_error(
+    err = guards.risk_types_error(
         codes, roots=roots, needs_subtype=needs, maximum=settings_for(area_code).max_risk_types
     )
     if err:
         raise ValidationError({"risk_type_codes": err})
     return list(RiskType.objects.filter(code__in=list(codes)))
-
-
-def feed_back(case: MonitoringCase, outcome: str, *, now) -> None:
-    """Tell every clue of the case (and so its source) how it ended."""
-    Clue.objects.filter(case=case).update(outcome=outcome[:300], outcome_at=now)
-
-
-# --- procedure instantiation ---------------------------------------------------------------
-
-
-def start_procedure(case: MonitoringCase, procedure: ProcedureDefinition, *, actor, now) -> list[CaseStep]:
-    """Copy the procedure's steps onto the case and open those that wait for nothing."""
-    definitions = list(procedure.steps.prefetch_related("waits_for"))
-    if not definitions:
-        raise InvalidTransition(_("程序“%(name)s”没有定义步骤。") % {"name": procedure.name})
-    made = {
-        d.pk: CaseStep(
-            case=case,
-            definition=d,
-            procedure_kind=procedure.kind,
-            code=d.code,
-            name=d.name,
-            kind=d.kind,
-            actor_role=d.actor_role,
-            area_level=d.area_level,
-            time_limit_days=d.time_limit_days,
-            sort_order=d.sort_order,
-            status=StepStatus.WAITING,
-        )
-        for d in definitions
-    }
-    CaseStep.objects.bulk_create(made.values())
-    through = CaseStep.waits_for.through
-    through.objects.bulk_create(
-        [
-            through(from_casestep_id=made[d.pk].pk, to_casestep_id=made[w.pk].pk)
-            for d in definitions
-            for w in d.waits_for.all()
-        ]
-    )
-    record_change(
-        obj=case,
-        object_type="case",
-        case=case,
-        # not "start_exit": that is the case's own transition, which exit_rejected looks up
-        action=f"start_{procedure.kind}_procedure",
-        from_status=case.status,
-        to_status=case.status,
-        actor=actor,
-        at=now,
-        data={"procedure": procedure.name},
-    )
-    unlock_ready(case, procedure.kind, actor=actor, now=now)
-    return list(made.values())
-
-
-def unlock_ready(case: MonitoringCase, procedure_kind: str, *, actor, now) -> None:
-    """Open every waiting step whose prerequisite steps are all done."""
-    county_settings = settings_for(case.area_code)
-    cal = calendar_for(case.area_code, county_settings)
-    today = deadlines.local_date(now)
-    waiting = case.steps.filter(procedure_kind=procedure_kind, status=StepStatus.WAITING).prefetch_related(
-        "waits_for"
-    )
-    for step in waiting:
-        if all(dep.status == StepStatus.DONE for dep in step.waits_for.all()):
-            step.case = case
-            _step_transition(step, "unlock", actor=actor, now=now)
-            step.available_at = now
-            step.due_date = deadlines.add_days(today, step.time_limit_days, cal)
-            step.save(update_fields=["status", "available_at", "due_date"])
 
 
 # --- opening -------------------------------------------------------------------------------
@@ -196,7 +81,7 @@ def case_open(
 ) -> MonitoringCase:
     """Open an identification case for a household from its clue(s); the 15-day clock starts
     on the earliest clue's date."""
-    now = _now(now)
+    now = now_or(now)
     require_role(actor, *STAFF)
     require_area(actor, household.area_code)
     household = Household.objects.select_for_update().get(pk=household.pk)
@@ -238,7 +123,7 @@ def case_open(
         data={"clues": [c.pk for c in clues]},
     )
     start_procedure(case, procedure, actor=actor, now=now)
-    _set_household_status(
+    set_household_status(
         household, actor=actor, reason=_("启动识别程序"), monitoring_status=MonitoringStatus.IDENTIFYING
     )
     return case
@@ -247,32 +132,11 @@ def case_open(
 # --- step actions --------------------------------------------------------------------------
 
 
-def _lock_step(step: CaseStep | int, *, expected_version=None) -> tuple[MonitoringCase, CaseStep]:
-    step_id = step.pk if isinstance(step, CaseStep) else step
-    case_id = CaseStep.objects.values_list("case_id", flat=True).get(pk=step_id)
-    case = lock_case(case_id, expected_version=expected_version)
-    step = CaseStep.objects.select_for_update().get(pk=step_id)
-    step.case = case
-    return case, step
-
-
-def check_step_actor(actor, step: CaseStep, case: MonitoringCase) -> None:
-    if actor is None:
-        return
-    require_area(actor, case.area_code)
-    if not actor.has_role(step.actor_role):
-        raise NotAllowed(_("此步骤由%(role)s办理。") % {"role": Role(step.actor_role).label})
-
-
-def open_objections(case: MonitoringCase) -> int:
-    return case.objections.filter(status=ObjectionStatus.OPEN).count()
-
-
 def step_guard(step: CaseStep, case: MonitoringCase, *, today: dt.date) -> str | None:
     """Why the step cannot be completed now (``None`` when it can)."""
     if step.kind == StepKind.VILLAGE_NOTICE:
         notice = PublicNotice.objects.filter(step=step).first()
-        return workflow.notice_error(
+        return guards.notice_error(
             posted=notice is not None,
             end_date=notice and notice.end_date,
             today=today,
@@ -285,7 +149,7 @@ def step_guard(step: CaseStep, case: MonitoringCase, *, today: dt.date) -> str |
                 procedure_kind=step.procedure_kind, status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
             ).exclude(pk=step.pk)
         ]
-        return workflow.approval_error(pending_steps=pending, open_objections=open_objections(case))
+        return guards.approval_error(pending_steps=pending, open_objections=open_objections(case))
     return None
 
 
@@ -299,11 +163,11 @@ def step_complete(
     now: dt.datetime | None = None,
     expected_version: int | None = None,
 ) -> CaseStep:
-    now = _now(now)
-    case, step = _lock_step(step, expected_version=expected_version)
+    now = now_or(now)
+    case, step = lock_step(step, expected_version=expected_version)
     check_step_actor(actor, step, case)
-    err = workflow.transition_error(
-        workflow.STEP_TRANSITIONS, "complete", step.status, lambda s: StepStatus(s).label
+    err = transitions.transition_error(
+        transitions.STEP_TRANSITIONS, "complete", step.status, lambda s: StepStatus(s).label
     )
     if err:
         raise InvalidTransition(err)
@@ -312,7 +176,7 @@ def step_complete(
     if guard:
         raise InvalidTransition(guard)
     county_settings = settings_for(case.area_code)
-    clean, errors = workflow.validate_step_data(
+    clean, errors = steps.validate_step_data(
         step.kind,
         data or {},
         procedure_kind=step.procedure_kind,
@@ -326,7 +190,7 @@ def step_complete(
     is_final = step.kind == StepKind.COUNTY_APPROVAL
     if is_final and step.procedure_kind == ProcedureKind.IDENTIFICATION:
         _check_identification(case, clean, today=today)
-    _step_transition(step, "complete", actor=actor, now=now, reason=reason, data=clean)
+    step_transition(step, "complete", actor=actor, now=now, reason=reason, data=clean)
     cal = calendar_for(case.area_code, county_settings)
     started = deadlines.local_date(step.available_at or now)
     step.completed_at, step.completed_by = now, actor
@@ -336,17 +200,15 @@ def step_complete(
     if is_final and step.procedure_kind == ProcedureKind.IDENTIFICATION:
         _identify(case, clean, actor=actor, now=now)
     elif is_final and step.procedure_kind == ProcedureKind.EXIT:
-        from monitoring.services.exits import eliminate
-
         eliminate(case, actor=actor, now=now)
     else:
         unlock_ready(case, step.procedure_kind, actor=actor, now=now)
-    _bump(case)
+    bump(case)
     return step
 
 
 def _check_identification(case: MonitoringCase, clean: dict, *, today: dt.date) -> None:
-    err = workflow.category_error(
+    err = guards.category_error(
         clean["category"], case.household.household_type, explanation=clean.get("explanation", "")
     )
     if err:
@@ -359,7 +221,7 @@ def identification_warnings(case: MonitoringCase, category: str, *, today: dt.da
     """Warnings (not refusals) for the approver: income above the line for the first two categories."""
     record = case.household.incomes.order_by("-year").first()
     threshold = threshold_for(case.area_code, record.year if record else today.year)
-    warning = workflow.category_warning(
+    warning = guards.category_warning(
         category, record and record.per_capita_net_income, threshold and threshold.amount
     )
     return [warning] if warning else []
@@ -367,12 +229,12 @@ def identification_warnings(case: MonitoringCase, category: str, *, today: dt.da
 
 def _identify(case: MonitoringCase, clean: dict, *, actor, now) -> None:
     today = deadlines.local_date(now)
-    _case_transition(case, "identify", actor=actor, now=now, data={"category": clean["category"]})
+    case_transition(case, "identify", actor=actor, now=now, data={"category": clean["category"]})
     case.category = clean["category"]
     case.identified_on, case.identified_at = today, now
     county_settings = settings_for(case.area_code)
     case.next_visit_due = deadlines.add_days(today, county_settings.visit_interval_days)
-    _set_household_status(
+    set_household_status(
         case.household,
         actor=actor,
         reason=_("县级审定纳入监测"),
@@ -391,7 +253,7 @@ def _cancel_open_steps(case: MonitoringCase, procedure_kind: str, *, actor, now,
         procedure_kind=procedure_kind, status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
     ):
         other.case = case
-        _step_transition(other, "cancel", actor=actor, now=now, reason=reason)
+        step_transition(other, "cancel", actor=actor, now=now, reason=reason)
         other.save(update_fields=["status"])
 
 
@@ -400,9 +262,9 @@ def step_reject(
     *, actor, step, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
 ) -> CaseStep:
     """不予通过 at any step: the identification ends (不予纳入) or the exit goes back to assistance."""
-    now = _now(now)
+    now = now_or(now)
     reason = require_reason(reason)
-    case, step = _lock_step(step, expected_version=expected_version)
+    case, step = lock_step(step, expected_version=expected_version)
     check_step_actor(actor, step, case)
     _reject_step(case, step, actor=actor, reason=reason, now=now)
     return step
@@ -410,22 +272,20 @@ def step_reject(
 
 def _reject_step(case: MonitoringCase, step: CaseStep, *, actor, reason: str, now) -> None:
     """The rejection itself, on a locked case and step, once the actor has been checked."""
-    _step_transition(step, "reject", actor=actor, now=now, reason=reason)
+    step_transition(step, "reject", actor=actor, now=now, reason=reason)
     step.completed_at, step.completed_by, step.reason = now, actor, reason
     step.save()
     _cancel_open_steps(case, step.procedure_kind, actor=actor, now=now, reason=reason)
     if step.procedure_kind == ProcedureKind.IDENTIFICATION:
         _reject_case(case, reason=f"{step.name}：{reason}", actor=actor, now=now)
     else:
-        from monitoring.services.exits import exit_rejected
-
         exit_rejected(case, reason=f"{step.name}：{reason}", actor=actor, now=now)
-    _bump(case)
+    bump(case)
 
 
 def _reject_case(case: MonitoringCase, *, reason: str, actor, now) -> None:
     was_provisional = case.status == CaseStatus.PROVISIONAL
-    _case_transition(case, "reject", actor=actor, now=now, reason=reason)
+    case_transition(case, "reject", actor=actor, now=now, reason=reason)
     case.rejected_at, case.decision_reason = now, reason
     case.save()  # free the household's one-open-case slot before anything else reads it
     previous = (
@@ -433,7 +293,7 @@ def _reject_case(case: MonitoringCase, *, reason: str, actor, now) -> None:
         if MonitoringCase.objects.filter(household=case.household, status=CaseStatus.ELIMINATED).exists()
         else MonitoringStatus.NONE
     )
-    _set_household_status(case.household, actor=actor, reason=_("不予纳入"), monitoring_status=previous)
+    set_household_status(case.household, actor=actor, reason=_("不予纳入"), monitoring_status=previous)
     if was_provisional:
         _stop_unfinished_measures(case, actor=actor, now=now, reason=reason)
     feed_back(case, _("不予纳入：%(reason)s") % {"reason": reason}, now=now)
@@ -467,16 +327,16 @@ def step_return(
     *, actor, step, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
 ) -> CaseStep:
     """Send the case back to the steps this one waits for (退回), with a reason."""
-    now = _now(now)
+    now = now_or(now)
     reason = require_reason(reason)
-    case, step = _lock_step(step, expected_version=expected_version)
+    case, step = lock_step(step, expected_version=expected_version)
     check_step_actor(actor, step, case)
-    if step.kind not in workflow.RETURNABLE_KINDS:
+    if step.kind not in transitions.RETURNABLE_KINDS:
         raise InvalidTransition(_("此步骤不能退回。"))
     predecessors = list(step.waits_for.all())
     if not predecessors:
         raise InvalidTransition(_("此步骤没有可退回的前置步骤。"))
-    _step_transition(step, "return", actor=actor, now=now, reason=reason)
+    step_transition(step, "return", actor=actor, now=now, reason=reason)
     step.times_returned += 1
     step.reason = reason
     step.due_date = None
@@ -488,17 +348,17 @@ def step_return(
         pred.case = case
         if pred.status != StepStatus.DONE:
             continue
-        _step_transition(pred, "reopen", actor=actor, now=now, reason=reason)
+        step_transition(pred, "reopen", actor=actor, now=now, reason=reason)
         pred.available_at, pred.completed_at, pred.duration_days = now, None, None
         pred.due_date = deadlines.add_days(today, pred.time_limit_days, cal)
         pred.reason = reason
         pred.save()
         for follower in pred.enables.filter(status=StepStatus.AVAILABLE).exclude(pk=step.pk):
             follower.case = case
-            _step_transition(follower, "return", actor=actor, now=now, reason=_("前置步骤被退回"))
+            step_transition(follower, "return", actor=actor, now=now, reason=_("前置步骤被退回"))
             follower.due_date = None
             follower.save(update_fields=["status", "due_date"])
-    _bump(case)
+    bump(case)
     return step
 
 
@@ -544,8 +404,8 @@ def notice_post(
     now: dt.datetime | None = None,
     expected_version: int | None = None,
 ) -> PublicNotice:
-    now = _now(now)
-    case, step = _lock_step(step, expected_version=expected_version)
+    now = now_or(now)
+    case, step = lock_step(step, expected_version=expected_version)
     check_step_actor(actor, step, case)
     if step.kind != StepKind.VILLAGE_NOTICE or step.status != StepStatus.AVAILABLE:
         raise InvalidTransition(_("当前不能发布公示。"))
@@ -598,7 +458,7 @@ def notice_post(
         at=now,
         data={"start": start.isoformat(), "end": end.isoformat()},
     )
-    _bump(case)
+    bump(case)
     return notice
 
 
@@ -612,7 +472,7 @@ def objection_record(
     raised_by: str = "",
     now: dt.datetime | None = None,
 ) -> Objection:
-    now = _now(now)
+    now = now_or(now)
     case = lock_case(notice.case_id)
     require_role(actor, *STAFF)
     require_area(actor, case.area_code)
@@ -649,7 +509,7 @@ def objection_record(
         at=now,
         reason=content,
     )
-    _bump(case)
+    bump(case)
     return objection
 
 
@@ -658,7 +518,7 @@ def objection_resolve(
     *, actor, objection: Objection, upheld: bool, finding: str, now: dt.datetime | None = None
 ) -> Objection:
     """The village investigates: the case goes on (dismissed) or is rejected (upheld)."""
-    now = _now(now)
+    now = now_or(now)
     finding = require_reason(finding, "finding")
     case = lock_case(objection.case_id)
     require_role(actor, Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
@@ -699,7 +559,7 @@ def objection_resolve(
             reason=finding,
         )
     else:
-        _bump(case)
+        bump(case)
     return objection
 
 
@@ -711,7 +571,7 @@ def case_green_channel(
     *, actor, case, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
 ) -> MonitoringCase:
     """绿色通道: disaster or accident — assistance starts now, the procedure runs on."""
-    now = _now(now)
+    now = now_or(now)
     reason = require_reason(reason)
     case = lock_case(case.pk, expected_version=expected_version)
     require_role(actor, Role.COUNTY_APPROVER, Role.TOWNSHIP_REVIEWER)
@@ -719,9 +579,9 @@ def case_green_channel(
     refusal = green_channel_error(case)
     if refusal and case.status == CaseStatus.IDENTIFYING:
         raise InvalidTransition(refusal)
-    _case_transition(case, "green_channel", actor=actor, now=now, reason=reason)
+    case_transition(case, "green_channel", actor=actor, now=now, reason=reason)
     case.green_channel, case.provisional_on = True, deadlines.local_date(now)
-    _bump(case)
+    bump(case)
     return case
 
 
@@ -738,18 +598,18 @@ def case_secure_tracking(
     *, actor, case, reason: str, now: dt.datetime | None = None, expected_version: int | None = None
 ) -> MonitoringCase:
     """A household without labour capacity on safety-net support is not eliminated: it is tracked."""
-    now = _now(now)
+    now = now_or(now)
     reason = require_reason(reason)
     case = lock_case(case.pk, expected_version=expected_version)
     require_role(actor, Role.COUNTY_APPROVER)
     require_area(actor, case.area_code)
     if not case.household.no_labour_safety_net:
         raise InvalidTransition(_("只有整户无劳动能力兜底保障户转为兜底保障跟踪。"))
-    _case_transition(case, "secure_tracking", actor=actor, now=now, reason=reason)
-    _set_household_status(
+    case_transition(case, "secure_tracking", actor=actor, now=now, reason=reason)
+    set_household_status(
         case.household, actor=actor, reason=reason, monitoring_status=MonitoringStatus.SECURED_TRACKING
     )
-    _bump(case)
+    bump(case)
     return case
 
 

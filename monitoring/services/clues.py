@@ -20,8 +20,9 @@ from accounts.errors import InvalidTransition, ValidationError
 from accounts.models import Department, Role
 from households import idnumber
 from households.models import Household, Person
-from monitoring import deadlines, workflow
+from monitoring.county import settings_for
 from monitoring.models import CaseStatus, Channel, Clue, ClueStatus, DismissReason, MonitoringCase
+from monitoring.rules import deadlines, transitions
 from monitoring.services.audit import (
     apply_transition,
     record_change,
@@ -30,7 +31,6 @@ from monitoring.services.audit import (
     require_role,
 )
 from monitoring.services.cases import STAFF, case_open, check_risk_types, lock_case
-from monitoring.settings import settings_for
 
 OPENS_AT_ONCE = (Channel.SELF_REPORT, Channel.CADRE_SCREENING)
 TRIAGE_ROLES = (Role.COUNTY_APPROVER,)
@@ -39,7 +39,7 @@ TRIAGE_ROLES = (Role.COUNTY_APPROVER,)
 def _transition(clue: Clue, action: str, *, actor, now, reason="", data=None) -> None:
     apply_transition(
         clue,
-        workflow.CLUE_TRANSITIONS,
+        transitions.CLUE_TRANSITIONS,
         action,
         object_type="clue",
         case=clue.case,
@@ -320,8 +320,8 @@ def clue_open_case(*, actor, clue: Clue, now: dt.datetime | None = None) -> Moni
     if existing is not None:
         _attach(clue, existing, actor=actor, now=now)
         return existing
-    err = workflow.transition_error(
-        workflow.CLUE_TRANSITIONS, "open_case", clue.status, lambda s: ClueStatus(s).label
+    err = transitions.transition_error(
+        transitions.CLUE_TRANSITIONS, "open_case", clue.status, lambda s: ClueStatus(s).label
     )
     if err:
         raise InvalidTransition(err)

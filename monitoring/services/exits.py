@@ -12,24 +12,24 @@ from django.utils.translation import gettext as _
 from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import Role
 from households.models import MonitoringStatus
-from monitoring import deadlines
+from monitoring.county import calendar_for, settings_for
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, StatusChange
+from monitoring.rules import deadlines
 from monitoring.services.audit import require_area, require_role
-from monitoring.services.cases import (
-    _bump,
-    _case_transition,
-    _set_household_status,
+from monitoring.services.procedure import (
+    bump,
+    case_transition,
     feed_back,
     lock_case,
+    set_household_status,
     start_procedure,
 )
-from monitoring.settings import calendar_for, settings_for
 
 PROPOSERS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
 
 
 def _criteria(case, *, today: dt.date, mode: str) -> list[dict]:
-    from monitoring.eligibility import eligibility_for_case
+    from monitoring.rules.eligibility import eligibility_for_case
 
     result = eligibility_for_case(case, today=today, mode=mode)
     criteria = getattr(result, "criteria", result)
@@ -98,7 +98,7 @@ def exit_propose(
     procedure = county_settings.exit_procedure
     if procedure is None:
         raise InvalidTransition(_("本县尚未设定风险消除程序，请联系系统管理员。"))
-    _case_transition(
+    case_transition(
         case,
         "start_exit",
         actor=actor,
@@ -111,17 +111,17 @@ def exit_propose(
     case.exit_due_date = deadlines.add_days(today, procedure.planned_days(), cal)
     case.save()
     start_procedure(case, procedure, actor=actor, now=now)
-    _bump(case)
+    bump(case)
     return case
 
 
 def eliminate(case, *, actor, now) -> None:
     """County approval of the exit: the household leaves the key monitoring ledger."""
     today = deadlines.local_date(now)
-    _case_transition(case, "eliminate", actor=actor, now=now, data={"mode": case.exit_mode})
+    case_transition(case, "eliminate", actor=actor, now=now, data={"mode": case.exit_mode})
     case.eliminated_on = today
     case.next_visit_due = None
-    _set_household_status(
+    set_household_status(
         case.household,
         actor=actor,
         reason=_("风险消除"),
@@ -145,6 +145,6 @@ def exit_rejected(case, *, reason: str, actor, now) -> None:
         .first()
     )
     action = "exit_rejected_secured" if before == CaseStatus.SECURED_TRACKING else "exit_rejected"
-    _case_transition(case, action, actor=actor, now=now, reason=reason)
+    case_transition(case, action, actor=actor, now=now, reason=reason)
     case.exit_mode, case.exit_started_on, case.exit_due_date = "", None, None
     case.save()

@@ -49,7 +49,7 @@ from accounts.errors import ValidationError
 from accounts.models import Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
 from households.models import Household, HouseholdType, IncomeRecord
-from monitoring import deadlines
+from monitoring.county import county_code_of, threshold_for
 from monitoring.models import (
     OPEN_CASE_STATUSES,
     Channel,
@@ -60,7 +60,7 @@ from monitoring.models import (
     StatusChange,
 )
 from monitoring.models import ReviewRuleCode as R
-from monitoring.settings import county_code_of, threshold_for
+from monitoring.rules import deadlines
 
 #: Income records of this year and the year before are reviewed; older data is left alone.
 REVIEW_YEARS = 2

@@ -92,8 +92,8 @@ def run_request(*, actor, task: str, area_code: str) -> None:
 
     from accounts.errors import NotAllowed, ValidationError
     from accounts.models import Area
+    from monitoring.county import county_code_of
     from monitoring.models import TaskName
-    from monitoring.settings import county_code_of
 
     if task not in TaskName.values:
         raise ValidationError({"task": _("请选择任务。")})

@@ -27,9 +27,9 @@ from django.utils.translation import gettext as _
 from accounts.models import Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
 from households.models import Household
-from monitoring import deadlines
+from monitoring.county import county_code_of, settings_for
 from monitoring.models import ScreeningCampaign, Visit, VisitTask
-from monitoring.settings import county_code_of, settings_for
+from monitoring.rules import deadlines
 
 
 def window(year: int, county_settings) -> tuple[dt.date, dt.date]:

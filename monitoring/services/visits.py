@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Role
 from households.models import Helper, HelperAssignment, Household
-from monitoring import deadlines
 from monitoring.models import OPEN_CASE_STATUSES, CaseStatus, Channel, MonitoringCase, Visit
+from monitoring.rules import deadlines
 from monitoring.services.audit import require_area
 
 #: Case statuses in which the household is visited on a schedule. A case in the exit
@@ -103,7 +103,7 @@ def case_visit_deadline(
     case: MonitoringCase, *, now: dt.datetime, settings=None, last_visit: dt.date | None = None
 ) -> deadlines.Deadline:
     """:func:`visit_due` for a case (reads the last visit and the county settings if not given)."""
-    from monitoring.settings import settings_for
+    from monitoring.county import settings_for
 
     settings = settings or settings_for(case.area_code)
     if last_visit is None:
@@ -320,7 +320,7 @@ def visit_record(
 
     screening_visit_done(visit)
     if case is not None and case.status in VISIT_DUE_STATUSES:
-        from monitoring.settings import settings_for
+        from monitoring.county import settings_for
 
         settings = settings_for(case.area_code)
         last = last_visit_date(household)

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from accounts.models import PREFIX_LENGTH, Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import LEVEL_ROLE, Message, notify, users_at
 from households.models import HelperAssignment
-from monitoring import deadlines
+from monitoring.county import calendar_for, county_code_of, scope_prefix, settings_for
 from monitoring.models import (
     AssistanceMeasure,
     Breach,
@@ -41,9 +41,9 @@ from monitoring.models import (
     StepStatus,
 )
 from monitoring.models.reference import CountySettings
-from monitoring.services.deadlines import breaches_record
+from monitoring.rules import deadlines
+from monitoring.services.breaches import breaches_record
 from monitoring.services.visits import VISIT_DUE_STATUSES
-from monitoring.settings import calendar_for, county_code_of, scope_prefix, settings_for
 
 CHUNK = 2000
 IDENTIFYING = (CaseStatus.IDENTIFYING, CaseStatus.PROVISIONAL)

@@ -1,6 +1,6 @@
 """Year-end assessment (年终风险消除评估): which monitored households meet the exit criteria.
 
-For every monitored case of the area the exit checklist (:mod:`monitoring.eligibility`, the
+For every monitored case of the area the exit checklist (:mod:`monitoring.rules.eligibility`, the
 same rules the case page shows) is evaluated in a fixed number of queries and kept as an
 :class:`~monitoring.models.ExitAssessment` with ``source="year_end"``: eligible ones for the
 village to propose, the others with the criteria they fail. One assessment per case and year;
@@ -24,10 +24,10 @@ from django.utils.translation import gettext as _
 from accounts.models import NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
 from households.models import ABLE_TO_WORK, Person
-from monitoring import deadlines
-from monitoring.eligibility import ASSISTANCE, eligibility_for_cases
+from monitoring.county import county_code_of, scope_prefix
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, MonitoringCase
-from monitoring.settings import county_code_of, scope_prefix
+from monitoring.rules import deadlines
+from monitoring.rules.eligibility import ASSISTANCE, eligibility_for_cases
 
 ASSESSED_STATUSES = (CaseStatus.MONITORED, CaseStatus.SECURED_TRACKING)
 #: Domain §6: a household able to work that is still monitored more than a year after its

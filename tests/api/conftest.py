@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Department, Role, Scope
 from accounts.services import api_key_issue
-from monitoring import deadlines
+from monitoring.rules import deadlines
 from tests import factories
 
 ALL_SCOPES = list(Scope.values)

@@ -50,9 +50,9 @@ from monitoring.models import (
     StepStatus,
     Visit,
 )
+from monitoring.rules.steps import validate_step_data
 from monitoring.services import assistance, cases, clues, visits
 from monitoring.services.alerts import RiskCodes, alerts_receive, clean_alert
-from monitoring.workflow import validate_step_data
 from tests import factories
 from tests.api.conftest import today
 from tests.monitoring import factories as mf

@@ -11,7 +11,6 @@ import datetime as dt
 from accounts.models import Department, Role
 from households import services as household_services
 from households.models import Household
-from monitoring.deadlines import SHANGHAI
 from monitoring.models import (
     CaseStatus,
     Measure,
@@ -20,6 +19,7 @@ from monitoring.models import (
     ProcedureKind,
     RiskType,
 )
+from monitoring.rules.deadlines import SHANGHAI
 from tests import factories
 
 

@@ -8,7 +8,6 @@ import pytest
 
 from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import Role
-from monitoring import deadlines
 from monitoring.models import (
     AssistanceMeasure,
     CaseStatus,
@@ -17,6 +16,7 @@ from monitoring.models import (
     RiskType,
     StatusChange,
 )
+from monitoring.rules import deadlines
 from monitoring.services import assistance
 from tests import factories
 from tests.monitoring import factories as mf

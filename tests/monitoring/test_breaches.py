@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from monitoring import deadlines
 from monitoring.models import Breach, CaseStatus, CountySettings, StepStatus
+from monitoring.rules import deadlines
 from monitoring.selectors import case_deadlines
 from monitoring.services import cases, exits
-from monitoring.services.deadlines import breaches_record
+from monitoring.services.breaches import breaches_record
 from tests import factories
 from tests.monitoring.helpers import (
     Actors,

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from accounts.models import Department, Role
 from households.models import Household
-from monitoring import deadlines
 from monitoring.models import (
     AssistanceMeasure,
     CaseStatus,
@@ -31,6 +30,7 @@ from monitoring.models import (
     StatusChange,
     StepStatus,
 )
+from monitoring.rules import deadlines
 from monitoring.services import assistance, cases, clues
 from tests import factories
 from tests.monitoring import factories as mf

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from monitoring import deadlines
-from monitoring.deadlines import State, WorkCalendar
+from monitoring.county import calendar_for
 from monitoring.models import CountySettings, Holiday, StepStatus
+from monitoring.rules import deadlines
+from monitoring.rules.deadlines import State, WorkCalendar
 from monitoring.selectors import case_deadlines
-from monitoring.settings import calendar_for
 from tests import factories
 from tests.monitoring.helpers import (
     SH,

@@ -1,4 +1,4 @@
-"""Risk-elimination eligibility (monitoring.eligibility)."""
+"""Risk-elimination eligibility (monitoring.rules.eligibility)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from decimal import Decimal
 import pytest
 
 from households import services as household_services
-from monitoring import eligibility
-from monitoring.deadlines import add_months, months_between
-from monitoring.eligibility import ExitFacts, check_exit
 from monitoring.models import (
     AssistanceMeasure,
     Channel,
@@ -21,6 +18,9 @@ from monitoring.models import (
     MeasureStatus,
     Visit,
 )
+from monitoring.rules import eligibility
+from monitoring.rules.deadlines import add_months, months_between
+from monitoring.rules.eligibility import ExitFacts, check_exit
 from tests.monitoring import factories as mf
 
 GOOD = ExitFacts(

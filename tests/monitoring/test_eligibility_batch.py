@@ -1,4 +1,4 @@
-"""Exit eligibility for many cases at once (monitoring.eligibility.exit_facts_for_cases).
+"""Exit eligibility for many cases at once (monitoring.rules.eligibility.exit_facts_for_cases).
 
 The batch must give, for every case, exactly the facts the per-case gatherer gives, in a
 number of queries that does not grow with the number of cases.
@@ -16,7 +16,6 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import AreaLevel
 from households import services as household_services
 from households.models import IncomeRecord
-from monitoring import eligibility
 from monitoring.models import (
     AssistanceMeasure,
     CaseStatus,
@@ -32,6 +31,7 @@ from monitoring.models import (
     StepStatus,
     Visit,
 )
+from monitoring.rules import eligibility
 from tests import factories
 from tests.monitoring import factories as mf
 

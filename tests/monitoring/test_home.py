@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import Department, Role
 from households import services as household_services
-from monitoring import deadlines
 from monitoring.models import CaseStatus, Channel, MonitoringCase
+from monitoring.rules import deadlines
 from monitoring.services import assistance, clues
 from tests import factories
 from tests.monitoring import factories as mf

@@ -10,7 +10,6 @@ import pytest
 from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from households import services as household_services
 from households.models import MonitoringStatus
-from monitoring import workflow
 from monitoring.models import (
     AssistanceMeasure,
     CaseStatus,
@@ -21,6 +20,7 @@ from monitoring.models import (
     StatusChange,
     StepStatus,
 )
+from monitoring.rules import guards
 from monitoring.selectors import available_actions
 from monitoring.services import assistance, cases, clues
 from tests import factories
@@ -629,14 +629,14 @@ def test_category_must_fit_the_household(areas, actors, household_type, category
 
 
 def test_category_rule_as_a_pure_function():
-    assert workflow.category_error("unstable", "out_of_poverty") is None
-    assert workflow.category_error("unstable", "ordinary")
-    assert workflow.category_error("marginal", "out_of_poverty")
-    assert workflow.category_error("sudden", "out_of_poverty")
-    assert workflow.category_error("sudden", "ordinary", explanation="大病") is None
-    assert workflow.category_warning("marginal", 9000, 8800)
-    assert workflow.category_warning("sudden", 9000, 8800) is None
-    assert workflow.category_warning("marginal", 8000, 8800) is None
+    assert guards.category_error("unstable", "out_of_poverty") is None
+    assert guards.category_error("unstable", "ordinary")
+    assert guards.category_error("marginal", "out_of_poverty")
+    assert guards.category_error("sudden", "out_of_poverty")
+    assert guards.category_error("sudden", "ordinary", explanation="大病") is None
+    assert guards.category_warning("marginal", 9000, 8800)
+    assert guards.category_warning("sudden", 9000, 8800) is None
+    assert guards.category_warning("marginal", 8000, 8800) is None
 
 
 ROOTS = {"01": "01", "02": "02", "0201": "02", "03": "03", "04": "04", "05": "05", "06": "06", "07": "07"}
@@ -656,7 +656,7 @@ ROOTS = {"01": "01", "02": "02", "0201": "02", "03": "03", "04": "04", "05": "05
     ],
 )
 def test_risk_type_rule(codes, error):
-    err = workflow.risk_types_error(codes, roots=ROOTS, needs_subtype={"02"})
+    err = guards.risk_types_error(codes, roots=ROOTS, needs_subtype={"02"})
     assert (err is None) if error is None else (error in err)
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import AreaLevel, Department, Notification, NotificationKind, Role
 from households import services as household_services
-from monitoring import deadlines
+from monitoring.county import settings_for
 from monitoring.models import (
     ExitAssessment,
     ExitMode,
@@ -28,9 +28,9 @@ from monitoring.models import (
     TaskRun,
     VisitTask,
 )
+from monitoring.rules import deadlines
 from monitoring.services import visits
 from monitoring.services.screening import window
-from monitoring.settings import settings_for
 from tests import factories
 from tests.monitoring import factories as mf
 

@@ -1,11 +1,12 @@
-"""Plan validation (monitoring.plans): pure rules over plain data, and the rules built from the DB."""
+"""Plan validation (monitoring.rules.plans): pure rules over plain data, and the rules built from the DB."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitoring import defaults, plans
-from monitoring.plans import PlanMeasure, PlanRules, Requirement, RiskRules
+from monitoring import defaults
+from monitoring.rules import plans
+from monitoring.rules.plans import PlanMeasure, PlanRules, Requirement, RiskRules
 
 CATEGORY = {code: (name, kind) for code, name, kind in defaults.CATEGORIES}
 MEASURES = {code: (name, cat) for code, name, cat, _dept, _desc in defaults.MEASURES}

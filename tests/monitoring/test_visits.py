@@ -9,9 +9,9 @@ import pytest
 from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Role
 from households import services as household_services
-from monitoring import deadlines
-from monitoring.deadlines import State
 from monitoring.models import CaseStatus, Clue, CountySettings, Visit
+from monitoring.rules import deadlines
+from monitoring.rules.deadlines import State
 from monitoring.services import visits
 from tests import factories
 from tests.monitoring import factories as mf

@@ -14,7 +14,6 @@ from django.utils import timezone
 from accounts.models import AreaLevel, Notification, NotificationKind, Role
 from accounts.notifications import notifications_email
 from households import services as household_services
-from monitoring import deadlines
 from monitoring.models import (
     AssistanceMeasure,
     Breach,
@@ -23,8 +22,9 @@ from monitoring.models import (
     CountySettings,
     MeasureStatus,
 )
+from monitoring.rules import deadlines
 from monitoring.selectors import case_deadlines
-from monitoring.services.deadlines import breaches_record
+from monitoring.services.breaches import breaches_record
 from monitoring.services.watch import deadline_watch, measure_watch, visit_watch
 from tests import factories
 from tests.monitoring import factories as mf

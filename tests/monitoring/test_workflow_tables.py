@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.errors import InvalidTransition, NotAllowed
-from monitoring import workflow
 from monitoring.models import CaseStatus, ClueStatus, StatusChange, StepStatus
+from monitoring.rules import transitions
 from monitoring.services import cases, clues
 from tests import factories
 from tests.monitoring.helpers import (
@@ -21,12 +21,12 @@ from tests.monitoring.helpers import (
 )
 
 TABLES = {
-    "case": (workflow.CASE_TRANSITIONS, CaseStatus),
-    "step": (workflow.STEP_TRANSITIONS, StepStatus),
-    "clue": (workflow.CLUE_TRANSITIONS, ClueStatus),
+    "case": (transitions.CASE_TRANSITIONS, CaseStatus),
+    "step": (transitions.STEP_TRANSITIONS, StepStatus),
+    "clue": (transitions.CLUE_TRANSITIONS, ClueStatus),
 }
 
-# What the tables must say, written out independently of monitoring/workflow.py.
+# What the tables must say, written out independently of monitoring/rules/transitions.py.
 EXPECTED = {
     "case": {
         "green_channel": ({"identifying"}, "provisional"),
@@ -66,10 +66,10 @@ PAIRS = [
 def test_every_state_action_pair(name, action, status):
     table, statuses = TABLES[name]
     allowed_from, to = EXPECTED[name][action]
-    err = workflow.transition_error(table, action, status, lambda s: statuses(s).label)
+    err = transitions.transition_error(table, action, status, lambda s: statuses(s).label)
     if status in allowed_from:
         assert err is None
-        assert workflow.target(table, action) == to
+        assert transitions.target(table, action) == to
     else:
         assert err == f"当前状态（{statuses(status).label}）不能进行此操作。"
 
@@ -84,17 +84,17 @@ def test_tables_name_only_known_actions_and_statuses(name):
 
 
 def test_terminal_states_have_no_way_out():
-    outgoing = {s for allowed, _to in workflow.CASE_TRANSITIONS.values() for s in allowed}
+    outgoing = {s for allowed, _to in transitions.CASE_TRANSITIONS.values() for s in allowed}
     assert CaseStatus.NOT_INCLUDED not in outgoing and CaseStatus.ELIMINATED not in outgoing
-    step_out = {s for allowed, _to in workflow.STEP_TRANSITIONS.values() for s in allowed}
+    step_out = {s for allowed, _to in transitions.STEP_TRANSITIONS.values() for s in allowed}
     assert StepStatus.REJECTED not in step_out and StepStatus.CANCELLED not in step_out
-    clue_out = {s for allowed, _to in workflow.CLUE_TRANSITIONS.values() for s in allowed}
+    clue_out = {s for allowed, _to in transitions.CLUE_TRANSITIONS.values() for s in allowed}
     assert not clue_out & {ClueStatus.CASE_OPENED, ClueStatus.ATTACHED, ClueStatus.DISMISSED}
 
 
 def test_unknown_action_and_raw_labels():
-    assert workflow.transition_error(workflow.CASE_TRANSITIONS, "fly", "identifying") == "未知的操作。"
-    assert "monitored" in workflow.transition_error(workflow.CASE_TRANSITIONS, "identify", "monitored")
+    assert transitions.transition_error(transitions.CASE_TRANSITIONS, "fly", "identifying") == "未知的操作。"
+    assert "monitored" in transitions.transition_error(transitions.CASE_TRANSITIONS, "identify", "monitored")
 
 
 # --- through the services -----------------------------------------------------------------

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Notification, NotificationKind, Role
 from households import services as household_services
-from monitoring.eligibility import eligibility_for_case
 from monitoring.models import AssistanceMeasure, CaseStatus, ExitAssessment, Measure, MeasureStatus
+from monitoring.rules.eligibility import eligibility_for_case
 from monitoring.services.year_end import year_end_assessment
 from tests import factories
 from tests.monitoring.helpers import (

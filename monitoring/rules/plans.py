@@ -349,8 +349,8 @@ def rules_from_rows(
 
 def plan_rules_for(area_code: str) -> PlanRules:
     """The rule data of the county an area lies in (its own rules, else the defaults)."""
+    from monitoring.county import catalogue_rules_for
     from monitoring.models import Measure, MeasureCategory, RiskType
-    from monitoring.settings import catalogue_rules_for
 
     rule_rows, requirement_rows = catalogue_rules_for(area_code)
     return rules_from_rows(

@@ -17,8 +17,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import AreaLevel
-from monitoring import deadlines
 from monitoring.models import Breach, CaseStatus, CaseStep, MonitoringCase, StepStatus
+from monitoring.rules import deadlines
 from monitoring.services.cases import ESCALATION
 
 LATE_LOOKBACK_DAYS = 31

@@ -31,7 +31,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from monitoring.deadlines import add_months, months_between
+from monitoring.rules.deadlines import add_months, months_between
 
 ASSISTANCE = "assistance"
 NATURAL = "natural"
@@ -438,8 +438,8 @@ def _make_facts(
 
 def exit_facts_for_case(case, *, today: dt.date, mode: str = ASSISTANCE, settings=None) -> ExitFacts:
     """Gather the facts of :func:`check_exit` for a case."""
+    from monitoring.county import settings_for, threshold_for
     from monitoring.models import MeasureStatus
-    from monitoring.settings import settings_for, threshold_for
 
     household = case.household
     settings = settings or settings_for(case.area_code)
@@ -507,6 +507,7 @@ def exit_facts_for_cases(cases, *, today: dt.date, mode: str = ASSISTANCE) -> di
     from django.db.models.functions import Coalesce, RowNumber
 
     from households.models import IncomeRecord
+    from monitoring.county import county_code_of, settings_for, threshold_for
     from monitoring.models import (
         AssistanceMeasure,
         CaseStep,
@@ -516,7 +517,6 @@ def exit_facts_for_cases(cases, *, today: dt.date, mode: str = ASSISTANCE) -> di
         StepStatus,
         Visit,
     )
-    from monitoring.settings import county_code_of, settings_for, threshold_for
 
     scope, order = _case_scope(cases)
     if order is not None and not order:

@@ -61,9 +61,9 @@ def catalogue_rules_for(area_code: str):
 
 
 def calendar_for(area_code: str, county_settings=None):
-    """The county's :class:`~monitoring.deadlines.WorkCalendar` (holidays only when needed)."""
-    from monitoring.deadlines import CALENDAR_DAYS, WorkCalendar
+    """The county's :class:`~monitoring.rules.deadlines.WorkCalendar` (holidays only when needed)."""
     from monitoring.models import Holiday
+    from monitoring.rules.deadlines import CALENDAR_DAYS, WorkCalendar
 
     county_settings = county_settings or settings_for(area_code)
     if not county_settings.use_working_days:
