@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api_urls")),
     path("households/", include("households.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("monitoring.urls")),
 ]
 

@@ -107,6 +107,7 @@ class CountySettingsAdmin(RoleScopedHistoryAdmin):
     list_display = (
         "__str__",
         "case_deadline_days",
+        "case_deadline_caps",
         "use_working_days",
         "notice_days",
         "exit_notice_days",
@@ -159,11 +160,11 @@ class StepDefinitionInline(RoleScopedInlineMixin, admin.TabularInline):
 
 @admin.register(ProcedureDefinition)
 class ProcedureDefinitionAdmin(RoleScopedHistoryAdmin):
-    list_display = ("name", "kind", "county", "step_count", "planned_days_display")
+    list_display = ("name", "kind", "county", "step_count", "planned_days_display", "time_limit_days")
     list_select_related = ("county",)
     list_filter = ("kind",)
     search_fields = ("name",)
-    fields = ("name", "kind", "county", "description", "planned_days_display")
+    fields = ("name", "kind", "county", "description", "planned_days_display", "time_limit_days")
     readonly_fields = ("planned_days_display",)
     inlines = (StepDefinitionInline,)
 

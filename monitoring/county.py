@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from monitoring.models import CountySettings, IncomeThreshold
+from monitoring.rules.deadlines import case_limit
 
 
 def county_code_of(area_code: str) -> str:
@@ -83,3 +84,15 @@ def scope_prefix(area_code: str) -> str:
 
     area = Area.objects.filter(code=area_code).only("code", "level").first()
     return area.prefix if area is not None else area_code
+
+
+def identification_limit(county_settings: CountySettings) -> tuple[int, str]:
+    """``(days, basis)``: the identification limit a new case of this county gets, from the
+    procedure the county chose (:func:`monitoring.rules.deadlines.case_limit`)."""
+    procedure = county_settings.identification_procedure
+    return case_limit(
+        planned_days=procedure.planned_days() if procedure else 0,
+        stated_days=procedure.time_limit_days if procedure else None,
+        county_days=county_settings.case_deadline_days,
+        county_caps=county_settings.case_deadline_caps,
+    )

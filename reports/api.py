@@ -1,22 +1,48 @@
-"""REST endpoint of the ledgers: the five ledgers' counts, from the same selectors the pages
-and exports use."""
+"""REST endpoint of the ledgers: the five ledgers' counts (households and people) and the
+year's risk eliminations by mode, from the same selectors the pages and exports use."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers as drf_serializers
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from households.api import StaffAPIMixin
-from households.filters import AREA_CODE_VALIDATOR, area_prefix
-from monitoring.api import serializers as s
 from monitoring.api.staff import _errors
 from reports import selectors as ledgers
+from reports.forms import CountsQuery
 
-# --- ledgers --------------------------------------------------------------------------------
+
+class LedgerCountSerializer(serializers.Serializer):
+    ledger = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text="户数；预警信息台账为线索条数")
+    households = serializers.IntegerField(help_text="户数；预警信息台账为线索所涉农户数")
+    people = serializers.IntegerField(help_text="这些农户的家庭成员人数")
+
+
+class ExitModeCountSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+    label = serializers.CharField()
+    households = serializers.IntegerField()
+    people = serializers.IntegerField()
+
+
+class YearExitsSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    households = serializers.IntegerField(help_text="当年风险消除户数")
+    people = serializers.IntegerField(help_text="当年风险消除人数")
+    modes = ExitModeCountSerializer(many=True)
+
+
+class LedgerCountsSerializer(serializers.Serializer):
+    area = serializers.CharField(help_text="所筛选的区划代码前缀（空为本人全部工作区域）")
+    households = serializers.IntegerField(help_text="范围内农户总数（前三本台账之和）")
+    people = serializers.IntegerField(help_text="范围内农户的家庭成员总人数")
+    ledgers = LedgerCountSerializer(many=True)
+    exits = YearExitsSerializer(help_text="当年风险消除，按消除方式")
 
 
 class LedgerCountsView(StaffAPIMixin, APIView):
@@ -25,37 +51,25 @@ class LedgerCountsView(StaffAPIMixin, APIView):
     filter_backends: list = []
 
     @extend_schema(
-        summary="五本台账户数",
-        description="重点监测对象、稳定脱贫户、一般农户（三者互不重叠，之和为农户总数）、低收入群体、预警信息。",
+        summary="五本台账户数和人数",
+        description=(
+            "重点监测对象、稳定脱贫户、一般农户（三者互不重叠，之和为农户总数）、低收入群体、预警信息，"
+            "各有户数和人数；另附当年风险消除户数和人数（按消除方式）。"
+        ),
         parameters=[
             OpenApiParameter(
                 "area", str, description="区划代码前缀或12位区划代码，只能在本人工作区域内缩小范围"
-            )
+            ),
+            OpenApiParameter("year", int, description="风险消除的统计年度（默认今年）"),
         ],
-        responses={200: s.LedgerCountsSerializer, **_errors(400)},
+        responses={200: LedgerCountsSerializer, **_errors(400)},
     )
     def get(self, request):
-        raw = (request.query_params.get("area") or "").strip()
-        if raw:
-            try:
-                AREA_CODE_VALIDATOR(raw)
-            except DjangoValidationError as exc:
-                raise drf_serializers.ValidationError({"area": exc.messages}) from None
-        area = area_prefix(raw) if raw else ""
-        counts = ledgers.ledger_counts(user=request.user, area=area)
-        body = {
-            "area": area,
-            "households": counts["households"],
-            "ledgers": [
-                {
-                    "ledger": str(ledger),
-                    "label": str(ledgers.LEDGER_LABELS[ledger]),
-                    "count": counts[str(ledger)],
-                }
-                for ledger in ledgers.Ledger
-            ],
-        }
-        return Response(body)
+        query = CountsQuery(request.query_params)
+        if not query.is_valid():
+            raise serializers.ValidationError(query.error_messages())
+        body = ledgers.counts_report(user=request.user, **query.selection())
+        return Response(LedgerCountsSerializer(body).data)
 
 
 extra_urls: list = [path("ledgers/counts/", LedgerCountsView.as_view(), name="ledger-counts")]

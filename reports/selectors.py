@@ -16,8 +16,10 @@ puts it in. The same functions serve the API's counts, the pages and the Excel e
 Ledgers 1–3 partition the households: each is in exactly one of them.
 
 Every reader is scoped by the caller's ``for_user`` and optionally narrowed to an area-code
-prefix (``area``), which can only narrow the scope. :func:`ledger_counts` is two queries: one
-conditional aggregate over the households, one count of the clues.
+prefix (``area``), which can only narrow the scope. :func:`ledger_counts` gives households and
+people per ledger in one conditional aggregate over the households and one over the people
+(plus the clues); :func:`year_exits` counts the year's risk eliminations by exit mode, since
+counties report "N households / M people identified, K households / L people exited".
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from households.filters import code_range_q, with_scope_range
-from households.models import Household, HouseholdType, MonitoringStatus
-from monitoring.models import CaseStatus, Clue, MonitoringCase
+from households.models import Household, HouseholdType, MonitoringStatus, Person
+from monitoring.models import CaseStatus, Clue, ExitMode, MonitoringCase
 
 
 class Ledger(enum.StrEnum):
@@ -58,30 +60,34 @@ HOUSEHOLD_LEDGERS = (
 KEY_MONITORING_STATUSES = (MonitoringStatus.MONITORED, MonitoringStatus.SECURED_TRACKING)
 
 
-def key_monitoring_q() -> Q:
-    """Ledger 1's rule, as a condition on ``Household``."""
+def key_monitoring_q(prefix: str = "") -> Q:
+    """Ledger 1's rule, as a condition on ``Household`` (or, with ``prefix="household__"``, on
+    a row that points to one, such as a ``Person``)."""
     exiting = MonitoringCase.objects.filter(status=CaseStatus.EXIT_IN_PROGRESS).values("household_id")
-    return Q(monitoring_status__in=KEY_MONITORING_STATUSES) | Q(pk__in=exiting)
+    return Q(**{f"{prefix}monitoring_status__in": KEY_MONITORING_STATUSES}) | Q(
+        **{f"{prefix}pk__in": exiting}
+    )
 
 
-def household_ledger_q(ledger: Ledger | str) -> Q:
-    """The condition that puts a household in one of the household ledgers."""
+def household_ledger_q(ledger: Ledger | str, prefix: str = "") -> Q:
+    """The condition that puts a household in one of the household ledgers (``prefix`` as in
+    :func:`key_monitoring_q`)."""
     ledger = Ledger(ledger)
     if ledger == Ledger.KEY_MONITORING:
-        return key_monitoring_q()
+        return key_monitoring_q(prefix)
     if ledger == Ledger.STABLE_OUT_OF_POVERTY:
-        return Q(household_type=HouseholdType.OUT_OF_POVERTY) & ~key_monitoring_q()
+        return Q(**{f"{prefix}household_type": HouseholdType.OUT_OF_POVERTY}) & ~key_monitoring_q(prefix)
     if ledger == Ledger.ORDINARY:
-        return Q(household_type=HouseholdType.ORDINARY) & ~key_monitoring_q()
+        return Q(**{f"{prefix}household_type": HouseholdType.ORDINARY}) & ~key_monitoring_q(prefix)
     if ledger == Ledger.LOW_INCOME:
-        return ~Q(low_income_status="")
+        return ~Q(**{f"{prefix}low_income_status": ""})
     raise ValueError(f"{ledger} is not a household ledger")
 
 
-def _narrow(qs, *, user, area: str):
+def _narrow(qs, *, user, area: str, field: str = "area_code"):
     # the scope and the area also as code ranges, which an index on area_code can seek to
-    qs = with_scope_range(qs, user)
-    return qs.filter(Q(area_code__startswith=area) & code_range_q("area_code", [area])) if area else qs
+    qs = with_scope_range(qs, user, field)
+    return qs.filter(Q(**{f"{field}__startswith": area}) & code_range_q(field, [area])) if area else qs
 
 
 def scoped_households(*, user, area: str = "") -> QuerySet[Household]:
@@ -103,10 +109,91 @@ def ledger_clues(*, user, area: str = "") -> QuerySet[Clue]:
     return scoped_clues(user=user, area=area)
 
 
+def scoped_people(*, user, area: str = "") -> QuerySet[Person]:
+    """The registry's people in the households the user may see (every member, as the national
+    system counts a household's people), narrowed to ``area``."""
+    return _narrow(Person.objects.for_user(user), user=user, area=area, field="household__area_code")
+
+
 def ledger_counts(*, user, area: str = "") -> dict[str, int]:
-    """``{ledger: count}`` for the five ledgers, plus ``"households"`` (the total, which ledgers
-    1–3 add up to). Two queries."""
+    """``{ledger: households}`` for the five ledgers and ``{f"{ledger}_people": people}`` for
+    the four household ledgers, plus ``"households"`` and ``"people"`` (the totals, which
+    ledgers 1–3 add up to). For the early-warning ledger the count is of clues, and
+    ``early_warning_households`` / ``early_warning_people`` are the distinct households the
+    clues name and their people. Four queries, each one pass over its table."""
     aggregates = {str(ledger): Count("pk", filter=household_ledger_q(ledger)) for ledger in HOUSEHOLD_LEDGERS}
     counts = scoped_households(user=user, area=area).aggregate(households=Count("pk"), **aggregates)
-    counts[str(Ledger.EARLY_WARNING)] = ledger_clues(user=user, area=area).count()
+    people = {
+        f"{ledger}_people": Count("pk", filter=household_ledger_q(ledger, "household__"))
+        for ledger in HOUSEHOLD_LEDGERS
+    }
+    counts.update(scoped_people(user=user, area=area).aggregate(people=Count("pk"), **people))
+    clues = ledger_clues(user=user, area=area)
+    warned = clues.aggregate(n=Count("pk"), households=Count("household_id", distinct=True))
+    counts[str(Ledger.EARLY_WARNING)] = warned["n"]
+    counts["early_warning_households"] = warned["households"]
+    counts["early_warning_people"] = (
+        scoped_people(user=user, area=area).filter(household_id__in=clues.values("household_id")).count()
+    )
     return counts
+
+
+def year_exits(*, user, area: str = "", year: int) -> list[dict]:
+    """The year's risk eliminations (风险消除) by exit mode: ``[{mode, households, people}]`` for
+    every mode, in the order of :class:`~monitoring.models.ExitMode`, zeros included.
+
+    A household is counted once per mode however many of its cases ended that year in it;
+    people are the household's members in the registry now. One query."""
+    cases = _narrow(MonitoringCase.objects.for_user(user), user=user, area=area).filter(
+        status=CaseStatus.ELIMINATED, eliminated_on__year=year
+    )
+    rows = {
+        row["exit_mode"]: row
+        for row in cases.order_by()
+        .values("exit_mode")
+        .annotate(
+            households=Count("household_id", distinct=True), people=Count("household__members", distinct=True)
+        )
+    }
+    empty = {"households": 0, "people": 0}
+    return [
+        {"mode": str(mode), **{k: rows.get(mode, empty)[k] for k in ("households", "people")}}
+        for mode in ExitMode
+    ]
+
+
+def counts_report(*, user, area: str = "", year: int) -> dict:
+    """The counts a county reports upward, as the page, the API and the workbook show them:
+    households and people per ledger (for the early-warning ledger, clues and the households
+    and people they name) and the year's risk eliminations by mode."""
+    counts = ledger_counts(user=user, area=area)
+    ledgers = []
+    for ledger in Ledger:
+        key = str(ledger)
+        warning = ledger == Ledger.EARLY_WARNING
+        households = counts[f"{key}_households"] if warning else counts[key]
+        ledgers.append(
+            {
+                "ledger": key,
+                "label": str(LEDGER_LABELS[ledger]),
+                "count": counts[key],
+                "households": households,
+                "people": counts[f"{key}_people"],
+            }
+        )
+    modes = [
+        {**row, "label": str(ExitMode(row["mode"]).label)}
+        for row in year_exits(user=user, area=area, year=year)
+    ]
+    return {
+        "area": area,
+        "households": counts["households"],
+        "people": counts["people"],
+        "ledgers": ledgers,
+        "exits": {
+            "year": year,
+            "households": sum(m["households"] for m in modes),
+            "people": sum(m["people"] for m in modes),
+            "modes": modes,
+        },
+    }

@@ -179,6 +179,12 @@ class CaseSerializer(ReadOnlyModelSerializer):
     head_name = serializers.CharField(source="household.head.name", read_only=True, allow_null=True)
     risk_types = serializers.SerializerMethodField()
 
+    limit_basis_label = serializers.CharField(
+        source="get_limit_basis_display",
+        read_only=True,
+        help_text="识别办结时限的依据：程序计划工期、程序规定时限或县级识别时限（上限）。",
+    )
+
     class Meta:
         model = MonitoringCase
         fields = [
@@ -193,6 +199,9 @@ class CaseSerializer(ReadOnlyModelSerializer):
             "found_date",
             "opened_at",
             "due_date",
+            "limit_days",
+            "limit_basis",
+            "limit_basis_label",
             "green_channel",
             "provisional_on",
             "identified_on",
@@ -567,15 +576,3 @@ class VisitCreateSerializer(serializers.Serializer):
 
 
 # --- ledgers --------------------------------------------------------------------------------
-
-
-class LedgerCountSerializer(serializers.Serializer):
-    ledger = serializers.CharField()
-    label = serializers.CharField()
-    count = serializers.IntegerField()
-
-
-class LedgerCountsSerializer(serializers.Serializer):
-    area = serializers.CharField(help_text="所筛选的区划代码前缀（空为本人全部工作区域）")
-    households = serializers.IntegerField(help_text="范围内农户总数（前三本台账之和）")
-    ledgers = LedgerCountSerializer(many=True)

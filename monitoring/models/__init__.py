@@ -10,6 +10,7 @@ from .cases import (  # noqa: F401, E402
     DismissReason,
     ExitAssessment,
     ExitMode,
+    LimitBasis,
     MeasureStatus,
     MonitoringCase,
     Objection,

@@ -195,6 +195,14 @@ OPEN_CASE_STATUSES = (
 )
 
 
+class LimitBasis(models.TextChoices):
+    """Where a case's identification time limit came from (``monitoring.rules.deadlines.case_limit``)."""
+
+    PLANNED = "planned", _("按程序各步骤计划工期")
+    STATED = "stated", _("按程序规定时限")
+    COUNTY = "county", _("按县级识别时限")
+
+
 class ExitMode(models.TextChoices):
     ASSISTANCE = "assistance", _("帮扶消除")
     NATURAL = "natural", _("自然消除")
@@ -231,6 +239,8 @@ class MonitoringCase(models.Model):
     found_date = models.DateField(_("发现风险日期"))
     opened_at = models.DateTimeField(_("启动识别时间"))
     due_date = models.DateField(_("识别办结期限"), db_index=True)
+    limit_days = models.PositiveSmallIntegerField(_("识别办结时限（天）"), null=True, blank=True)
+    limit_basis = models.CharField(_("时限依据"), max_length=10, choices=LimitBasis.choices, blank=True)
     green_channel = models.BooleanField(_("绿色通道"), default=False)
     provisional_on = models.DateField(_("先行帮扶日期"), null=True, blank=True)
     category = models.CharField(

@@ -220,6 +220,13 @@ class CountySettings(models.Model):
     case_deadline_days = models.PositiveSmallIntegerField(
         _("识别办结时限（天）"), default=15, validators=[MinValueValidator(1), MaxValueValidator(90)]
     )
+    case_deadline_caps = models.BooleanField(
+        _("以县级识别时限为上限"),
+        default=False,
+        help_text=_(
+            "勾选后，识别程序的办结时限不超过上面的天数；不勾选时，按所选识别程序的规定时限（或各步骤的计划工期）计算。"
+        ),
+    )
     use_working_days = models.BooleanField(_("按工作日计算时限"), default=False)
     due_soon_days = models.PositiveSmallIntegerField(_("临期提醒（剩余天数）"), default=5)
     notice_days = models.PositiveSmallIntegerField(
@@ -348,6 +355,13 @@ class ProcedureDefinition(models.Model):
     kind = models.CharField(_("类型"), max_length=20, choices=ProcedureKind.choices)
     county = _county_fk(related_name="procedures")
     description = models.TextField(_("说明"), blank=True)
+    time_limit_days = models.PositiveSmallIntegerField(
+        _("规定办结时限（天）"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+        help_text=_("空为按各步骤时限和先后关系计算的计划工期。"),
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Role
-from monitoring.county import calendar_for, settings_for
+from monitoring.county import calendar_for, identification_limit, settings_for
 from monitoring.models import CaseStatus, ClueStatus, MeasureStatus, ObjectionStatus, StepStatus
 from monitoring.rules import deadlines
 
@@ -86,6 +86,13 @@ class Clock:
 
     def settings(self, area_code: str):
         return self.county(area_code)[0]
+
+    def identification_limit(self, area_code: str) -> int:
+        """Days a new case of this county would have (its chosen procedure's limit), read once."""
+        key = ("limit", area_code[:6])
+        if key not in self._county:
+            self._county[key] = identification_limit(self.settings(area_code))[0]
+        return self._county[key]
 
     def deadline(self, due_date, area_code: str, *, done: bool = False, step: bool = False) -> Due:
         county_settings, cal = self.county(area_code)

@@ -80,9 +80,9 @@ def _clues_to_triage(user, clock: Clock) -> dict:
     )
     rows = list(clues[:LIMIT])
     for clue in rows:
-        # the 15-day clock runs from the clue's date, triage included
+        # the identification clock runs from the clue's date, triage included
         county_settings, cal = clock.county(clue.area_code)
-        due_date = deadlines.add_days(clue.found_date, county_settings.case_deadline_days, cal)
+        due_date = deadlines.add_days(clue.found_date, clock.identification_limit(clue.area_code), cal)
         clue.due_info = clock.deadline(due_date, clue.area_code)
     return {"rows": rows, "total": clues.count()}
 

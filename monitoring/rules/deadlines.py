@@ -141,3 +141,25 @@ def add_months(start: dt.date, months: int) -> dt.date:
     total = start.month - 1 + months
     year, month = start.year + total // 12, total % 12 + 1
     return dt.date(year, month, min(start.day, _cal.monthrange(year, month)[1]))
+
+
+#: Where a case's identification limit comes from (``monitoring.models.LimitBasis`` values).
+PLANNED, STATED, COUNTY = "planned", "stated", "county"
+
+
+def case_limit(
+    *, planned_days: int, stated_days: int | None, county_days: int, county_caps: bool
+) -> tuple[int, str]:
+    """The identification time limit of a case, in days, and its basis.
+
+    The procedure the county chose decides: its own stated limit if it has one, else its
+    planned duration (the critical path through its steps' limits and waits). The county's
+    limit applies instead only where the county makes it a cap (``county_caps``) and it is
+    shorter; a procedure with no steps planned falls back to the county's limit.
+    """
+    days, basis = (stated_days, STATED) if stated_days else (planned_days, PLANNED)
+    if not days:
+        return county_days, COUNTY
+    if county_caps and county_days < days:
+        return county_days, COUNTY
+    return days, basis

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.errors import InvalidTransition, ValidationError
 from accounts.models import AreaLevel, Role
 from households.models import Household, MonitoringCategory, MonitoringStatus
-from monitoring.county import calendar_for, settings_for, threshold_for
+from monitoring.county import calendar_for, identification_limit, settings_for, threshold_for
 from monitoring.models import (
     CaseStatus,
     CaseStep,
@@ -100,6 +100,7 @@ def case_open(
     today = deadlines.local_date(now)
     found = min((c.found_date for c in clues), default=today)
     cal = calendar_for(household.area_code, county_settings)
+    limit_days, limit_basis = identification_limit(county_settings)
     case = MonitoringCase.objects.create(
         household=household,
         area_code=household.area_code,
@@ -107,7 +108,9 @@ def case_open(
         procedure=procedure,
         found_date=found,
         opened_at=now,
-        due_date=deadlines.add_days(found, county_settings.case_deadline_days, cal),
+        due_date=deadlines.add_days(found, limit_days, cal),
+        limit_days=limit_days,
+        limit_basis=limit_basis,
         created_by=actor if actor is not None else None,
     )
     case.risk_types.set(risks)

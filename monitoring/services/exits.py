@@ -108,7 +108,7 @@ def exit_propose(
     )
     cal = calendar_for(case.area_code, county_settings)
     case.exit_procedure, case.exit_mode, case.exit_started_on = procedure, mode, today
-    case.exit_due_date = deadlines.add_days(today, procedure.planned_days(), cal)
+    case.exit_due_date = deadlines.add_days(today, procedure.time_limit_days or procedure.planned_days(), cal)
     case.save()
     start_procedure(case, procedure, actor=actor, now=now)
     bump(case)
