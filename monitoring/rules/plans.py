@@ -1,4 +1,4 @@
-"""Assistance plans (帮扶计划): the pure rules a plan must satisfy, and the measure status table.
+"""Assistance plans (帮扶计划): the pure rules a plan must satisfy.
 
 A plan is checked against the county's catalogue rules (domain §3.3, §7.3 rule 5):
 
@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
+
+from monitoring.models import MeasureStatus
 
 # ---------------------------------------------------------------------------------------------
 # Plain data
@@ -380,45 +382,8 @@ def measure_options_for_case(case, rules: PlanRules | None = None) -> list[dict]
 
 
 # ---------------------------------------------------------------------------------------------
-# Measure (department task) statuses
+# Measures in place (the statuses and their table are in monitoring/rules/transitions.py)
 # ---------------------------------------------------------------------------------------------
 
-PLANNED = "planned"
-IN_PROGRESS = "in_progress"
-IMPLEMENTED = "implemented"
-STOPPED = "stopped"
-
-START = "start"
-COMPLETE = "complete"
-STOP = "stop"
-MEASURE_ACTIONS = (START, COMPLETE, STOP)
-
-#: (status, action) -> new status. Implemented and stopped are final.
-MEASURE_TRANSITIONS: dict[tuple[str, str], str] = {
-    (PLANNED, START): IN_PROGRESS,
-    (PLANNED, COMPLETE): IMPLEMENTED,
-    (PLANNED, STOP): STOPPED,
-    (IN_PROGRESS, COMPLETE): IMPLEMENTED,
-    (IN_PROGRESS, STOP): STOPPED,
-}
-MEASURE_STATUSES = (PLANNED, IN_PROGRESS, IMPLEMENTED, STOPPED)
 #: statuses that count as "in place" for the one-month deadline
-IN_PLACE = (IN_PROGRESS, IMPLEMENTED)
-
-
-def measure_next_status(status: str, action: str) -> str | None:
-    """The status ``action`` leads to from ``status``, or ``None`` when not allowed."""
-    return MEASURE_TRANSITIONS.get((status, action))
-
-
-def measure_refusal(status: str, action: str) -> str | None:
-    """Why ``action`` is not available in ``status`` (``None`` when it is)."""
-    if measure_next_status(status, action) is not None:
-        return None
-    if status == IMPLEMENTED:
-        return _("该措施已落实，不能再变更。")
-    if status == STOPPED:
-        return _("该措施已终止，不能再变更。")
-    if action == START and status == IN_PROGRESS:
-        return _("该措施已在实施中。")
-    return _("该措施当前状态不能办理此操作。")
+IN_PLACE = (MeasureStatus.IN_PROGRESS, MeasureStatus.IMPLEMENTED)

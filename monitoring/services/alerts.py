@@ -10,9 +10,10 @@ writes exactly the rows that :func:`monitoring.services.clues.alert_receive` (an
 2. the people named by the ID numbers, with their households, in one query;
 3. the open cases of those households, locked, in one query, with their risk types in another;
 4. the alerts the department already sent under the same external ids, in one query;
-5. the new clues, their risk types and their audit rows (``receive``, and ``attach`` for a
-   household with an open case) in three bulk inserts, and the attached cases' risk types and
-   versions in one or two more.
+5. the new clues, their risk types and their audit rows (``receive`` or ``receive_unmatched``,
+   and ``attach`` for a household with an open case, checked against the clue table by
+   :func:`monitoring.services.audit.transition_rows`) in three bulk inserts, and the attached
+   cases' risk types and versions in one or two more.
 
 An item is never half-applied: it is written whole or not at all. A department alert never
 opens a case by itself; it waits for the county's triage (or is attached to the household's
@@ -26,11 +27,10 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import ProhibitNullCharactersValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
@@ -45,12 +45,12 @@ from monitoring.models import (
     OPEN_CASE_STATUSES,
     Channel,
     Clue,
-    ClueStatus,
     MonitoringCase,
     RiskType,
     StatusChange,
 )
-from monitoring.rules import deadlines, guards
+from monitoring.rules import coerce, deadlines, guards, transitions
+from monitoring.services.audit import transition_rows
 
 MAX_BATCH = 1000
 #: The fields an alert may carry; anything else is refused (a misspelt field would be lost).
@@ -71,6 +71,7 @@ CASE_MAX_RISK_TYPES = 5
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 CREATED, EXISTING, REJECTED = "created", "existing", "rejected"
+CLUES = transitions.CLUE_TRANSITIONS
 
 
 @dataclass(frozen=True)
@@ -127,27 +128,20 @@ class _Item:
 # --------------------------------------------------------------------------------------------
 
 
-def _text(value, *, required: bool, max_length: int, label_missing: str) -> tuple[str, str | None]:
-    """A string field: (value, error)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return "", (label_missing if required else None)
-    if isinstance(value, bool) or not isinstance(value, str):
-        return "", _("须为字符串。")
-    if "\x00" in value:  # PostgreSQL cannot store (or even look up) a NUL in text
-        return "", str(ProhibitNullCharactersValidator.message)
-    value = value.strip()
-    if len(value) > max_length:
-        return "", _("不能超过%(n)s个字符。") % {"n": max_length}
-    return value, None
-
-
 def clean_external_id(value) -> tuple[str, str | None]:
     """The department's alert number: a string (or a whole number) of 1 to 64 characters."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    return _text(
-        value, required=True, max_length=MAX_EXTERNAL_ID, label_missing=_("部门预警须有部门的预警编号。")
+    errors: dict[str, str] = {}
+    external_id = coerce.text_field(
+        {"external_id": value},
+        "external_id",
+        errors,
+        max_length=MAX_EXTERNAL_ID,
+        accepts=coerce.STRINGS,
+        missing=_("部门预警须有部门的预警编号。"),
     )
+    return external_id, errors.get("external_id")
 
 
 def _clean_date(value, today: dt.date) -> tuple[dt.date | None, str | None]:
@@ -169,26 +163,6 @@ def _clean_date(value, today: dt.date) -> tuple[dt.date | None, str | None]:
     if day < today - MAX_AGE:
         return None, _("发现风险日期过早，请核实。")
     return day, None
-
-
-def _clean_amount(value) -> tuple[Decimal | None, str | None]:
-    if value is None or value == "":
-        return None, None
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        return None, _("请填写数字金额。")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None, _("请填写数字金额。")
-    if not amount.is_finite():
-        return None, _("请填写数字金额。")
-    if amount < 0:
-        return None, _("金额不能为负数。")
-    if amount > MAX_AMOUNT:
-        return None, _("金额过大，请核实。")
-    if amount != amount.quantize(Decimal("0.01")):
-        return None, _("金额最多保留两位小数。")
-    return amount.quantize(Decimal("0.01")), None
 
 
 def _clean_risks(item: dict, codes: RiskCodes) -> tuple[str, list[str], str | None]:
@@ -218,6 +192,21 @@ def _clean_risks(item: dict, codes: RiskCodes) -> tuple[str, list[str], str | No
     return key, list(dict.fromkeys(given)), None
 
 
+def _clean_id_number(raw, errors: dict, *, today: dt.date) -> str:
+    if raw is None or raw == "":
+        errors["id_number"] = _("请填写公民身份号码。")
+    elif not isinstance(raw, str):
+        errors["id_number"] = _("公民身份号码须为字符串。")
+    elif len(raw) > 40:
+        errors["id_number"] = _("公民身份号码应为18位。")
+    else:
+        try:
+            return idnumber.parse(raw, today=today).number
+        except idnumber.IDNumberError as exc:
+            errors["id_number"] = str(exc.message)
+    return ""
+
+
 def clean_alert(item: Any, *, codes: RiskCodes, today: dt.date) -> tuple[str, CleanAlert | None, dict]:
     """Validate one alert (a dict from JSON): ``(external_id, clean or None, errors)``.
 
@@ -226,43 +215,24 @@ def clean_alert(item: Any, *, codes: RiskCodes, today: dt.date) -> tuple[str, Cl
     """
     if not isinstance(item, dict):
         return "", None, {"non_field_errors": _("每条预警须为一个 JSON 对象。")}
-    errors: dict[str, str] = {}
-    for key in item:
-        if key not in FIELDS:
-            errors[str(key)[:40]] = _("未知字段。")
+    errors: dict[str, str] = {str(key)[:40]: _("未知字段。") for key in item if key not in FIELDS}
     external_id, err = clean_external_id(item.get("external_id"))
     if err:
         errors["external_id"] = err
-    raw_number = item.get("id_number")
-    number = ""
-    if raw_number is None or raw_number == "":
-        errors["id_number"] = _("请填写公民身份号码。")
-    elif not isinstance(raw_number, str):
-        errors["id_number"] = _("公民身份号码须为字符串。")
-    elif len(raw_number) > 40:
-        errors["id_number"] = _("公民身份号码应为18位。")
-    else:
-        try:
-            number = idnumber.parse(raw_number, today=today).number
-        except idnumber.IDNumberError as exc:
-            errors["id_number"] = str(exc.message)
-    name, err = _text(item.get("name"), required=True, max_length=MAX_NAME, label_missing=_("请填写姓名。"))
-    if err:
-        errors["name"] = err
-    description, err = _text(
-        item.get("description"), required=False, max_length=MAX_DESCRIPTION, label_missing=""
+    number = _clean_id_number(item.get("id_number"), errors, today=today)
+    name = coerce.text_field(
+        item, "name", errors, max_length=MAX_NAME, accepts=coerce.STRINGS, missing=_("请填写姓名。")
     )
-    if err:
-        errors["description"] = err
+    description = coerce.text_field(
+        item, "description", errors, required=False, max_length=MAX_DESCRIPTION, accepts=coerce.STRINGS
+    )
     key, risk_codes, err = _clean_risks(item, codes)
     if err:
         errors[key] = err
     found_date, err = _clean_date(item.get("found_date"), today)
     if err:
         errors["found_date"] = err
-    amount, err = _clean_amount(item.get("amount"))
-    if err:
-        errors["amount"] = err
+    amount = coerce.amount_field(item, "amount", errors, maximum=MAX_AMOUNT, exact_cents=True)
     if errors:
         return external_id, None, errors
     return (
@@ -361,58 +331,57 @@ def _insert(department: Department, items: list[_Item]) -> list[_Item]:
     raise IntegrityError("could not insert the alerts after repeated conflicts")
 
 
-@transaction.atomic
-def alerts_receive(
-    *, actor, department: Department, items: list, now: dt.datetime | None = None
-) -> list[dict]:
-    """Receive a batch of department alerts; one result per item, in input order.
-
-    Each result is ``{"index", "external_id", "result", "id", "status", "errors"}`` with
-    ``result`` one of ``created``, ``existing`` (``id`` is the alert stored first) or
-    ``rejected`` (``errors``: field → message; ``id`` and ``status`` are ``None``).
-    """
-    now = now or timezone.now()
-    today = deadlines.local_date(now)
+def _sender(actor, department: Department | None) -> Department:
+    """The department the batch comes from: a department account sends only its own alerts."""
     if actor is not None and actor.role == Role.DEPARTMENT and not actor.is_superuser:
         department = actor.department
     _check_actor(actor, department)
     if department is None or not department.is_active:
         raise NotAllowed(_("该部门未启用，不能推送预警。"))
+    return department
+
+
+def _check_items(items) -> None:
     if not isinstance(items, list):
         raise ValidationError({"items": _("须为预警列表。")})
     if len(items) > MAX_BATCH:
         raise ValidationError({"items": _("一次最多提交%(n)s条预警。") % {"n": MAX_BATCH}})
-    if not items:
-        return []
 
-    codes = RiskCodes.load()
-    batch: list[_Item] = []
+
+def _clean_batch(items: list, *, codes: RiskCodes, today: dt.date) -> list[_Item]:
+    batch = []
     for index, raw in enumerate(items):
         external_id, clean, errors = clean_alert(raw, codes=codes, today=today)
         batch.append(_Item(index=index, external_id=external_id, clean=clean, errors=errors))
+    return batch
 
-    # People and households by ID number, then the open cases of those households (locked, so
-    # a concurrent batch attaching to the same case waits and then reads what this one stored).
+
+def _people(batch: list[_Item]) -> dict[str, tuple[int, int, str]]:
+    """ID number -> (person, household, the household's area), in one query."""
     numbers = {i.clean.id_number for i in batch if i.clean is not None}
-    people: dict[str, tuple[int, int, str]] = {
-        row[0]: row[1:]
-        for row in Person.objects.filter(id_number__in=numbers).values_list(
-            "id_number", "pk", "household_id", "household__area_code"
-        )
-    }
-    household_ids = {people[n][1] for n in numbers if n in people}
-    open_cases: dict[int, dict] = {}
-    if household_ids:
-        rows = (
-            MonitoringCase.objects.select_for_update()
-            .filter(household_id__in=household_ids, status__in=OPEN_CASE_STATUSES)
-            .order_by("pk")
-            .values("pk", "household_id", "status")
-        )
-        open_cases = {row["household_id"]: row for row in rows}
+    rows = Person.objects.filter(id_number__in=numbers).values_list(
+        "id_number", "pk", "household_id", "household__area_code"
+    )
+    return {row[0]: row[1:] for row in rows}
 
-    # What the department has already sent under these external ids.
-    stored = _stored(department, {i.external_id for i in batch if i.external_id})
+
+def _open_cases(household_ids: set[int]) -> dict[int, dict]:
+    """The open cases of the households, locked, so that a concurrent batch attaching to the
+    same case waits and then reads what this one stored."""
+    if not household_ids:
+        return {}
+    rows = (
+        MonitoringCase.objects.select_for_update()
+        .filter(household_id__in=household_ids, status__in=OPEN_CASE_STATUSES)
+        .order_by("pk")
+        .values("pk", "household_id", "status")
+    )
+    return {row["household_id"]: row for row in rows}
+
+
+def _sort(batch: list[_Item], stored: dict[str, tuple[int, str]]) -> list[_Item]:
+    """Mark each item existing (stored before, or earlier in the batch), rejected or created;
+    the items to create, in order."""
     first_by_external_id: dict[str, _Item] = {}
     to_create: list[_Item] = []
     for item in batch:
@@ -426,50 +395,121 @@ def alerts_receive(
             item.result = CREATED
             first_by_external_id[item.external_id] = item
             to_create.append(item)
+    return to_create
+
+
+def _received(household_id) -> str:
+    """The clue table's action that receives an alert: matched to a household or not."""
+    return "receive" if household_id else "receive_unmatched"
+
+
+def _new_clue(item: _Item, match, case: dict | None, *, department, reporter, county_code, now) -> Clue:
+    """The clue of an accepted item, in the status the clue table gives it."""
+    c = item.clean
+    person_id, household_id, area_code = match if match else (None, None, county_code)
+    item.case_id = case["pk"] if case else None
+    item.case_status = case["status"] if case else ""
+    outcome, outcome_at = "", None
+    if case is not None:
+        action = "attach"
+        # Stored text is in the deployment's language, whatever the caller's Accept-Language.
+        with translation.override(settings.LANGUAGE_CODE):
+            outcome = _("已并入在办案件（#%(id)s）") % {"id": case["pk"]}
+        outcome_at = now
+    else:
+        action = _received(household_id)
+    return Clue(
+        channel=Channel.DEPARTMENT_ALERT,
+        department=department,
+        external_id=c.external_id,
+        reported_by=reporter,
+        found_date=c.found_date,
+        description=c.description,
+        amount=c.amount,
+        id_number=c.id_number,
+        name=c.name,
+        person_id=person_id,
+        household_id=household_id,
+        area_code=area_code,
+        status=transitions.target(CLUES, action),
+        case_id=item.case_id,
+        outcome=outcome,
+        outcome_at=outcome_at,
+    )
+
+
+@transaction.atomic
+def alerts_receive(
+    *, actor, department: Department, items: list, now: dt.datetime | None = None
+) -> list[dict]:
+    """Receive a batch of department alerts; one result per item, in input order.
+
+    Each result is ``{"index", "external_id", "result", "id", "status", "errors"}`` with
+    ``result`` one of ``created``, ``existing`` (``id`` is the alert stored first) or
+    ``rejected`` (``errors``: field → message; ``id`` and ``status`` are ``None``).
+    """
+    now = now or timezone.now()
+    department = _sender(actor, department)
+    _check_items(items)
+    if not items:
+        return []
+    codes = RiskCodes.load()
+    batch = _clean_batch(items, codes=codes, today=deadlines.local_date(now))
+    people = _people(batch)
+    open_cases = _open_cases({match[1] for match in people.values()})
+    to_create = _sort(batch, _stored(department, {i.external_id for i in batch if i.external_id}))
     if not to_create:
         return [_result(i) for i in batch]
 
-    county_code = _county_code(actor) if any(i.clean.id_number not in people for i in to_create) else ""
     reporter = actor if (actor is not None and actor.pk) else None
-    for item in to_create:
-        c = item.clean
-        match = people.get(c.id_number)
-        person_id, household_id, area_code = match if match else (None, None, county_code)
-        case = open_cases.get(household_id) if household_id else None
-        item.case_id = case["pk"] if case else None
-        item.case_status = case["status"] if case else ""
-        if case is not None:
-            status = ClueStatus.ATTACHED
-            # Stored text is in the deployment's language, whatever the caller's Accept-Language.
-            with translation.override(settings.LANGUAGE_CODE):
-                outcome = _("已并入在办案件（#%(id)s）") % {"id": case["pk"]}
-            outcome_at = now
-        else:
-            status = ClueStatus.PENDING if household_id else ClueStatus.UNMATCHED
-            outcome, outcome_at = "", None
-        item.clue = Clue(
-            channel=Channel.DEPARTMENT_ALERT,
-            department=department,
-            external_id=c.external_id,
-            reported_by=reporter,
-            found_date=c.found_date,
-            description=c.description,
-            amount=c.amount,
-            id_number=c.id_number,
-            name=c.name,
-            person_id=person_id,
-            household_id=household_id,
-            area_code=area_code,
-            status=status,
-            case_id=item.case_id,
-            outcome=outcome,
-            outcome_at=outcome_at,
-        )
-
+    _build_clues(
+        to_create, people, open_cases, actor=actor, reporter=reporter, department=department, now=now
+    )
     created = _insert(department, to_create)
     if created:
         _write_related(created, codes=codes, actor=reporter, now=now)
     return [_result(i) for i in batch]
+
+
+def _build_clues(
+    to_create: list[_Item], people: dict, open_cases: dict, *, actor, reporter, department, now
+) -> None:
+    """Give every item to create its clue (unsaved): matched to a person, attached to an open case."""
+    county_code = _county_code(actor) if any(i.clean.id_number not in people for i in to_create) else ""
+    for item in to_create:
+        match = people.get(item.clean.id_number)
+        case = open_cases.get(match[1]) if match else None
+        item.clue = _new_clue(
+            item, match, case, department=department, reporter=reporter, county_code=county_code, now=now
+        )
+
+
+def _status_rows(item: _Item, *, actor, now) -> list[StatusChange]:
+    """The audit rows of one new alert: received, and attached to the household's open case."""
+    clue = item.clue
+    rows = transition_rows(
+        CLUES,
+        _received(clue.household_id),
+        [clue],
+        object_type="clue",
+        from_status=transitions.NEW,
+        actor=actor,
+        now=now,
+        data={"channel": Channel.DEPARTMENT_ALERT},
+    )
+    if item.case_id is not None:
+        rows += transition_rows(
+            CLUES,
+            "attach",
+            [clue],
+            object_type="clue",
+            from_status=transitions.target(CLUES, "receive"),
+            case=item.case_id,
+            actor=actor,
+            now=now,
+            data={"case": item.case_id},
+        )
+    return rows
 
 
 def _write_related(created: list[_Item], *, codes: RiskCodes, actor, now) -> None:
@@ -482,41 +522,16 @@ def _write_related(created: list[_Item], *, codes: RiskCodes, actor, now) -> Non
             for code in i.clean.risk_codes
         ]
     )
-    changes = []
-    for i in created:
-        attached = i.case_id is not None
-        changes.append(
-            StatusChange(
-                object_type="clue",
-                object_id=i.clue.pk,
-                action="receive",
-                from_status="",
-                to_status=ClueStatus.PENDING if attached else i.clue.status,
-                actor=actor,
-                at=now,
-                data={"channel": Channel.DEPARTMENT_ALERT},
-            )
-        )
-        if attached:
-            changes.append(
-                StatusChange(
-                    object_type="clue",
-                    object_id=i.clue.pk,
-                    case_id=i.case_id,
-                    action="attach",
-                    from_status=ClueStatus.PENDING,
-                    to_status=ClueStatus.ATTACHED,
-                    actor=actor,
-                    at=now,
-                    data={"case": i.case_id},
-                )
-            )
-    StatusChange.objects.bulk_create(changes)
-
+    StatusChange.objects.bulk_create([row for i in created for row in _status_rows(i, actor=actor, now=now)])
     attached = [i for i in created if i.case_id is not None]
     if not attached:
         return
     _join_case_risks(attached, codes=codes)
+    _bump_versions(attached)
+
+
+def _bump_versions(attached: list[_Item]) -> None:
+    """Each case's version goes up once per clue attached to it: one update per count."""
     bumps: dict[int, int] = defaultdict(int)
     for i in attached:
         bumps[i.case_id] += 1

@@ -5,17 +5,16 @@
   county's catalogue rules (:mod:`monitoring.rules.plans`). Nothing is half-saved.
 * :func:`measure_add` is :func:`plan_set` for one measure.
 * :func:`measure_start`, :func:`measure_complete`, :func:`measure_stop` move a measure along
-  :data:`monitoring.rules.plans.MEASURE_TRANSITIONS`. A measure owned by a department is that
-  department's task: its users start and complete it, as do county staff.
+  :data:`monitoring.rules.transitions.MEASURE_TRANSITIONS` (through :func:`measure_transition`,
+  as every measure status is written). A measure owned by a department is that department's
+  task: its users start and complete it, as do county staff.
 * :func:`measure_deadline`: "at least one measure in place within a month of identification".
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
-from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,8 +23,15 @@ from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import Department, Role
 from households.models import ABLE_TO_WORK
 from monitoring.models import AssistanceMeasure, CaseStatus, Measure, MeasureStatus, MonitoringCase
-from monitoring.rules import deadlines, plans
-from monitoring.services.audit import record_change, require_area, require_reason, require_role
+from monitoring.rules import coerce, deadlines, plans, transitions
+from monitoring.services.audit import (
+    apply_transition,
+    record_bulk,
+    record_change,
+    require_area,
+    require_reason,
+    require_role,
+)
 
 #: Case statuses in which a plan may be set (green channel: assistance before the procedure ends).
 PLANNING_STATUSES = (CaseStatus.MONITORED, CaseStatus.PROVISIONAL, CaseStatus.SECURED_TRACKING)
@@ -49,9 +55,7 @@ ITEM_FIELDS = {
     "amount",
     "note",
 }
-
-# Re-exported for callers that think of the table as part of the assistance service.
-MEASURE_TRANSITIONS = plans.MEASURE_TRANSITIONS
+MEASURES = transitions.MEASURE_TRANSITIONS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,53 +114,21 @@ def _resolve_department(raw) -> tuple[Department | None, str | None]:
     return found, None
 
 
-def _parse_date(raw, field: str, errors: dict) -> dt.date | None:
-    if raw in (None, ""):
-        return None
-    if isinstance(raw, dt.datetime):
-        errors[field] = _("请填写日期。")
-        return None
-    if isinstance(raw, dt.date):
-        return raw
-    try:
-        return dt.date.fromisoformat(str(raw))
-    except ValueError:
-        errors[field] = _("日期格式不正确。")
-        return None
+def _text(data: dict, field: str, errors: dict, *, max_length: int, too_long: str) -> str:
+    """A free-text field: text (or a number, as text); anything else, or a NUL character, is a
+    field error."""
+    return coerce.text_field(
+        data, field, errors, required=False, max_length=max_length, accepts=coerce.NUMBERS, too_long=too_long
+    )
 
 
-def _parse_amount(raw, field: str, errors: dict) -> Decimal | None:
-    if raw in (None, ""):
-        return None
-    try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
-        errors[field] = _("请填写数字金额。")
-        return None
-    if not value.is_finite():
-        errors[field] = _("请填写数字金额。")
-        return None
-    if value < 0:
-        errors[field] = _("金额不能为负数。")
-        return None
-    return value.quantize(Decimal("0.01"))
+def _note(data: dict, errors: dict) -> str:
+    return _text(data, "note", errors, max_length=300, too_long=_("备注不能超过300字。"))
 
 
-def _item_text(item: dict, field: str, errors: dict) -> str:
-    """A free-text field of a plan item: text (or a number, as text); anything else, or a NUL
-    character, is a field error."""
-    raw = item.get(field)
-    if raw is None:
-        return ""
-    if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
-        raw = str(raw)
-    if not isinstance(raw, str):
-        errors[field] = _("须为字符串。")
-        return ""
-    if "\x00" in raw:
-        errors[field] = str(ProhibitNullCharactersValidator.message)
-        return ""
-    return raw.strip()
+def _date(data: dict, field: str, errors: dict) -> dt.date | None:
+    """A planned date: a date or an ISO text, in the future too; not a datetime."""
+    return coerce.date_field(data, field, errors, today=None, required=False, allow_datetime=False)
 
 
 def _clean_item(index: int, item: dict, area_code: str, errors: dict) -> dict | None:
@@ -178,17 +150,13 @@ def _clean_item(index: int, item: dict, area_code: str, errors: dict) -> dict | 
             mine["department"] = problem
     else:
         department = measure.department if measure else None
-    person = _item_text(item, "responsible_person", mine)
-    if len(person) > 50:
-        mine["responsible_person"] = _("责任人姓名过长。")
-    start = _parse_date(item.get("planned_start"), "planned_start", mine)
-    end = _parse_date(item.get("planned_end"), "planned_end", mine)
+    person = _text(item, "responsible_person", mine, max_length=50, too_long=_("责任人姓名过长。"))
+    start = _date(item, "planned_start", mine)
+    end = _date(item, "planned_end", mine)
     if start and end and end < start:
         mine["planned_end"] = _("计划完成日期不能早于计划开始日期。")
-    amount = _parse_amount(item.get("amount"), "amount", mine)
-    note = _item_text(item, "note", mine)
-    if len(note) > 300:
-        mine["note"] = _("备注不能超过300字。")
+    amount = coerce.amount_field(item, "amount", mine)
+    note = _note(item, mine)
     errors.update({prefix + k: v for k, v in mine.items()})
     if mine or unknown:
         return None
@@ -279,30 +247,53 @@ def plan_set(
     require_area(actor, case.area_code)
     _check_case_open_for_planning(case)
     at = now_or(now)
+    cleaned = _clean_items(items, case.area_code)
+    existing = _current_measures(case)
+    open_by_measure = {
+        am.measure_id: am
+        for am in existing
+        if am.status in (MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS)
+    }
+    _check_responsible(cleaned, open_by_measure)
+    resulting = _distinct_measures([am.measure for am in existing] + [c["measure"] for c in cleaned])
+    violations = plan_violations(case, resulting)
+    if violations:
+        raise ValidationError({"plan": [v.message for v in violations]})
+    reason = (reason or "").strip()
+    return [
+        _save_item(case, c, open_by_measure.get(c["measure"].pk), actor=actor, reason=reason, at=at)
+        for c in cleaned
+    ]
 
+
+def _clean_items(items: list[dict], area_code: str) -> list[dict]:
+    """Every item resolved and checked, or ``ValidationError`` with every item's problems."""
     if not items:
         raise ValidationError({"items": _("请至少选择一项帮扶措施。")})
     errors: dict = {}
-    cleaned = [_clean_item(i, item, case.area_code, errors) for i, item in enumerate(items)]
+    cleaned = [_clean_item(i, item, area_code, errors) for i, item in enumerate(items)]
     codes = [c["measure"].code for c in cleaned if c]
     for i, c in enumerate(cleaned):
         if c and codes.count(c["measure"].code) > 1:
             errors[f"items-{i}-measure"] = _("措施「%(measure)s」重复选择。") % {"measure": c["measure"].name}
     if errors:
         raise ValidationError(errors)
+    return cleaned
 
-    existing = list(
+
+def _current_measures(case: MonitoringCase) -> list[AssistanceMeasure]:
+    """The case's measures that are not stopped, locked."""
+    return list(
         AssistanceMeasure.objects.select_for_update(of=("self",))
         .filter(case=case)
         .exclude(status=MeasureStatus.STOPPED)
         .select_related("measure__category")
     )
-    open_by_measure = {
-        am.measure_id: am
-        for am in existing
-        if am.status in (MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS)
-    }
 
+
+def _check_responsible(cleaned: list[dict], open_by_measure: dict) -> None:
+    """Each measure, as it will be, has a responsible department or person."""
+    errors = {}
     for i, c in enumerate(cleaned):
         am = open_by_measure.get(c["measure"].pk)
         department = c["department"] if am is None or "department" in c["given"] else am.department
@@ -316,60 +307,55 @@ def plan_set(
     if errors:
         raise ValidationError(errors)
 
-    resulting = _distinct_measures([am.measure for am in existing] + [c["measure"] for c in cleaned])
-    violations = plan_violations(case, resulting)
-    if violations:
-        raise ValidationError({"plan": [v.message for v in violations]})
 
-    reason = (reason or "").strip()
-    saved: list[AssistanceMeasure] = []
-    for c in cleaned:
-        am = open_by_measure.get(c["measure"].pk)
-        if am is None:
-            am = AssistanceMeasure.objects.create(
-                case=case,
-                measure=c["measure"],
-                department=c["department"],
-                responsible_person=c["responsible_person"],
-                planned_start=c["planned_start"],
-                planned_end=c["planned_end"],
-                amount=c["amount"],
-                note=c["note"],
-                status=MeasureStatus.PLANNED,
-                created_by=actor if actor is not None and actor.pk else None,
-            )
-            record_change(
-                obj=am,
-                object_type="measure",
-                action="plan",
-                from_status="",
-                to_status=am.status,
-                actor=actor,
-                reason=reason or _("制定帮扶计划"),
-                case=case,
-                data={"measure": am.measure.code, "department": am.department.code if am.department else ""},
-                at=at,
-            )
-        else:
-            changed = _replan(am, c)
-            if not changed:
-                saved.append(am)
-                continue
-            am.save(update_fields=list(changed))
-            record_change(
-                obj=am,
-                object_type="measure",
-                action="replan",
-                from_status=am.status,
-                to_status=am.status,
-                actor=actor,
-                reason=reason or _("调整帮扶计划"),
-                case=case,
-                data={"measure": am.measure.code, "fields": sorted(changed)},
-                at=at,
-            )
-        saved.append(am)
-    return saved
+def _save_item(case: MonitoringCase, c: dict, am: AssistanceMeasure | None, *, actor, reason, at):
+    """A new planned measure, or the re-planned fields of one already in the plan."""
+    if am is None:
+        return _plan_measure(case, c, actor=actor, reason=reason, at=at)
+    changed = _replan(am, c)
+    if changed:
+        am.save(update_fields=list(changed))
+        record_change(
+            obj=am,
+            object_type="measure",
+            action="replan",
+            from_status=am.status,
+            to_status=am.status,
+            actor=actor,
+            reason=reason or _("调整帮扶计划"),
+            case=case,
+            data={"measure": am.measure.code, "fields": sorted(changed)},
+            at=at,
+        )
+    return am
+
+
+def _plan_measure(case: MonitoringCase, c: dict, *, actor, reason, at) -> AssistanceMeasure:
+    am = AssistanceMeasure.objects.create(
+        case=case,
+        measure=c["measure"],
+        department=c["department"],
+        responsible_person=c["responsible_person"],
+        planned_start=c["planned_start"],
+        planned_end=c["planned_end"],
+        amount=c["amount"],
+        note=c["note"],
+        status=transitions.target(MEASURES, transitions.PLAN),
+        created_by=actor if actor is not None and actor.pk else None,
+    )
+    record_bulk(
+        MEASURES,
+        transitions.PLAN,
+        [am],
+        object_type="measure",
+        from_status=transitions.NEW,
+        actor=actor,
+        now=at,
+        case=case,
+        reason=reason or _("制定帮扶计划"),
+        data={"measure": am.measure.code, "department": am.department.code if am.department else ""},
+    )
+    return am
 
 
 def _replan(am: AssistanceMeasure, c: dict) -> set[str]:
@@ -437,7 +423,7 @@ def check_measure_actor(actor, am: AssistanceMeasure, action: str) -> None:
         return
     area_code = am.case.area_code
     if actor.role == Role.DEPARTMENT:
-        if action == plans.STOP:
+        if action == transitions.STOP:
             raise NotAllowed(_("部门不能终止帮扶措施，请与县级审定人员联系。"))
         if not actor.department_id or actor.department_id != am.department_id:
             raise NotAllowed(_("该任务不属于您的部门。"))
@@ -447,17 +433,34 @@ def check_measure_actor(actor, am: AssistanceMeasure, action: str) -> None:
         return
     if actor.role == Role.TOWNSHIP_REVIEWER:
         require_area(actor, area_code)
-        if action != plans.STOP and am.department_id is not None:
+        if action != transitions.STOP and am.department_id is not None:
             raise NotAllowed(_("该措施由「%(department)s」负责落实。") % {"department": am.department.name})
         return
     raise NotAllowed(_("您的角色不能办理此事项。"))
 
 
-def _transition(am: AssistanceMeasure, action: str) -> str:
-    new = plans.measure_next_status(am.status, action)
-    if new is None:
-        raise InvalidTransition(plans.measure_refusal(am.status, action))
-    return new
+def _check_status(am: AssistanceMeasure, action: str) -> None:
+    why = transitions.measure_refusal(am.status, action)
+    if why is not None:
+        raise InvalidTransition(why)
+
+
+def measure_transition(am: AssistanceMeasure, action: str, *, case, actor, now, reason: str = "", data=None):
+    """Move a measure by ``action`` through the measure table and append its StatusChange row:
+    the one way a measure status is written (callers save the row)."""
+    apply_transition(
+        am,
+        MEASURES,
+        action,
+        object_type="measure",
+        case=case,
+        labels=None,
+        actor=actor,
+        now=now,
+        reason=reason,
+        data=data,
+        refusal=transitions.measure_refusal,
+    )
 
 
 @transaction.atomic
@@ -466,21 +469,16 @@ def measure_start(
 ) -> AssistanceMeasure:
     """planned → in_progress."""
     am = _lock_measure(measure)
-    check_measure_actor(actor, am, plans.START)
-    new = _transition(am, plans.START)
-    old, am.status = am.status, new
-    am.save(update_fields=["status"])
-    record_change(
-        obj=am,
-        object_type="measure",
-        action=plans.START,
-        from_status=old,
-        to_status=new,
-        actor=actor,
-        reason=reason or _("开始实施帮扶措施"),
+    check_measure_actor(actor, am, transitions.START)
+    measure_transition(
+        am,
+        transitions.START,
         case=am.case,
-        at=now_or(now),
+        actor=actor,
+        now=now_or(now),
+        reason=reason or _("开始实施帮扶措施"),
     )
+    am.save(update_fields=["status"])
     return am
 
 
@@ -498,44 +496,41 @@ def measure_complete(
     """planned / in_progress → implemented, with the date it was in place, the amount and a note."""
     at = now_or(now)
     am = _lock_measure(measure)
-    check_measure_actor(actor, am, plans.COMPLETE)
-    new = _transition(am, plans.COMPLETE)
+    check_measure_actor(actor, am, transitions.COMPLETE)
+    _check_status(am, transitions.COMPLETE)
     errors: dict = {}
-    day = _parse_date(actual_date, "actual_date", errors)
-    if day is None and "actual_date" not in errors:
-        errors["actual_date"] = _("请填写实际落实日期。")
-    if day is not None and day > deadlines.local_date(at):
-        errors["actual_date"] = _("实际落实日期不能晚于今天。")
+    day = coerce.date_field(
+        {"actual_date": actual_date},
+        "actual_date",
+        errors,
+        today=deadlines.local_date(at),
+        allow_datetime=False,
+        missing=_("请填写实际落实日期。"),
+        future=_("实际落实日期不能晚于今天。"),
+    )
     if day is not None and day < am.case.found_date:
         errors["actual_date"] = _("实际落实日期不能早于发现风险日期（%(date)s）。") % {
             "date": am.case.found_date
         }
-    value = _parse_amount(amount, "amount", errors)
-    note = _item_text({"note": note}, "note", errors)
-    if len(note) > 300:
-        errors["note"] = _("备注不能超过300字。")
+    value = coerce.amount_field({"amount": amount}, "amount", errors)
+    note = _note({"note": note}, errors)
     if errors:
         raise ValidationError(errors)
-    old = am.status
-    am.status = new
     am.actual_date = day
     if value is not None:
         am.amount = value
     if note:
         am.note = note
-    am.save(update_fields=["status", "actual_date", "amount", "note"])
-    record_change(
-        obj=am,
-        object_type="measure",
-        action=plans.COMPLETE,
-        from_status=old,
-        to_status=new,
-        actor=actor,
-        reason=reason or note or _("帮扶措施已落实"),
+    measure_transition(
+        am,
+        transitions.COMPLETE,
         case=am.case,
+        actor=actor,
+        now=at,
+        reason=reason or note or _("帮扶措施已落实"),
         data={"actual_date": day.isoformat(), "amount": str(am.amount) if am.amount is not None else ""},
-        at=at,
     )
+    am.save(update_fields=["status", "actual_date", "amount", "note"])
     return am
 
 
@@ -545,30 +540,19 @@ def measure_stop(
 ) -> AssistanceMeasure:
     """planned / in_progress → stopped, with the reason."""
     am = _lock_measure(measure)
-    check_measure_actor(actor, am, plans.STOP)
-    new = _transition(am, plans.STOP)
+    check_measure_actor(actor, am, transitions.STOP)
+    _check_status(am, transitions.STOP)
     reason = require_reason(reason)
-    old, am.status = am.status, new
+    measure_transition(am, transitions.STOP, case=am.case, actor=actor, now=now_or(now), reason=reason)
     am.save(update_fields=["status"])
-    record_change(
-        obj=am,
-        object_type="measure",
-        action=plans.STOP,
-        from_status=old,
-        to_status=new,
-        actor=actor,
-        reason=reason,
-        case=am.case,
-        at=now_or(now),
-    )
     return am
 
 
 def measure_actions(actor, am: AssistanceMeasure) -> dict[str, str | None]:
     """For a page: each action → ``None`` when available, else why not (status or permission)."""
     out: dict[str, str | None] = {}
-    for action in plans.MEASURE_ACTIONS:
-        why = plans.measure_refusal(am.status, action)
+    for action in transitions.MEASURE_ACTIONS:
+        why = transitions.measure_refusal(am.status, action)
         if why is None:
             try:
                 check_measure_actor(actor, am, action)

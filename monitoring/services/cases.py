@@ -306,23 +306,12 @@ def _stop_unfinished_measures(case: MonitoringCase, *, actor, now, reason: str) 
     """After a provisional case is rejected, assistance already given stays on record;
     what has not been carried out is stopped."""
     from monitoring.models import MeasureStatus
+    from monitoring.services.assistance import measure_transition
 
     for measure in case.measures.filter(status__in=[MeasureStatus.PLANNED, MeasureStatus.IN_PROGRESS]):
-        old = measure.status
-        measure.status = MeasureStatus.STOPPED
+        measure_transition(measure, transitions.STOP, case=case, actor=actor, now=now, reason=reason)
         measure.note = (measure.note + " " + _("不予纳入，停止实施")).strip()[:300]
         measure.save(update_fields=["status", "note"])
-        record_change(
-            obj=measure,
-            object_type="measure",
-            case=case,
-            action="stop",
-            from_status=old,
-            to_status=measure.status,
-            actor=actor,
-            reason=reason,
-            at=now,
-        )
 
 
 @transaction.atomic

@@ -10,7 +10,6 @@ open case attaches to it. Every clue ends with an outcome its source can read.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -22,10 +21,10 @@ from households import idnumber
 from households.models import Household, Person
 from monitoring.county import settings_for
 from monitoring.models import CaseStatus, Channel, Clue, ClueStatus, DismissReason, MonitoringCase
-from monitoring.rules import deadlines, transitions
+from monitoring.rules import coerce, deadlines, transitions
 from monitoring.services.audit import (
     apply_transition,
-    record_change,
+    record_bulk,
     require_area,
     require_household,
     require_role,
@@ -74,19 +73,57 @@ def _validate(*, channel, found_date, department, external_id, amount, today) ->
             errors["department"] = _("部门预警须注明预警部门。")
         if not (external_id or "").strip():
             errors["external_id"] = _("部门预警须有部门的预警编号。")
-    if amount not in (None, ""):
-        try:
-            if Decimal(str(amount)) < 0:
-                errors["amount"] = _("金额不能为负数。")
-        except InvalidOperation:
-            errors["amount"] = _("请填写数字金额。")
+    coerce.amount_field({"amount": amount}, "amount", errors)
     return errors
+
+
+def _id_number(id_number: str, errors: dict, *, today: dt.date) -> str:
+    """The ID number normalised and checked (empty when none was given)."""
+    number = idnumber.normalize(id_number)
+    if number:
+        try:
+            number = idnumber.parse(number, today=today).number
+        except idnumber.IDNumberError as exc:
+            errors["id_number"] = exc.message
+    return number
 
 
 def _match(id_number: str) -> Person | None:
     if not id_number:
         return None
     return Person.objects.select_related("household").filter(id_number=id_number).first()
+
+
+def _channel_of(actor, channel: str, department: Department | None) -> tuple[str, Department | None]:
+    """A department's own account always sends its department's alerts; others need a staff role."""
+    if actor is not None and actor.role == Role.DEPARTMENT and not actor.is_superuser:
+        return Channel.DEPARTMENT_ALERT, actor.department
+    if actor is not None:
+        require_role(actor, *STAFF, Role.HELPER)
+    return channel, department
+
+
+def _locate(
+    number: str, person: Person | None, household: Household | None
+) -> tuple[Person | None, Household | None]:
+    """The person and household a clue is about: as given, else found by the ID number."""
+    if person is None and household is None:
+        person = _match(number)
+    if person is not None and household is None:
+        household = person.household
+    if household is not None and person is None and number:
+        person = household.members.filter(id_number=number).first()
+    return person, household
+
+
+def _area_of(actor, household: Household | None) -> str:
+    """Where the clue waits: its household's village (inside the reporter's reach), else the
+    reporter's county."""
+    if household is None:
+        return _actor_county_code(actor)
+    if actor is not None and actor.role != Role.DEPARTMENT:
+        require_household(actor, household)
+    return household.area_code
 
 
 @transaction.atomic
@@ -113,11 +150,7 @@ def clue_create(
     """Register a clue, match it, and attach it or open a case where the channel says so."""
     now = now or timezone.now()
     today = deadlines.local_date(now)
-    if actor is not None and actor.role == Role.DEPARTMENT and not actor.is_superuser:
-        department = actor.department
-        channel = Channel.DEPARTMENT_ALERT
-    elif actor is not None:
-        require_role(actor, *STAFF, Role.HELPER)
+    channel, department = _channel_of(actor, channel, department)
     errors = _validate(
         channel=channel,
         found_date=found_date,
@@ -126,27 +159,12 @@ def clue_create(
         amount=amount,
         today=today,
     )
-    number = idnumber.normalize(id_number)
-    if number:
-        try:
-            number = idnumber.parse(number, today=today).number
-        except idnumber.IDNumberError as exc:
-            errors["id_number"] = exc.message
+    number = _id_number(id_number, errors, today=today)
     if errors:
         raise ValidationError(errors)
     risks = check_risk_types(list(risk_type_codes or []), household.area_code if household else "000000")
-    if person is None and household is None:
-        person = _match(number)
-    if person is not None and household is None:
-        household = person.household
-    if household is not None and person is None and number:
-        person = household.members.filter(id_number=number).first()
-    if household is not None:
-        if actor is not None and actor.role != Role.DEPARTMENT:
-            require_household(actor, household)
-        area_code = household.area_code
-    else:
-        area_code = _actor_county_code(actor)
+    person, household = _locate(number, person, household)
+    received = "receive" if household is not None else "receive_unmatched"
     clue = Clue(
         channel=channel,
         department=department,
@@ -160,21 +178,21 @@ def clue_create(
         name=name or (person.name if person else ""),
         person=person,
         household=household,
-        area_code=area_code,
-        status=ClueStatus.PENDING if household else ClueStatus.UNMATCHED,
+        area_code=_area_of(actor, household),
+        status=transitions.target(transitions.CLUE_TRANSITIONS, received),
         rule_code=rule_code,
         period=period,
     )
     clue.save()
     clue.risk_types.set(risks)
-    record_change(
-        obj=clue,
+    record_bulk(
+        transitions.CLUE_TRANSITIONS,
+        received,
+        [clue],
         object_type="clue",
-        action="receive",
-        from_status="",
-        to_status=clue.status,
+        from_status=transitions.NEW,
         actor=actor,
-        at=now,
+        now=now,
         data={"channel": channel},
     )
     if household is not None:
@@ -282,7 +300,6 @@ def clue_match(
     clue.save()
     existing = MonitoringCase.objects.open().filter(household=household).first()
     if existing is not None:
-        clue.status = ClueStatus.PENDING
         _attach(clue, existing, actor=actor, now=now)
     return clue
 

@@ -57,16 +57,17 @@ from monitoring.models import (
     ClueStatus,
     MonitoringCase,
     ReviewRule,
-    StatusChange,
 )
 from monitoring.models import ReviewRuleCode as R
-from monitoring.rules import deadlines
+from monitoring.rules import deadlines, transitions
+from monitoring.services.audit import record_bulk
 
 #: Income records of this year and the year before are reviewed; older data is left alone.
 REVIEW_YEARS = 2
 CHUNK = 2000
 MONEY = DecimalField(max_digits=14, decimal_places=4)
 CENT = Decimal("0.01")
+CLUES = transitions.CLUE_TRANSITIONS
 
 GUARANTEE_RULES = {
     "food_clothing_secure": R.GUARANTEE_FOOD_CLOTHING,
@@ -122,23 +123,58 @@ def _scope(area_code: str) -> tuple[str, str]:
     return county_code_of(area_code), area.prefix
 
 
-def income_candidates(
-    prefix: str, rules: dict, thresholds: dict[int, Decimal], today: dt.date
-) -> list[Candidate]:
-    """Candidates of the income and spending rules, from each household's latest record."""
-    years = (today.year - REVIEW_YEARS + 1, today.year)
-    below, near, drop = rules.get(R.INCOME_BELOW), rules.get(R.INCOME_NEAR), rules.get(R.INCOME_DROP)
-    med_poor, med_other = rules.get(R.MEDICAL_OUT_OF_POVERTY), rules.get(R.MEDICAL_OTHER)
-    if not any((below, near, drop, med_poor, med_other)):
-        return []
-    factor = 1 + _pct(near)
+@dataclass(frozen=True)
+class IncomeRules:
+    """The income and spending rules a county has switched on (``None`` when off)."""
+
+    below: ReviewRule | None = None
+    near: ReviewRule | None = None
+    drop: ReviewRule | None = None
+    medical_poor: ReviewRule | None = None
+    medical_other: ReviewRule | None = None
+
+    @classmethod
+    def of(cls, rules: dict) -> IncomeRules:
+        return cls(
+            below=rules.get(R.INCOME_BELOW),
+            near=rules.get(R.INCOME_NEAR),
+            drop=rules.get(R.INCOME_DROP),
+            medical_poor=rules.get(R.MEDICAL_OUT_OF_POVERTY),
+            medical_other=rules.get(R.MEDICAL_OTHER),
+        )
+
+    def any(self) -> bool:
+        return any((self.below, self.near, self.drop, self.medical_poor, self.medical_other))
+
+    @property
+    def factor(self) -> Decimal:
+        """How far above the line still counts as near it (1 + the margin)."""
+        return 1 + _pct(self.near)
+
+
+INCOME_COLUMNS = (
+    "household_id",
+    "household__area_code",
+    "household__household_type",
+    "household__head_id",
+    "household__head__name",
+    "year",
+    "per_capita_net_income",
+    "previous",
+    "compliant_medical_spending",
+)
+
+
+def _latest_incomes(prefix: str, years: tuple[int, int], thresholds: dict[int, Decimal]):
+    """Each household's latest record of the years, with the year's line and the year before's
+    figure, in one query."""
     later = IncomeRecord.objects.filter(
         household_id=OuterRef("household_id"),
         year__gt=OuterRef("year"),
         year__lte=years[1],
         per_capita_net_income__isnull=False,
     )
-    qs = (
+    return (
         IncomeRecord.objects.filter(
             household__area_code__startswith=prefix,
             year__gte=years[0],
@@ -159,63 +195,74 @@ def income_candidates(
         )
         .annotate(previous=F("before__per_capita_net_income"))
     )
+
+
+def _income_filter(qs, r: IncomeRules, thresholds: dict[int, Decimal]):
+    """(the query with what the rules compare against, the condition any rule fires on)."""
     cond = Q()
-    if (below or near) and thresholds:
+    if (r.below or r.near) and thresholds:
         qs = qs.annotate(
-            limit=ExpressionWrapper(F("line") * Value(factor if near else 1), output_field=MONEY)
+            limit=ExpressionWrapper(F("line") * Value(r.factor if r.near else 1), output_field=MONEY)
         )
         cond |= Q(per_capita_net_income__lt=F("limit"))
-    if drop:
-        qs = qs.annotate(floor=ExpressionWrapper(F("previous") * Value(1 - _pct(drop)), output_field=MONEY))
+    if r.drop:
+        qs = qs.annotate(floor=ExpressionWrapper(F("previous") * Value(1 - _pct(r.drop)), output_field=MONEY))
         cond |= Q(previous__gt=0, per_capita_net_income__lt=F("floor"))
-    if med_poor:
+    if r.medical_poor:
         cond |= Q(
             household__household_type=HouseholdType.OUT_OF_POVERTY,
-            compliant_medical_spending__gt=med_poor.parameter or 0,
+            compliant_medical_spending__gt=r.medical_poor.parameter or 0,
         )
-    if med_other:
-        cond |= Q(compliant_medical_spending__gt=med_other.parameter or 0) & ~Q(
+    if r.medical_other:
+        cond |= Q(compliant_medical_spending__gt=r.medical_other.parameter or 0) & ~Q(
             household__household_type=HouseholdType.OUT_OF_POVERTY
         )
+    return qs, cond
+
+
+def _income_hits(row: tuple, r: IncomeRules, thresholds: dict[int, Decimal]) -> list[Candidate]:
+    """The candidates one household's latest record gives (Python re-checks what SQL found)."""
+    hid, area, kind, head, name, year, pc, prev, medical = row
+    pc = Decimal(pc)
+    base = {
+        "household_id": hid,
+        "period": str(year),
+        "area_code": area,
+        "person_id": head,
+        "name": name or "",
+    }
+    out: list[Candidate] = []
+    line = thresholds.get(year)
+    if line is not None:
+        if r.below and pc < line:
+            out.append(Candidate(rule=R.INCOME_BELOW, value=pc, reference=line, **base))
+        elif r.near and line <= pc < line * r.factor:
+            out.append(
+                Candidate(rule=R.INCOME_NEAR, value=pc, reference=line, extra=r.near.parameter, **base)
+            )
+    if r.drop and prev is not None and Decimal(prev) > 0 and pc < Decimal(prev) * (1 - _pct(r.drop)):
+        prev = Decimal(prev)
+        share = ((prev - pc) / prev * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        out.append(Candidate(rule=R.INCOME_DROP, value=pc, reference=prev, extra=share, **base))
+    rule = r.medical_poor if kind == HouseholdType.OUT_OF_POVERTY else r.medical_other
+    if rule is not None and Decimal(medical) > (rule.parameter or 0):
+        out.append(Candidate(rule=rule.code, value=Decimal(medical), reference=rule.parameter, **base))
+    return out
+
+
+def income_candidates(
+    prefix: str, rules: dict, thresholds: dict[int, Decimal], today: dt.date
+) -> list[Candidate]:
+    """Candidates of the income and spending rules, from each household's latest record."""
+    r = IncomeRules.of(rules)
+    if not r.any():
+        return []
+    years = (today.year - REVIEW_YEARS + 1, today.year)
+    qs, cond = _income_filter(_latest_incomes(prefix, years, thresholds), r, thresholds)
     if not cond:
         return []
-    rows = qs.filter(cond).values_list(
-        "household_id",
-        "household__area_code",
-        "household__household_type",
-        "household__head_id",
-        "household__head__name",
-        "year",
-        "per_capita_net_income",
-        "previous",
-        "compliant_medical_spending",
-    )
-    out: list[Candidate] = []
-    for hid, area, kind, head, name, year, pc, prev, medical in rows.iterator(chunk_size=CHUNK):
-        pc, period = Decimal(pc), str(year)
-        base = {
-            "household_id": hid,
-            "period": period,
-            "area_code": area,
-            "person_id": head,
-            "name": name or "",
-        }
-        line = thresholds.get(year)
-        if line is not None:
-            if below and pc < line:
-                out.append(Candidate(rule=R.INCOME_BELOW, value=pc, reference=line, **base))
-            elif near and line <= pc < line * factor:
-                out.append(
-                    Candidate(rule=R.INCOME_NEAR, value=pc, reference=line, extra=near.parameter, **base)
-                )
-        if drop and prev is not None and Decimal(prev) > 0 and pc < Decimal(prev) * (1 - _pct(drop)):
-            prev = Decimal(prev)
-            share = ((prev - pc) / prev * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
-            out.append(Candidate(rule=R.INCOME_DROP, value=pc, reference=prev, extra=share, **base))
-        rule = med_poor if kind == HouseholdType.OUT_OF_POVERTY else med_other
-        if rule is not None and Decimal(medical) > (rule.parameter or 0):
-            out.append(Candidate(rule=rule.code, value=Decimal(medical), reference=rule.parameter, **base))
-    return out
+    rows = qs.filter(cond).values_list(*INCOME_COLUMNS)
+    return [c for row in rows.iterator(chunk_size=CHUNK) for c in _income_hits(row, r, thresholds)]
 
 
 def guarantee_candidates(prefix: str, rules: dict, today: dt.date) -> list[Candidate]:
@@ -331,7 +378,7 @@ def _insert(kept: list[Candidate], rules: dict, *, today: dt.date, now: dt.datet
                 person_id=c.person_id,
                 household_id=c.household_id,
                 area_code=c.area_code,
-                status=ClueStatus.PENDING,
+                status=transitions.target(CLUES, "receive"),
                 rule_code=c.rule,
                 period=c.period,
                 reporter_name=str(_("系统风险复核")),
@@ -348,20 +395,15 @@ def _insert(kept: list[Candidate], rules: dict, *, today: dt.date, now: dt.datet
                 for clue, c in zip(batch, cands, strict=True)
             ]
         )
-        StatusChange.objects.bulk_create(
-            [
-                StatusChange(
-                    object_type="clue",
-                    object_id=clue.pk,
-                    action="receive",
-                    from_status="",
-                    to_status=ClueStatus.PENDING,
-                    actor=actor,
-                    at=now,
-                    data={"channel": Channel.SYSTEM, "rule": c.rule, "period": c.period},
-                )
-                for clue, c in zip(batch, cands, strict=True)
-            ]
+        record_bulk(
+            CLUES,
+            "receive",
+            batch,
+            object_type="clue",
+            from_status=transitions.NEW,
+            actor=actor,
+            now=now,
+            data=lambda clue: {"channel": Channel.SYSTEM, "rule": clue.rule_code, "period": clue.period},
         )
         ids.extend(clue.pk for clue in batch)
     return ids

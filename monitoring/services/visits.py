@@ -9,7 +9,6 @@ if nobody has visited since), and nothing is due once the case is closed.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db import transaction
@@ -21,7 +20,7 @@ from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Role
 from households.models import Helper, HelperAssignment, Household
 from monitoring.models import OPEN_CASE_STATUSES, CaseStatus, Channel, MonitoringCase, Visit
-from monitoring.rules import deadlines
+from monitoring.rules import coerce, deadlines
 from monitoring.services.audit import require_area
 
 #: Case statuses in which the household is visited on a schedule. A case in the exit
@@ -151,23 +150,6 @@ def _visitor(actor, household: Household, helper: Helper | None, on: dt.date) ->
     return helper
 
 
-def _amount(raw, field: str, errors: dict) -> Decimal | None:
-    if raw in (None, ""):
-        return None
-    try:
-        value = Decimal(str(raw))
-    except (InvalidOperation, ValueError):
-        errors[field] = _("请填写数字金额。")
-        return None
-    if not value.is_finite():
-        errors[field] = _("请填写数字金额。")
-        return None
-    if value < 0:
-        errors[field] = _("金额不能为负数。")
-        return None
-    return value.quantize(Decimal("0.01"))
-
-
 def _check_date(visited_on, household: Household, today: dt.date, errors: dict) -> dt.date | None:
     if isinstance(visited_on, str):
         try:
@@ -224,6 +206,20 @@ def _check_clue(raise_clue: dict | None, errors: dict) -> dict | None:
     }
 
 
+def _keep_next_visit_due(case: MonitoringCase, household: Household) -> None:
+    """The case's next visit falls due the county's interval after the last visit."""
+    from monitoring.county import settings_for
+
+    settings = settings_for(case.area_code)
+    last = last_visit_date(household)
+    start = monitoring_start(case)
+    base = max(d for d in (last, start) if d is not None)
+    due = next_visit_date(base, settings.visit_interval_days)
+    if case.next_visit_due != due:
+        case.next_visit_due = due
+        case.save(update_fields=["next_visit_due"])
+
+
 @transaction.atomic
 def visit_record(
     *,
@@ -273,7 +269,7 @@ def visit_record(
         "business_expenditure": business_expenditure,
         "medical_spending": medical_spending,
     }
-    amounts = {name: _amount(value, name, errors) for name, value in raw_amounts.items()}
+    amounts = {name: coerce.amount_field(raw_amounts, name, errors) for name in raw_amounts}
     clue_data = _check_clue(raise_clue, errors)
     needs, notes = (needs or "").strip(), (notes or "").strip()
     if errors:
@@ -320,14 +316,5 @@ def visit_record(
 
     screening_visit_done(visit)
     if case is not None and case.status in VISIT_DUE_STATUSES:
-        from monitoring.county import settings_for
-
-        settings = settings_for(case.area_code)
-        last = last_visit_date(household)
-        start = monitoring_start(case)
-        base = max(d for d in (last, start) if d is not None)
-        due = next_visit_date(base, settings.visit_interval_days)
-        if case.next_visit_due != due:
-            case.next_visit_due = due
-            case.save(update_fields=["next_visit_due"])
+        _keep_next_visit_due(case, household)
     return visit

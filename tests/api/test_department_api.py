@@ -868,5 +868,5 @@ def test_the_same_alerts_sent_twice_at_once_are_stored_once(areas, first_path):
     assert Clue.objects.filter(department=medical, external_id=b["external_id"]).count() == 1
     expected = 3 if first_path == "batch" else 2
     assert Clue.objects.filter(department=medical).count() == expected
-    assert StatusChange.objects.filter(object_type="clue", action="receive").count() == expected
+    assert StatusChange.objects.filter(object_type="clue", action="receive_unmatched").count() == expected
     assert Clue.risk_types.through.objects.count() == expected

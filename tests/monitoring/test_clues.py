@@ -141,7 +141,7 @@ def test_unmatched_clue_waits_and_the_county_matches_it(hh, dept_user, medical, 
     assert clue.status == ClueStatus.PENDING and clue.household == hh and clue.area_code == hh.area_code
     case = clues.clue_open_case(actor=county_approver, clue=clue, now=at(d(3, 2)))
     assert case.household == hh
-    assert [c.action for c in changes("clue", clue.pk)] == ["receive", "match", "open_case"]
+    assert [c.action for c in changes("clue", clue.pk)] == ["receive_unmatched", "match", "open_case"]
 
 
 def test_matching_to_a_household_with_an_open_case_attaches(hh, cadre, dept_user, medical, county_approver):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitoring import defaults
-from monitoring.rules import plans
+from monitoring.rules import plans, transitions
 from monitoring.rules.plans import PlanMeasure, PlanRules, Requirement, RiskRules
 
 CATEGORY = {code: (name, kind) for code, name, kind in defaults.CATEGORIES}
@@ -284,13 +284,15 @@ EXPECTED = {
 
 
 def test_the_table_covers_every_status_and_action():
-    assert set(EXPECTED) == {(s, a) for s in plans.MEASURE_STATUSES for a in plans.MEASURE_ACTIONS}
+    assert set(EXPECTED) == {
+        (s, a) for s in transitions.MEASURE_STATUSES for a in transitions.MEASURE_ACTIONS
+    }
 
 
 @pytest.mark.parametrize(("status", "action"), sorted(EXPECTED))
 def test_measure_transition_table(status, action):
-    assert plans.measure_next_status(status, action) == EXPECTED[(status, action)]
-    refusal = plans.measure_refusal(status, action)
+    assert transitions.measure_next_status(status, action) == EXPECTED[(status, action)]
+    refusal = transitions.measure_refusal(status, action)
     if EXPECTED[(status, action)] is None:
         assert refusal
     else:
