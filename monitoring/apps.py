@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     verbose_name = _("监测帮扶")
+
+    def ready(self):
+        from accounts.permissions import register_grants
+
+        from . import role_grants, tasks  # noqa: F401 - tasks: registers the Celery tasks by name
+
+        register_grants(role_grants.GRANTS, role_grants.NEVER)
