@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from households.api import StaffAPIMixin
 from households.filters import AREA_CODE_VALIDATOR, area_prefix
 from monitoring.api import serializers as s
-from monitoring.api.staff import _errors
+from monitoring.api.staff import ERRORS
 from reports import selectors as ledgers
 
 # --- ledgers --------------------------------------------------------------------------------
@@ -32,7 +32,7 @@ class LedgerCountsView(StaffAPIMixin, APIView):
                 "area", str, description="区划代码前缀或12位区划代码，只能在本人工作区域内缩小范围"
             )
         ],
-        responses={200: s.LedgerCountsSerializer, **_errors(400)},
+        responses={200: s.LedgerCountsSerializer, 400: ERRORS[400]},
     )
     def get(self, request):
         raw = (request.query_params.get("area") or "").strip()

@@ -1,4 +1,4 @@
-"""The demo county generator (households/demo.py) and its commands."""
+"""The demo county generator (households/demo/) and its commands."""
 
 from __future__ import annotations
 
