@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .models import Role
-from .permissions import R, RAC
+from .permissions import RAC, R
 
 GRANTS = {
     Role.OPERATOR: {"accounts.user": RAC, "accounts.area": RAC, "accounts.department": RAC},
