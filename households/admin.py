@@ -176,9 +176,9 @@ class PersonInline(ServiceInlineMixin, admin.TabularInline):
                 household=parent,
                 id_number=data["id_number"],
                 name=data["name"],
-                **_picked(data, services.PERSON_FIELDS - {"name"}),
+                **_picked(data, services.PERSON_DETAIL_FIELDS),
             )
-        changed = _changed(form, services.PERSON_FIELDS | {"id_number"})
+        changed = _changed(form, (*services.PERSON_FIELDS, "id_number"))
         return services.person_update(actor=request.user, person=form.instance, **changed)
 
 
@@ -337,7 +337,7 @@ class HouseholdAdmin(ServiceBackedAdminMixin, RoleScopedHistoryAdmin):
                 reason=reason,
                 **_picked(data, services.HOUSEHOLD_FIELDS),
             )
-        changed = _changed(form, services.HOUSEHOLD_FIELDS | {"village"})
+        changed = _changed(form, (*services.HOUSEHOLD_FIELDS, "village"))
         if not changed:
             return obj
         return services.household_update(actor=request.user, household=obj, reason=reason, **changed)
@@ -419,9 +419,9 @@ class PersonAdmin(ServiceBackedAdminMixin, RoleScopedHistoryAdmin):
                 id_number=data["id_number"],
                 name=data["name"],
                 reason=reason,
-                **_picked(data, services.PERSON_FIELDS - {"name"}),
+                **_picked(data, services.PERSON_DETAIL_FIELDS),
             )
-        changed = _changed(form, services.PERSON_FIELDS | {"id_number"})
+        changed = _changed(form, (*services.PERSON_FIELDS, "id_number"))
         if not changed:
             return obj
         return services.person_update(actor=request.user, person=obj, reason=reason, **changed)

@@ -514,3 +514,13 @@ def test_english_override_still_refuses_with_the_field(areas, cadre):
 def test_village_that_is_not_a_key_is_refused(areas, county_approver, village):
     errors = _refusal(services.household_create, actor=county_approver, number="H1", village=village)
     assert errors == {"village": ["请选择一个村。"]}
+
+
+def test_the_forms_take_their_fields_from_the_services():
+    from households import forms
+
+    assert tuple(forms.HouseholdPageForm.base_fields)[:2] == ("number", "village")
+    assert tuple(forms.HouseholdPageForm.base_fields)[2:] == services.HOUSEHOLD_FIELDS
+    assert set(forms.HouseholdForm.base_fields) == {"number", "village", "reason", *services.HOUSEHOLD_FIELDS}
+    assert forms.PersonPageForm._meta.fields == ("name", "id_number", *services.PERSON_DETAIL_FIELDS)
+    assert set(services.PERSON_FIELDS) == {"name", *services.PERSON_DETAIL_FIELDS}
