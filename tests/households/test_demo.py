@@ -30,11 +30,6 @@ YEAR = 2025  # fixed, so the data does not change with the date the tests run on
 REF = dt.date(YEAR, 1, 1)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def generate(households=120, seed=7, **options):
     return demo.generate_county(households=households, seed=seed, year=YEAR, **options)
 

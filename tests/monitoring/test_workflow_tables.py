@@ -8,13 +8,10 @@ from accounts.errors import InvalidTransition, NotAllowed
 from monitoring.models import CaseStatus, ClueStatus, StatusChange, StepStatus
 from monitoring.rules import transitions
 from monitoring.services import cases, clues
-from tests import factories
+from tests.accounts import factories as af
 from tests.monitoring.helpers import (
-    Actors,
     at,
     d,
-    fast_passwords,  # noqa: F401
-    open_case,
     run_procedure,
     step,
     step_data,
@@ -100,17 +97,6 @@ def test_unknown_action_and_raw_labels():
 # --- through the services -----------------------------------------------------------------
 
 
-@pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
-def case(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
-    return open_case(hh, cadre, d(3, 1))
-
-
 def _no_new_changes(before: int) -> None:
     assert StatusChange.objects.count() == before
 
@@ -165,7 +151,7 @@ def test_wrong_role_and_wrong_area_are_refused(case, actors, areas):
         cases.step_complete(
             actor=actors.township_reviewer, step=hv, data=step_data(hv, d(3, 2)), now=at(d(3, 2))
         )
-    other = factories.user("village_cadre", areas["v12"])
+    other = af.user("village_cadre", areas["v12"])
     with pytest.raises(NotAllowed, match="不在您的工作区域内"):
         cases.step_complete(actor=other, step=hv, data=step_data(hv, d(3, 2)), now=at(d(3, 2)))
 
