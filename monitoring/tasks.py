@@ -66,4 +66,3 @@ def year_end_assessment(self, area_code: str = "", user_id: int | None = None) -
 @shared_task(**RETRY)
 def screening_campaign(self, area_code: str = "", user_id: int | None = None) -> dict:
     return _run(self, TaskName.SCREENING_CAMPAIGN, screening.screening_campaign, area_code, user_id)
-
