@@ -302,3 +302,31 @@ def test_area_admin_search_and_filter(client, operator, areas):
     assert names == {"西城镇", "一村", "二村"}
     response = client.get(_url(areas["v11"].__class__, "changelist"), {"level__exact": "village"})
     assert {a.level for a in response.context["cl"].result_list} == {"village"}
+
+
+def test_each_app_declares_the_grants_on_its_own_models():
+    from accounts import role_grants as accounts_grants
+    from households import role_grants as household_grants
+    from monitoring import role_grants as monitoring_grants
+
+    for module, apps in (
+        (accounts_grants, {"accounts"}),
+        (household_grants, {"households"}),
+        (monitoring_grants, {"monitoring", "django_celery_beat"}),
+    ):
+        labels = {label for grants in module.GRANTS.values() for label in grants} | set(module.NEVER)
+        assert {label.partition(".")[0] for label in labels} <= apps, module.__name__
+
+
+def test_registering_grants_again_changes_nothing_and_a_conflict_is_refused(monkeypatch):
+    monkeypatch.setattr(permissions, "ADMIN_PERMISSIONS", {})
+    monkeypatch.setattr(permissions, "NEVER", {})
+    permissions.register_grants(
+        {Role.OPERATOR: {"app.thing": permissions.RAC}}, {"app.thing": frozenset({"add"})}
+    )
+    permissions.register_grants(
+        {Role.OPERATOR: {"app.thing": permissions.RAC}}, {"app.thing": frozenset({"add"})}
+    )
+    assert permissions.allowed_actions(_User(Role.OPERATOR), "app.thing") == {"view", "change"}
+    with pytest.raises(ValueError):
+        permissions.register_grants({Role.OPERATOR: {"app.thing": permissions.R}})

@@ -354,3 +354,15 @@ def test_command_rejects_bad_input(db):
     with pytest.raises(CommandError):
         call_command("generate_county", households=10, year=timezone.localdate().year + 1, stdout=StringIO())
     assert not Household.objects.exists()
+
+
+def test_without_a_source_of_monitoring_lines_every_year_is_8800(monkeypatch):
+    from households.demo import lines
+
+    monkeypatch.setattr(lines, "LINE_SOURCES", [])
+    assert demo.thresholds_for((2024, 2025)) == {2024: demo.DEFAULT_THRESHOLD, 2025: demo.DEFAULT_THRESHOLD}
+
+
+def test_the_monitoring_lines_come_from_the_reference_data(db):
+    threshold = IncomeThreshold.objects.get(area__isnull=True, year=YEAR).amount
+    assert demo.thresholds_for((YEAR,)) == {YEAR: threshold}

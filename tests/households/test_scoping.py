@@ -244,3 +244,14 @@ def test_scoping_is_one_query(world, county_approver, django_assert_num_queries)
     county_approver.scope_prefixes()  # the user's areas, loaded once per request
     with django_assert_num_queries(1):
         list(Person.objects.for_user(county_approver))
+
+
+def test_every_for_user_is_the_one_scoping_policy():
+    from django.apps import apps
+
+    from accounts.models import ScopedQuerySet
+
+    scoped = [m for m in apps.get_models() if hasattr(m._default_manager.all(), "for_user")]
+    assert len(scoped) >= 10
+    for model in scoped:
+        assert type(model._default_manager.all()).for_user is ScopedQuerySet.for_user, model
