@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("用户与区划")
+
+    def ready(self):
+        from . import role_grants, tasks  # noqa: F401 - tasks: registers the Celery tasks by name
+        from .permissions import register_grants
+
+        register_grants(role_grants.GRANTS, role_grants.NEVER)

@@ -54,13 +54,83 @@ def area_prefix_q(field: str, prefixes: list[str] | tuple[str, ...]) -> Q:
     return reduce(or_, (Q(**{f"{field}__startswith": p}) for p in prefixes))
 
 
-class AreaQuerySet(models.QuerySet):
-    def for_user(self, user) -> AreaQuerySet:
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.sees_everything:
-            return self
-        return self.filter(area_prefix_q("code", user.scope_prefixes()))
+# --- scoping: the one policy of who sees which rows -----------------------------------------
+
+
+class ScopePolicy:
+    """Which rows of a model a user sees; every scoped queryset's ``for_user`` is :meth:`rows`.
+
+    - nobody signed out or inactive sees anything; superusers (``sees_everything``) and the
+      roles in ``all_rows_roles`` see every row;
+    - a role outside ``area_roles`` (when set) sees nothing;
+    - a department account sees :meth:`department_q` (by default its areas, like anyone; the
+      registry shows departments nothing, the workflow only what they reported or were assigned);
+    - everyone else sees the rows whose ``area_field`` (a 12-digit code) starts with one of
+      their areas' prefixes, plus :meth:`extra_q` (e.g. the households assigned to a helper).
+
+    A model configures the attributes and the two hooks; nothing else decides.
+    """
+
+    #: the 12-digit area code the rows are scoped by (a path such as ``"case__area_code"``)
+    area_field: str = "area_code"
+    #: roles that see every row, besides superusers
+    all_rows_roles: frozenset[str] = frozenset()
+    #: the roles scoped by area; the others see nothing (``None``: every role)
+    area_roles: frozenset[str] | None = None
+
+    def area_q(self, user) -> Q:
+        """The rows inside the user's areas."""
+        return area_prefix_q(self.area_field, user.scope_prefixes())
+
+    def extra_q(self, user) -> Q | None:
+        """Rows the user sees besides their areas' (``None``: none)."""
+        return None
+
+    def department_q(self, user) -> Q | None:
+        """What a department account sees (``None``: nothing); by default as anyone else."""
+        return self.scoped_q(user)
+
+    def scoped_q(self, user) -> Q:
+        extra = self.extra_q(user)
+        return self.area_q(user) if extra is None else self.area_q(user) | extra
+
+    def visible_q(self, user) -> Q | None:
+        """The rows an active user who does not see everything sees (``None``: nothing)."""
+        if self.area_roles is not None and user.role not in self.area_roles:
+            return None
+        if user.role == Role.DEPARTMENT:
+            return self.department_q(user)
+        return self.scoped_q(user)
+
+    def rows(self, queryset, user):
+        """``queryset`` narrowed to what ``user`` may see."""
+        if not (user.is_authenticated and user.is_active):
+            return queryset.none()
+        if user.sees_everything or user.role in self.all_rows_roles:
+            return queryset
+        q = self.visible_q(user)
+        return queryset.none() if q is None else queryset.filter(q)
+
+
+class ScopedQuerySet(ScopePolicy, models.QuerySet):
+    """A queryset whose ``for_user`` is the scoping policy its class configures."""
+
+    def for_user(self, user):
+        return self.rows(self, user)
+
+
+class FieldScope(ScopePolicy):
+    """Rows scoped by one area field, for a model without ``for_user``; departments see none."""
+
+    def __init__(self, area_field: str):
+        self.area_field = area_field
+
+    def department_q(self, user) -> Q | None:
+        return None
+
+
+class AreaQuerySet(ScopedQuerySet):
+    area_field = "code"
 
     def under(self, area: Area) -> AreaQuerySet:
         return self.filter(code__startswith=area.prefix)

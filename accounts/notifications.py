@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.db import connection, transaction
@@ -105,10 +106,13 @@ def _insert(rows: list[tuple], now: dt.datetime) -> None:
             )
 
 
-def _queue_email() -> None:
-    from accounts.tasks import notifications_email
+#: The Celery task that sends the emails (``accounts.tasks``), queued by name: the tasks
+#: module wraps this one, so this one does not import it.
+EMAIL_TASK = "accounts.tasks.notifications_email"
 
-    notifications_email.delay()
+
+def _queue_email() -> None:
+    current_app.tasks[EMAIL_TASK].delay()
 
 
 def notifications_email(*, now: dt.datetime | None = None) -> int:

@@ -1,8 +1,9 @@
 """Who may do what in the admin: a role → model → actions table, and the mixins that apply it.
 
 The admin is the operators' and staff's UI for now. Access follows the user's ``role`` (not
-Django's per-user permission rows or ``is_staff``): the table below is the only place that
-says which screens a role gets, and every ``has_*_permission`` of our ModelAdmins reads it.
+Django's per-user permission rows or ``is_staff``): the table :data:`ADMIN_PERMISSIONS`, which
+each app fills with the grants on its own models (its ``role_grants`` module), is the only place
+that says which screens a role gets, and every ``has_*_permission`` of our ModelAdmins reads it.
 Rows are then narrowed to the user's areas by the model's ``for_user`` queryset method, and
 foreign-key choices in forms are narrowed the same way, so nobody can pick a village outside
 their area. Superusers may do everything, except what :data:`NEVER` forbids to everyone.
@@ -13,13 +14,15 @@ that cannot skip them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Area, AreaLevel, Role, area_prefix_q
+from .models import Area, AreaLevel, FieldScope, Role
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ACTIONS = (VIEW, ADD, CHANGE, DELETE)
@@ -29,116 +32,38 @@ RC = frozenset({VIEW, CHANGE})
 RAC = frozenset({VIEW, ADD, CHANGE})
 RACD = frozenset({VIEW, ADD, CHANGE, DELETE})
 
-#: Deployment-wide reference data, edited by operators.
-REFERENCE_MODELS = (
-    "monitoring.incomethreshold",
-    "monitoring.risktype",
-    "monitoring.measurecategory",
-    "monitoring.measure",
-    "monitoring.riskmeasurerule",
-    "monitoring.riskcategoryrequirement",
-    "monitoring.countysettings",
-    "monitoring.holiday",
-    "monitoring.proceduredefinition",
-    "monitoring.stepdefinition",
-)
-#: Reference data whose rows may be deleted; the others are switched off (``is_active``) or
-#: are referenced by cases and settings.
-REFERENCE_DELETABLE = (
-    "monitoring.incomethreshold",
-    "monitoring.riskmeasurerule",
-    "monitoring.riskcategoryrequirement",
-    "monitoring.holiday",
-    "monitoring.proceduredefinition",
-    "monitoring.stepdefinition",
-)
-#: The household registry (written through ``households.services``).
-HOUSEHOLD_MODELS = ("households.household", "households.person", "households.incomerecord")
-HELPER_MODELS = ("households.helper", "households.helperassignment")
-#: The workflow's records: written only by ``monitoring.services``, shown read-only.
-WORKFLOW_MODELS = (
-    "monitoring.clue",
-    "monitoring.monitoringcase",
-    "monitoring.casestep",
-    "monitoring.publicnotice",
-    "monitoring.objection",
-    "monitoring.breach",
-    "monitoring.assistancemeasure",
-    "monitoring.visit",
-    "monitoring.exitassessment",
-    "monitoring.statuschange",
-)
+Grants = Mapping[str, Mapping[str, frozenset[str]]]
 
 
-#: The periodic tasks' schedules (django-celery-beat), edited by operators.
-SCHEDULE_MODELS = (
-    "django_celery_beat.periodictask",
-    "django_celery_beat.crontabschedule",
-    "django_celery_beat.intervalschedule",
-    "django_celery_beat.clockedschedule",
-    "django_celery_beat.solarschedule",
-)
-#: Written by the periodic tasks only, shown read-only.
-RUN_MODELS = ("monitoring.taskrun", "monitoring.screeningcampaign", "monitoring.visittask")
-
-
-def _each(models, actions) -> dict[str, frozenset[str]]:
+def each(models, actions) -> dict[str, frozenset[str]]:
+    """The same ``actions`` for every model label in ``models``."""
     return dict.fromkeys(models, actions)
 
 
-#: role → model label (``app_label.modelname``) → the admin actions it may take.
-#: A role with no entry (department accounts, which use the API) has no admin access.
-ADMIN_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
-    Role.OPERATOR: {
-        **_each(REFERENCE_MODELS, RAC),
-        **_each(REFERENCE_DELETABLE, RACD),
-        "accounts.user": RAC,
-        "accounts.area": RAC,
-        "accounts.department": RAC,
-        **_each(HOUSEHOLD_MODELS, RAC),
-        **_each(HELPER_MODELS, RAC),
-        **_each(WORKFLOW_MODELS, R),
-        **_each(SCHEDULE_MODELS, RACD),
-        **_each(RUN_MODELS, R),
-        "monitoring.reviewrule": RACD,
-    },
-    Role.COUNTY_APPROVER: {
-        **_each(HOUSEHOLD_MODELS, RC),
-        **_each(HELPER_MODELS, RAC),
-        **_each(WORKFLOW_MODELS, R),
-        **_each(REFERENCE_MODELS, R),
-        **_each(RUN_MODELS, R),
-        "monitoring.reviewrule": R,
-        "accounts.department": R,
-    },
-    Role.TOWNSHIP_REVIEWER: {
-        **_each(HOUSEHOLD_MODELS, RC),
-        **_each(HELPER_MODELS, RAC),
-        **_each(WORKFLOW_MODELS, R),
-        **_each(REFERENCE_MODELS, R),
-    },
-    Role.VILLAGE_CADRE: {
-        **_each(HOUSEHOLD_MODELS, RAC),
-        **_each(HELPER_MODELS, R),
-        **_each(WORKFLOW_MODELS, R),
-    },
-    Role.HELPER: {
-        **_each(HOUSEHOLD_MODELS, R),
-        **_each(HELPER_MODELS, R),
-        **_each(WORKFLOW_MODELS, R),
-    },
-    Role.DEPARTMENT: {},
-}
+#: role → model label (``app_label.modelname``) → the admin actions it may take. Each app
+#: declares the grants on its own models (its ``role_grants`` module, registered by its
+#: ``AppConfig.ready``). A role with no entry (department accounts, which use the API) has no
+#: admin access.
+ADMIN_PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {role: {} for role in Role}
 
-#: Actions nobody may take in the admin, superusers included: the status-change log is
-#: append-only, a case's steps are the workflow's, and workflow records are created only by
-#: the workflow services (which set their status, area and due dates).
-NEVER: dict[str, frozenset[str]] = {
-    **_each(WORKFLOW_MODELS, frozenset({ADD})),
-    "monitoring.statuschange": frozenset({ADD, CHANGE, DELETE}),
-    **_each(RUN_MODELS, frozenset({ADD, CHANGE})),
-    "monitoring.casestep": frozenset({ADD, CHANGE, DELETE}),
-}
+#: Actions nobody may take in the admin, superusers included (declared by each app too).
+NEVER: dict[str, frozenset[str]] = {}
+
+
+def register_grants(grants: Grants, never: Mapping[str, frozenset[str]] | None = None) -> None:
+    """Add an app's role grants (role → model label → actions) and its :data:`NEVER` entries.
+
+    Registering the same grants again changes nothing; a model label granted differently by
+    two registrations is a mistake and refused.
+    """
+    for role, labels in grants.items():
+        table = ADMIN_PERMISSIONS.setdefault(role, {})
+        for label, actions in labels.items():
+            if table.setdefault(label, frozenset(actions)) != actions:
+                raise ValueError(f"{role} is granted {label} twice, differently")
+    for label, actions in (never or {}).items():
+        if NEVER.setdefault(label, frozenset(actions)) != actions:
+            raise ValueError(f"{label} is forbidden twice, differently")
 
 
 def allowed_actions(user, label: str) -> frozenset[str]:
@@ -175,14 +100,9 @@ class AdminLoginForm(AdminAuthenticationForm):
 
 
 def scope_by_area_field(queryset, user, field: str):
-    """Rows whose ``field`` (a 12-digit area code) lies in the user's areas."""
-    if not (user.is_authenticated and user.is_active):
-        return queryset.none()
-    if user.sees_everything:
-        return queryset
-    if user.role == Role.DEPARTMENT:
-        return queryset.none()
-    return queryset.filter(area_prefix_q(field, user.scope_prefixes()))
+    """Rows whose ``field`` (a 12-digit area code) lies in the user's areas (the one policy,
+    :class:`accounts.models.ScopePolicy`)."""
+    return FieldScope(field).rows(queryset, user)
 
 
 class _ScopedChoicesMixin:

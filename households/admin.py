@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import ServiceError, ValidationError
-from accounts.models import Area, AreaLevel, Role, area_prefix_q
+from accounts.models import Area, AreaLevel, Role, ScopePolicy, area_prefix_q
 from accounts.permissions import RoleScopedHistoryAdmin, RoleScopedInlineMixin
 
 from . import services
@@ -176,9 +176,9 @@ class PersonInline(ServiceInlineMixin, admin.TabularInline):
                 household=parent,
                 id_number=data["id_number"],
                 name=data["name"],
-                **_picked(data, services.PERSON_FIELDS - {"name"}),
+                **_picked(data, services.PERSON_DETAIL_FIELDS),
             )
-        changed = _changed(form, services.PERSON_FIELDS | {"id_number"})
+        changed = _changed(form, (*services.PERSON_FIELDS, "id_number"))
         return services.person_update(actor=request.user, person=form.instance, **changed)
 
 
@@ -337,7 +337,7 @@ class HouseholdAdmin(ServiceBackedAdminMixin, RoleScopedHistoryAdmin):
                 reason=reason,
                 **_picked(data, services.HOUSEHOLD_FIELDS),
             )
-        changed = _changed(form, services.HOUSEHOLD_FIELDS | {"village"})
+        changed = _changed(form, (*services.HOUSEHOLD_FIELDS, "village"))
         if not changed:
             return obj
         return services.household_update(actor=request.user, household=obj, reason=reason, **changed)
@@ -419,9 +419,9 @@ class PersonAdmin(ServiceBackedAdminMixin, RoleScopedHistoryAdmin):
                 id_number=data["id_number"],
                 name=data["name"],
                 reason=reason,
-                **_picked(data, services.PERSON_FIELDS - {"name"}),
+                **_picked(data, services.PERSON_DETAIL_FIELDS),
             )
-        changed = _changed(form, services.PERSON_FIELDS | {"id_number"})
+        changed = _changed(form, (*services.PERSON_FIELDS, "id_number"))
         if not changed:
             return obj
         return services.person_update(actor=request.user, person=obj, reason=reason, **changed)
@@ -470,22 +470,27 @@ class HelperAssignmentAdmin(ServiceBackedAdminMixin, RoleScopedHistoryAdmin):
         return saved or obj
 
 
-def helpers_for(user, queryset):
-    """Helpers in the user's counties; a helper sees their own profile only.
+class HelperScope(ScopePolicy):
+    """Helpers in the user's counties (a helper belongs to a county rather than a village, so
+    ``Helper`` has no ``for_user``); a helper sees their own profile only, departments none."""
 
-    (``Helper`` has no ``for_user``: it belongs to a county rather than a village.)
-    """
-    if not (user.is_authenticated and user.is_active):
-        return queryset.none()
-    if user.sees_everything:
-        return queryset
-    if user.role == Role.HELPER:
-        return queryset.filter(user=user)
-    if user.role == Role.DEPARTMENT:
-        return queryset.none()
-    prefixes = user.scope_prefixes()
-    counties = {p[:6] + "000000" for p in prefixes if len(p) >= 6}
-    return queryset.filter(area_prefix_q("county__code", prefixes) | Q(county__code__in=counties))
+    area_field = "county__code"
+
+    def area_q(self, user) -> Q:
+        prefixes = user.scope_prefixes()
+        counties = {p[:6] + "000000" for p in prefixes if len(p) >= 6}
+        return area_prefix_q(self.area_field, prefixes) | Q(county__code__in=counties)
+
+    def department_q(self, user) -> Q | None:
+        return None
+
+    def visible_q(self, user) -> Q | None:
+        return Q(user=user) if user.role == Role.HELPER else super().visible_q(user)
+
+
+def helpers_for(user, queryset):
+    """The helpers of ``queryset`` the user may see (:class:`HelperScope`)."""
+    return HelperScope().rows(queryset, user)
 
 
 @admin.register(Helper)

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class HouseholdsConfig(AppConfig):
     name = "households"
     verbose_name = _("农户信息")
+
+    def ready(self):
+        from accounts.permissions import register_grants
+
+        from . import role_grants
+
+        register_grants(role_grants.GRANTS, role_grants.NEVER)

@@ -137,13 +137,13 @@ class PersonForm(ServiceModelForm):
 
     class Meta:
         model = Person
-        fields = ("household", "name", "id_number", *sorted(services.PERSON_FIELDS - {"name"}))
+        fields = ("household", "name", "id_number", *sorted(services.PERSON_DETAIL_FIELDS))
 
 
 class PersonInlineForm(ServiceModelForm):
     class Meta:
         model = Person
-        fields = ("name", "id_number", *sorted(services.PERSON_FIELDS - {"name"}))
+        fields = ("name", "id_number", *sorted(services.PERSON_DETAIL_FIELDS))
 
 
 class IncomeRecordForm(ServiceModelForm):
@@ -266,27 +266,7 @@ class HouseholdPageForm(_PageModelForm):
 
     class Meta:
         model = Household
-        fields = (
-            "number",
-            "village",
-            "address",
-            "phone",
-            "household_type",
-            "low_income_status",
-            "housing_grade",
-            "cultivated_land_mu",
-            "no_labour_safety_net",
-            "military_family",
-            "relocation_settlement",
-            "relocation_address",
-            "food_clothing_secure",
-            "compulsory_education_secure",
-            "medical_insurance_secure",
-            "housing_secure",
-            "drinking_water_secure",
-            "monitoring_contact",
-            "monitoring_contact_phone",
-        )
+        fields = ("number", "village", *services.HOUSEHOLD_FIELDS)
         widgets = {
             "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
             "monitoring_contact_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
@@ -345,26 +325,7 @@ class HouseholdPageForm(_PageModelForm):
             yield title, [self[name] for name in names if name in self.fields]
 
 
-PERSON_PAGE_FIELDS = (
-    "name",
-    "id_number",
-    "relation",
-    "ethnicity",
-    "is_resident",
-    "health_status",
-    "disability",
-    "labour_capacity",
-    "school_status",
-    "school_grade",
-    "basic_medical_insurance",
-    "serious_illness_insurance",
-    "commercial_insurance",
-    "pension_insurance",
-    "migrant_worker",
-    "work_place",
-    "work_months",
-    "public_welfare_job",
-)
+PERSON_PAGE_FIELDS = ("name", "id_number", *services.PERSON_DETAIL_FIELDS)
 
 
 class PersonPageForm(_PageModelForm):

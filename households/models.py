@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from accounts.models import Role, area_prefix_q
+from accounts.models import Role, ScopedQuerySet
 
 from . import idnumber
 
@@ -32,26 +32,22 @@ def validate_id_number(value: str) -> None:
         raise ValidationError(exc.message, code="invalid_id_number") from None
 
 
-class ScopedQuerySet(models.QuerySet):
-    """Area scoping shared by every registry model: ``area_field`` holds a 12-digit code."""
+class RegistryQuerySet(ScopedQuerySet):
+    """The registry's scoping (:class:`accounts.models.ScopePolicy`): rows in the user's areas
+    and, for a helper, of the households assigned to them; departments see none."""
 
     area_field = "area_code"
-    #: path from this model to a household, for helpers' assignments ("" = this is one)
-    household_path = ""
+    #: this model's household id, for helpers' assignments
+    household_field = "id"
 
-    def for_user(self, user):
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.sees_everything:
-            return self
-        if user.role == Role.DEPARTMENT:
-            return self.none()
-        q = area_prefix_q(self.area_field, user.scope_prefixes())
-        if user.role == Role.HELPER:
-            assigned = HelperAssignment.objects.active().filter(helper__user=user).values("household_id")
-            field = f"{self.household_path}_id" if self.household_path else "id"
-            q |= Q(**{f"{field}__in": assigned})
-        return self.filter(q)
+    def extra_q(self, user) -> Q | None:
+        if user.role != Role.HELPER:
+            return None
+        assigned = HelperAssignment.objects.active().filter(helper__user=user).values("household_id")
+        return Q(**{f"{self.household_field}__in": assigned})
+
+    def department_q(self, user) -> Q | None:
+        return None
 
 
 class HouseholdType(models.TextChoices):
@@ -88,7 +84,7 @@ class MonitoringStatus(models.TextChoices):
     ELIMINATED = "eliminated", _("风险已消除")
 
 
-class HouseholdQuerySet(ScopedQuerySet):
+class HouseholdQuerySet(RegistryQuerySet):
     pass
 
 
@@ -221,9 +217,9 @@ class SchoolStatus(models.TextChoices):
     DROPPED_OUT = "dropped_out", _("失学辍学")
 
 
-class PersonQuerySet(ScopedQuerySet):
+class PersonQuerySet(RegistryQuerySet):
     area_field = "household__area_code"
-    household_path = "household"
+    household_field = "household_id"
 
 
 class Person(models.Model):
@@ -297,9 +293,9 @@ class Person(models.Model):
         return self.labour_capacity in ABLE_TO_WORK
 
 
-class IncomeRecordQuerySet(ScopedQuerySet):
+class IncomeRecordQuerySet(RegistryQuerySet):
     area_field = "household__area_code"
-    household_path = "household"
+    household_field = "household_id"
 
 
 class IncomeRecord(models.Model):
@@ -382,9 +378,9 @@ class AssignmentKind(models.TextChoices):
     OTHER = "other", _("其他帮扶力量")
 
 
-class HelperAssignmentQuerySet(ScopedQuerySet):
+class HelperAssignmentQuerySet(RegistryQuerySet):
     area_field = "household__area_code"
-    household_path = "household"
+    household_field = "household_id"
 
     def active(self, on=None):
         from django.utils import timezone

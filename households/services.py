@@ -50,25 +50,27 @@ def _save(instance, *, actor, reason: str = "", exclude=None) -> None:
     instance.save()
 
 
-def _apply(instance, fields: dict, allowed: set[str]) -> None:
-    unknown = set(fields) - allowed
+def _apply(instance, fields: dict, allowed: tuple[str, ...]) -> None:
+    unknown = set(fields).difference(allowed)
     if unknown:
         raise ValidationError({name: _("不能修改此项。") for name in sorted(unknown)})
     for name, value in fields.items():
         setattr(instance, name, value)
 
 
-HOUSEHOLD_FIELDS = {
+#: What a household's services may set besides its number and village, in the order the forms
+#: show them (the admin's and the pages' forms take their fields from here).
+HOUSEHOLD_FIELDS = (
     "address",
     "phone",
     "household_type",
+    "low_income_status",
+    "housing_grade",
+    "cultivated_land_mu",
     "no_labour_safety_net",
     "military_family",
     "relocation_settlement",
     "relocation_address",
-    "low_income_status",
-    "housing_grade",
-    "cultivated_land_mu",
     "food_clothing_secure",
     "compulsory_education_secure",
     "medical_insurance_secure",
@@ -76,9 +78,10 @@ HOUSEHOLD_FIELDS = {
     "drinking_water_secure",
     "monitoring_contact",
     "monitoring_contact_phone",
-}
+)
 
-PERSON_FIELDS = {
+#: What a person's services may set besides the ID number, in the order the forms show them.
+PERSON_FIELDS = (
     "name",
     "relation",
     "ethnicity",
@@ -96,7 +99,9 @@ PERSON_FIELDS = {
     "work_place",
     "work_months",
     "public_welfare_job",
-}
+)
+#: The same without the name (which ``person_add`` takes on its own).
+PERSON_DETAIL_FIELDS = tuple(name for name in PERSON_FIELDS if name != "name")
 
 
 def _village(village) -> Area:

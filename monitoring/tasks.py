@@ -66,14 +66,3 @@ def year_end_assessment(self, area_code: str = "", user_id: int | None = None) -
 @shared_task(**RETRY)
 def screening_campaign(self, area_code: str = "", user_id: int | None = None) -> dict:
     return _run(self, TaskName.SCREENING_CAMPAIGN, screening.screening_campaign, area_code, user_id)
-
-
-#: Task by name, for on-demand runs from the pages and the management command.
-TASKS = {
-    TaskName.RISK_REVIEW: risk_review,
-    TaskName.DEADLINE_WATCH: deadline_watch,
-    TaskName.VISIT_WATCH: visit_watch,
-    TaskName.MEASURE_WATCH: measure_watch,
-    TaskName.YEAR_END_ASSESSMENT: year_end_assessment,
-    TaskName.SCREENING_CAMPAIGN: screening_campaign,
-}

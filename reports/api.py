@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from households.api import StaffAPIMixin
-from monitoring.api.staff import _errors
+from monitoring.api.staff import ERRORS
 from reports import selectors as ledgers
 from reports.forms import CountsQuery
 
@@ -62,7 +62,7 @@ class LedgerCountsView(StaffAPIMixin, APIView):
             ),
             OpenApiParameter("year", int, description="风险消除的统计年度（默认今年）"),
         ],
-        responses={200: LedgerCountsSerializer, **_errors(400)},
+        responses={200: LedgerCountsSerializer, 400: ERRORS[400]},
     )
     def get(self, request):
         query = CountsQuery(request.query_params)

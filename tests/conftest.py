@@ -1,32 +1,89 @@
+"""Fixtures every app's tests share: the county's areas, one user per role, a household.
+
+Each app's own fixtures are in its ``conftest.py``; data that is not the subject of a test
+comes from the factories (``tests/<app>/factories.py``).
+"""
+
 import pytest
 
-from accounts.models import Role
-from tests import factories
+from accounts.models import Department, Role, User
+from tests.accounts import factories as af
+from tests.households import factories as hf
+from tests.monitoring.helpers import Actors
 
 
 @pytest.fixture
 def areas(db):
-    return factories.county_tree()
+    return af.county_tree()
 
 
 @pytest.fixture
 def cadre(areas):
-    return factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre_v11")
+    return af.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre_v11")
 
 
 @pytest.fixture
 def township_reviewer(areas):
-    return factories.user(Role.TOWNSHIP_REVIEWER, areas["t1"], username="reviewer_t1")
+    return af.user(Role.TOWNSHIP_REVIEWER, areas["t1"], username="reviewer_t1")
 
 
 @pytest.fixture
 def county_approver(areas):
-    return factories.user(Role.COUNTY_APPROVER, areas["county"], username="approver")
+    return af.user(Role.COUNTY_APPROVER, areas["county"], username="approver")
 
 
 @pytest.fixture
 def operator(areas):
-    return factories.user(Role.OPERATOR, areas["county"], username="operator")
+    return af.user(Role.OPERATOR, areas["county"], username="operator")
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root", "root@example.org", "pass-12345")
+
+
+@pytest.fixture
+def actors(cadre, township_reviewer, county_approver):
+    """The three roles that take a case through its procedure (village, township, county)."""
+    return Actors(cadre, township_reviewer, county_approver)
+
+
+@pytest.fixture
+def helper_user(areas):
+    """A helper's login with their helper profile in the county (``user.helper_profile``),
+    not yet assigned to any household."""
+    user = af.user(Role.HELPER, username="helper", full_name="王帮扶")
+    hf.helper(areas["county"], user, name="王帮扶")
+    return user
+
+
+@pytest.fixture
+def medical(db):
+    return Department.objects.get(code="medical_insurance")
+
+
+@pytest.fixture
+def household(areas, cadre):
+    """A household of two in village v11, registered by its cadre."""
+    return hf.household(areas["v11"], members=2, actor=cadre, phone="13912345678")
+
+
+@pytest.fixture
+def hh(household):
+    """:func:`household` under its short name."""
+    return household
+
+
+@pytest.fixture
+def other_household(areas):
+    """A household of one in village v12 (the cadre's township, not the cadre's village)."""
+    return hf.household(areas["v12"], members=1)
+
+
+@pytest.fixture
+def cadre_client(client, cadre):
+    client.force_login(cadre)
+    return client
 
 
 @pytest.fixture(autouse=True)

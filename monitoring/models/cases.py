@@ -13,40 +13,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AreaLevel, Role, area_prefix_q
+from accounts.models import AreaLevel, Role
 from households.models import MonitoringCategory
+
+from .base import AreaScopedQuerySet
+from .periodic import ReviewRuleCode
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 USER = settings.AUTH_USER_MODEL
-
-
-class AreaScopedQuerySet(models.QuerySet):
-    """``for_user``: the rows whose household lies in the user's areas.
-
-    Departments see only rows they reported or were assigned (``department_q``); helpers
-    also see what concerns the households assigned to them.
-    """
-
-    area_field = "area_code"
-    household_field = "household_id"
-
-    def department_q(self, department_id) -> Q:
-        return Q(pk__in=[])
-
-    def for_user(self, user):
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.sees_everything:
-            return self
-        if user.role == Role.DEPARTMENT:
-            return self.filter(self.department_q(user.department_id)) if user.department_id else self.none()
-        q = area_prefix_q(self.area_field, user.scope_prefixes())
-        if user.role == Role.HELPER:
-            from households.models import HelperAssignment
-
-            assigned = HelperAssignment.objects.active().filter(helper__user=user).values("household_id")
-            q |= Q(**{f"{self.household_field}__in": assigned})
-        return self.filter(q)
 
 
 class Channel(models.TextChoices):
@@ -76,7 +50,7 @@ class DismissReason(models.TextChoices):
 
 
 class ClueQuerySet(AreaScopedQuerySet):
-    def department_q(self, department_id) -> Q:
+    def department_rows(self, department_id) -> Q:
         return Q(department_id=department_id)
 
 
@@ -167,8 +141,6 @@ class Clue(models.Model):
     @property
     def rule_label(self) -> str:
         """The review rule that raised a system clue, in words."""
-        from .periodic import ReviewRuleCode
-
         return (
             ReviewRuleCode(self.rule_code).label
             if self.rule_code in ReviewRuleCode.values
@@ -209,7 +181,7 @@ class ExitMode(models.TextChoices):
 
 
 class CaseQuerySet(AreaScopedQuerySet):
-    def department_q(self, department_id) -> Q:
+    def department_rows(self, department_id) -> Q:
         return Q(clues__department_id=department_id) | Q(measures__department_id=department_id)
 
     def open(self):
@@ -293,7 +265,7 @@ class CaseStepQuerySet(AreaScopedQuerySet):
     area_field = "case__area_code"
     household_field = "case__household_id"
 
-    def department_q(self, department_id) -> Q:
+    def department_rows(self, department_id) -> Q:
         return Q(pk__in=[])
 
 
@@ -452,7 +424,7 @@ class AssistanceMeasureQuerySet(AreaScopedQuerySet):
     area_field = "case__area_code"
     household_field = "case__household_id"
 
-    def department_q(self, department_id) -> Q:
+    def department_rows(self, department_id) -> Q:
         return Q(department_id=department_id)
 
 

@@ -11,7 +11,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .cases import AreaScopedQuerySet
+from accounts.models import Role, ScopedQuerySet
+
+from .base import AreaScopedQuerySet
 
 
 class TaskName(models.TextChoices):
@@ -30,23 +32,16 @@ class RunStatus(models.TextChoices):
     SKIPPED = "skipped", _("已跳过（同一任务正在运行）")
 
 
-class TaskRunQuerySet(models.QuerySet):
-    def for_user(self, user):
-        from accounts.models import Role, area_prefix_q
+class TaskRunQuerySet(ScopedQuerySet):
+    """Operators see every run; county and township staff the runs over their areas, their
+    counties and the whole deployment (area code ""), which concern everyone; others none."""
 
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.sees_everything or user.role == Role.OPERATOR:
-            return self
-        if user.role not in (Role.COUNTY_APPROVER, Role.TOWNSHIP_REVIEWER):
-            return self.none()
-        # a run over the whole deployment (area_code "") concerns everyone
+    all_rows_roles = frozenset({Role.OPERATOR})
+    area_roles = frozenset({Role.COUNTY_APPROVER, Role.TOWNSHIP_REVIEWER})
+
+    def extra_q(self, user) -> Q:
         counties = {p[:6] for p in user.scope_prefixes()}
-        return self.filter(
-            area_prefix_q("area_code", user.scope_prefixes())
-            | Q(area_code="")
-            | Q(area_code__in=[c + "000000" for c in counties])
-        )
+        return Q(area_code="") | Q(area_code__in=[c + "000000" for c in counties])
 
 
 class TaskRun(models.Model):

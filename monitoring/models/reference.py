@@ -29,6 +29,12 @@ def _county_fk(**extra):
     )
 
 
+class IncomeThresholdQuerySet(models.QuerySet):
+    def default_lines(self) -> list[tuple[int, Decimal]]:
+        """(year, amount) of the rows with no area (the reference lines), by year."""
+        return list(self.filter(area__isnull=True).order_by("year").values_list("year", "amount"))
+
+
 class IncomeThreshold(models.Model):
     """防止返贫监测线: yuan per person per year, set by the province (or county) each year."""
 
@@ -52,6 +58,7 @@ class IncomeThreshold(models.Model):
     effective_from = models.DateField(_("生效日期"), null=True, blank=True)
     source = models.CharField(_("依据"), max_length=300, blank=True)
     history = HistoricalRecords()
+    objects = IncomeThresholdQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("监测收入标准")

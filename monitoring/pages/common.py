@@ -9,13 +9,22 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Role
+from config.forms import apply_service_errors
 from monitoring.county import calendar_for, identification_limit, settings_for
-from monitoring.models import CaseStatus, ClueStatus, MeasureStatus, ObjectionStatus, StepStatus
+from monitoring.models import (
+    CaseStatus,
+    ClueStatus,
+    MeasureStatus,
+    MonitoringCase,
+    ObjectionStatus,
+    StepStatus,
+)
 from monitoring.rules import deadlines
 
 PAGE_SIZE = 25
@@ -185,6 +194,14 @@ def user_name(user) -> str:
     return user.full_name or user.username
 
 
+def load_case(request, pk: int) -> MonitoringCase:
+    """The case ``pk`` if it is in the user's rows (else a 404), with what its pages show."""
+    queryset = MonitoringCase.objects.for_user(request.user).select_related(
+        "household__head", "household__village__parent", "procedure", "exit_procedure"
+    )
+    return get_object_or_404(queryset.prefetch_related("risk_types"), pk=pk)
+
+
 # --- paging and errors ---------------------------------------------------------------------------
 
 
@@ -207,8 +224,6 @@ def error_status(exc: Exception) -> int:
 
 def show_error(form, exc: Exception) -> None:
     """Put a service's refusal on the form: field messages next to their fields, the rest on top."""
-    from config.forms import apply_service_errors
-
     if isinstance(exc, ValidationError):
         apply_service_errors(form, exc)
         return

@@ -23,8 +23,8 @@ from monitoring.selectors import available_actions
 from monitoring.services import exits
 from monitoring.services.assistance import current_plan_violations
 
-from .cases import _load_case
 from .common import error_status, show_error, staff_page
+from .common import load_case as _load_case
 
 ITEM_KEY = re.compile(r"^items-(\d+)-(\w+)$")
 

@@ -15,6 +15,7 @@ from households.models import MonitoringStatus
 from monitoring.county import calendar_for, settings_for
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, StatusChange
 from monitoring.rules import deadlines
+from monitoring.rules.eligibility import eligibility_for_case
 from monitoring.services.audit import require_area, require_role
 from monitoring.services.procedure import (
     bump,
@@ -29,8 +30,6 @@ PROPOSERS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
 
 
 def _criteria(case, *, today: dt.date, mode: str) -> list[dict]:
-    from monitoring.rules.eligibility import eligibility_for_case
-
     result = eligibility_for_case(case, today=today, mode=mode)
     criteria = getattr(result, "criteria", result)
     return [

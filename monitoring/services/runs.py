@@ -13,10 +13,15 @@ import datetime as dt
 import traceback
 from collections.abc import Callable
 
+from celery import current_app
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from monitoring.models import RunStatus, TaskRun
+from accounts.errors import NotAllowed, ValidationError
+from accounts.models import Area, Role
+from monitoring.county import county_code_of
+from monitoring.models import RunStatus, TaskName, TaskRun
 
 #: A run still marked running after this long was cut off (worker killed): it no longer blocks.
 STALE_AFTER = dt.timedelta(hours=6)
@@ -78,23 +83,20 @@ ON_DEMAND = {
 }
 
 
+def celery_task(task: str):
+    """The Celery task that runs ``task`` (a :class:`TaskName`), found by its name in the
+    app's registry: ``monitoring.tasks`` wraps these services, so they do not import it."""
+    return current_app.tasks[f"monitoring.tasks.{task}"]
+
+
 def may_start(actor, task: str) -> bool:
     """May ``actor`` start ``task`` on demand (over an area of theirs)?"""
-    from accounts.models import Role
-
     return actor.has_role(Role.OPERATOR, *ON_DEMAND.get(task, ()))
 
 
 def run_request(*, actor, task: str, area_code: str) -> None:
     """Queue an on-demand run of ``task`` over ``area_code`` (after commit). Checks that the
     actor may start it and that the area is theirs; with no broker configured it runs at once."""
-    from django.utils.translation import gettext as _
-
-    from accounts.errors import NotAllowed, ValidationError
-    from accounts.models import Area
-    from monitoring.county import county_code_of
-    from monitoring.models import TaskName
-
     if task not in TaskName.values:
         raise ValidationError({"task": _("请选择任务。")})
     if not may_start(actor, task):
@@ -118,8 +120,6 @@ def run_request(*, actor, task: str, area_code: str) -> None:
         area_code = county_code_of(area.code)
 
     def queue():
-        from monitoring.tasks import TASKS
-
-        TASKS[task].delay(area_code=area_code or "", user_id=actor.pk)
+        celery_task(task).delay(area_code=area_code or "", user_id=actor.pk)
 
     transaction.on_commit(queue)

@@ -30,7 +30,8 @@ from monitoring.models import (
     TaskRun,
     Visit,
 )
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 
 
 def _url(model, view, *args):
@@ -38,17 +39,12 @@ def _url(model, view, *args):
 
 
 @pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser("root", "root@example.org", "pass-12345")
-
-
-@pytest.fixture
 def workflow_rows(areas, cadre):
     """One row of every workflow model, written directly (the workflow services are not the
     subject here)."""
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     services.income_record_set(actor=cadre, household=hh, year=2025, wages=12000)
-    helper = factories.helper(areas["county"])
+    helper = hf.helper(areas["county"])
     services.helper_assign(actor=cadre, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
     now = timezone.now()
     procedure = ProcedureDefinition.objects.filter(kind="identification").first()
@@ -175,7 +171,7 @@ def test_staff_roles_get_in_without_is_staff(client, request, fixture):
 
 def test_department_account_has_no_admin_access(client, areas):
     dept = Department.objects.get(code="education")
-    user = factories.user(Role.DEPARTMENT, areas["county"], department=dept)
+    user = af.user(Role.DEPARTMENT, areas["county"], department=dept)
     client.force_login(user)
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302
@@ -185,7 +181,7 @@ def test_department_account_has_no_admin_access(client, areas):
 
 def test_department_account_cannot_log_in_to_the_admin(client, areas):
     dept = Department.objects.get(code="education")
-    factories.user(Role.DEPARTMENT, areas["county"], username="edu", department=dept)
+    af.user(Role.DEPARTMENT, areas["county"], username="edu", department=dept)
     response = client.post(reverse("admin:login"), {"username": "edu", "password": "pass-12345"})
     assert response.status_code == 200
     assert "该账号不能登录管理后台" in response.content.decode()
@@ -236,8 +232,8 @@ class _User:
 
 
 def test_operator_sees_users_in_their_county_but_no_superuser(client, operator, cadre, superuser, areas):
-    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
-    outsider = factories.user(Role.COUNTY_APPROVER, other_county, username="outsider")
+    other_county = af.area("130728000000", "怀安县", "county", areas["city"])
+    outsider = af.user(Role.COUNTY_APPROVER, other_county, username="outsider")
     client.force_login(operator)
     response = client.get(_url(User, "changelist"))
     shown = {u.username for u in response.context["cl"].result_list}
@@ -291,7 +287,7 @@ def test_user_admin_checks_role_against_area_level(client, operator, areas):
 
 
 def test_operator_area_choices_are_scoped(client, operator, areas):
-    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
+    other_county = af.area("130728000000", "怀安县", "county", areas["city"])
     client.force_login(operator)
     response = client.get(_url(User, "add"))
     choices = response.context["adminform"].form.fields["areas"].queryset
@@ -306,3 +302,31 @@ def test_area_admin_search_and_filter(client, operator, areas):
     assert names == {"西城镇", "一村", "二村"}
     response = client.get(_url(areas["v11"].__class__, "changelist"), {"level__exact": "village"})
     assert {a.level for a in response.context["cl"].result_list} == {"village"}
+
+
+def test_each_app_declares_the_grants_on_its_own_models():
+    from accounts import role_grants as accounts_grants
+    from households import role_grants as household_grants
+    from monitoring import role_grants as monitoring_grants
+
+    for module, apps in (
+        (accounts_grants, {"accounts"}),
+        (household_grants, {"households"}),
+        (monitoring_grants, {"monitoring", "django_celery_beat"}),
+    ):
+        labels = {label for grants in module.GRANTS.values() for label in grants} | set(module.NEVER)
+        assert {label.partition(".")[0] for label in labels} <= apps, module.__name__
+
+
+def test_registering_grants_again_changes_nothing_and_a_conflict_is_refused(monkeypatch):
+    monkeypatch.setattr(permissions, "ADMIN_PERMISSIONS", {})
+    monkeypatch.setattr(permissions, "NEVER", {})
+    permissions.register_grants(
+        {Role.OPERATOR: {"app.thing": permissions.RAC}}, {"app.thing": frozenset({"add"})}
+    )
+    permissions.register_grants(
+        {Role.OPERATOR: {"app.thing": permissions.RAC}}, {"app.thing": frozenset({"add"})}
+    )
+    assert permissions.allowed_actions(_User(Role.OPERATOR), "app.thing") == {"view", "change"}
+    with pytest.raises(ValueError):
+        permissions.register_grants({Role.OPERATOR: {"app.thing": permissions.R}})

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from accounts.models import Area, AreaLevel, Role, area_prefix_q
-from tests import factories
+from tests.accounts import factories as af
 
 
 def _clean_errors(area: Area) -> dict[str, list[str]]:
@@ -144,33 +144,33 @@ def test_covers_for_a_county_approver(areas, county_approver):
 
 
 def test_covers_with_several_areas(areas):
-    user = factories.user(Role.VILLAGE_CADRE, areas["v11"], areas["v22"])
+    user = af.user(Role.VILLAGE_CADRE, areas["v11"], areas["v22"])
     assert user.scope_prefixes() == ["130727100201", "130727200202"]
     assert user.covers(areas["v22"].code)
     assert not user.covers(areas["v21"].code)
 
 
 def test_covers_without_areas_is_false(areas):
-    assert not factories.user(Role.COUNTY_APPROVER).covers(areas["v11"].code)
+    assert not af.user(Role.COUNTY_APPROVER).covers(areas["v11"].code)
 
 
 def test_superuser_covers_everything(areas):
-    root = factories.user(Role.OPERATOR, is_superuser=True)
+    root = af.user(Role.OPERATOR, is_superuser=True)
     assert root.covers("440000000000")
     assert root.sees_everything
 
 
 def test_inactive_users_cover_nothing(areas):
-    user = factories.user(Role.COUNTY_APPROVER, areas["county"], is_active=False)
+    user = af.user(Role.COUNTY_APPROVER, areas["county"], is_active=False)
     assert not user.covers(areas["v11"].code)
-    root = factories.user(Role.OPERATOR, is_superuser=True, is_active=False)
+    root = af.user(Role.OPERATOR, is_superuser=True, is_active=False)
     assert not root.covers(areas["v11"].code)
 
 
 def test_has_role(areas, cadre):
     assert cadre.has_role(Role.VILLAGE_CADRE, Role.OPERATOR)
     assert not cadre.has_role(Role.COUNTY_APPROVER)
-    assert factories.user(Role.DEPARTMENT, is_superuser=True).has_role(Role.COUNTY_APPROVER)
+    assert af.user(Role.DEPARTMENT, is_superuser=True).has_role(Role.COUNTY_APPROVER)
 
 
 # --- Area.objects.for_user -------------------------------------------------------------------
@@ -186,11 +186,9 @@ def test_areas_for_user(areas, cadre, township_reviewer, county_approver):
 
 def test_areas_for_anonymous_and_inactive_users_are_empty(areas):
     assert not Area.objects.for_user(AnonymousUser()).exists()
-    assert not Area.objects.for_user(
-        factories.user(Role.COUNTY_APPROVER, areas["county"], is_active=False)
-    ).exists()
+    assert not Area.objects.for_user(af.user(Role.COUNTY_APPROVER, areas["county"], is_active=False)).exists()
 
 
 def test_areas_for_superuser_are_all(areas):
-    root = factories.user(Role.OPERATOR, is_superuser=True)
+    root = af.user(Role.OPERATOR, is_superuser=True)
     assert Area.objects.for_user(root).count() == len(areas)

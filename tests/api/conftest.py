@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import Department, Role, Scope
 from accounts.services import api_key_issue
 from monitoring.rules import deadlines
-from tests import factories
+from tests.accounts import factories as af
 
 ALL_SCOPES = list(Scope.values)
 
@@ -34,11 +34,6 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def medical(db):
-    return Department.objects.get(code="medical_insurance")
 
 
 @pytest.fixture
@@ -85,12 +80,6 @@ def civil_api(civil_key):
 
 
 @pytest.fixture
-def hh(areas, cadre):
-    """A registered household of two in village v11."""
-    return factories.household(areas["v11"], members=2, actor=cadre, phone="13912345678")
-
-
-@pytest.fixture
 def department_person(areas, medical):
     """A person of the medical-insurance bureau who signs in (session), not a key."""
-    return factories.user(Role.DEPARTMENT, areas["county"], department=medical, username="yb_clerk")
+    return af.user(Role.DEPARTMENT, areas["county"], department=medical, username="yb_clerk")

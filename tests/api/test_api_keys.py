@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from accounts.api_auth import KeyRateThrottle
 from accounts.models import ApiCallLog, DepartmentAPIKey, Role, Scope, User
 from accounts.services import api_key_revoke
-from tests import factories
+from tests.accounts import factories as af
 from tests.api.conftest import key_client
 from tests.api.test_department_api import TASKS, URL, alert, assert_error_shape
 
@@ -310,16 +310,14 @@ def test_the_call_log_is_read_only(client, operator, api):
 
 @pytest.mark.parametrize("role", [Role.COUNTY_APPROVER, Role.VILLAGE_CADRE])
 def test_only_operators_see_keys_and_calls(client, areas, medical_key, role):
-    client.force_login(
-        factories.user(role, areas["county"] if role == Role.COUNTY_APPROVER else areas["v11"])
-    )
+    client.force_login(af.user(role, areas["county"] if role == Role.COUNTY_APPROVER else areas["v11"]))
     assert client.get(_admin_url(DepartmentAPIKey, "changelist")).status_code == 403
     assert client.get(_admin_url(ApiCallLog, "changelist")).status_code == 403
 
 
 def test_an_operator_of_another_county_does_not_see_the_keys(client, areas, medical_key):
-    other = factories.area("130728000000", "怀安县", "county", areas["city"])
-    client.force_login(factories.user(Role.OPERATOR, other, username="op2"))
+    other = af.area("130728000000", "怀安县", "county", areas["city"])
+    client.force_login(af.user(Role.OPERATOR, other, username="op2"))
     page = client.get(_admin_url(DepartmentAPIKey, "changelist"))
     assert page.status_code == 200
     assert list(page.context["cl"].result_list) == []

@@ -26,10 +26,11 @@ from monitoring.models import (
 )
 from monitoring.services import alerts as alert_service
 from monitoring.services import clues
-from tests import factories
+from tests.accounts import factories as af
 from tests.api.conftest import today
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
-from tests.monitoring.helpers import Actors, run_procedure
+from tests.monitoring.helpers import run_procedure
 from tests.transactional import (  # noqa: F401 (fixtures)
     HOLD,
     race,
@@ -45,7 +46,7 @@ _ext = itertools.count(1)
 def alert(**overrides) -> dict:
     body = {
         "external_id": f"YB-{next(_ext):06d}",
-        "id_number": factories.id_number(),
+        "id_number": hf.id_number(),
         "name": "张三",
         "risk_type": "01",
         "found_date": (today() - dt.timedelta(days=3)).isoformat(),
@@ -130,7 +131,7 @@ def test_an_alert_never_opens_a_case_and_attaches_to_an_open_one(api, hh):
     assert case.version == 1
     assert sorted(case.risk_types.values_list("code", flat=True)) == ["01", "03"]
     # a household without a case gets none from an alert
-    other = factories.household(hh.village, members=1)
+    other = hf.household(hh.village, members=1)
     assert post(api, alert(id_number=head_number(other))).json()["status"] == ClueStatus.PENDING
     assert not MonitoringCase.objects.filter(household=other).exists()
 
@@ -247,12 +248,12 @@ def test_a_batch_over_1000_is_refused_whole(api):
 
 
 def test_a_batch_of_1000_is_accepted(api, areas):
-    households = [factories.household(areas["v11"], members=1) for _ in range(20)]
+    households = [hf.household(areas["v11"], members=1) for _ in range(20)]
     case = mf.case(households[0], status=CaseStatus.IDENTIFYING)
     batch = [alert(id_number=head_number(households[i % 20]) if i % 3 == 0 else None) for i in range(1000)]
     for item in batch:
         if item["id_number"] is None:
-            item["id_number"] = factories.id_number()
+            item["id_number"] = hf.id_number()
     started = time.monotonic()
     with CaptureQueriesContext(connection) as queries:
         response = post(api, batch)
@@ -363,7 +364,7 @@ def test_optional_fields_may_be_left_out(api):
 
 
 def test_numeric_external_ids_and_full_width_id_numbers_are_read(api):
-    number = factories.id_number()
+    number = hf.id_number()
     full_width = number.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     response = post(api, alert(external_id=778899, id_number=f" {full_width} "))
     assert response.status_code == 201, response.content
@@ -431,9 +432,9 @@ def _snapshot(external_ids: list[str], case_ids: list[int]) -> dict:
 
 def test_the_batch_writes_the_same_rows_as_clue_create_item_by_item(areas, medical):
     dept_user = mf.department_user("medical_insurance", areas["county"])
-    a = factories.household(areas["v11"], members=2)
-    b = factories.household(areas["v12"], members=1)
-    c = factories.household(areas["v21"], members=1)
+    a = hf.household(areas["v11"], members=2)
+    b = hf.household(areas["v12"], members=1)
+    c = hf.household(areas["v21"], members=1)
     case_b = mf.case(b, status=CaseStatus.IDENTIFYING, risks=["01"])
     case_c = mf.case(c, status=CaseStatus.MONITORED, risks=["01"])
     second_member = a.members.exclude(pk=a.head_id).get()
@@ -446,7 +447,7 @@ def test_the_batch_writes_the_same_rows_as_clue_create_item_by_item(areas, medic
             "risk_types": ["01"],
             "amount": "100.50",
         },
-        {"external_id": "E2", "id_number": factories.id_number(), "name": "乙", "risk_types": ["0201", "03"]},
+        {"external_id": "E2", "id_number": hf.id_number(), "name": "乙", "risk_types": ["0201", "03"]},
         {"external_id": "E3", "id_number": b.head.id_number, "name": "丙", "risk_types": ["03"]},
         {
             "external_id": "E4",
@@ -567,7 +568,7 @@ def test_odd_ids_are_404(api, path):
 
 
 def test_the_alert_list_makes_a_fixed_number_of_queries(api, areas, django_assert_max_num_queries):
-    households = [factories.household(areas["v11"], members=1) for _ in range(6)]
+    households = [hf.household(areas["v11"], members=1) for _ in range(6)]
     for h in households[:3]:
         mf.case(h, status=CaseStatus.IDENTIFYING)
     post(api, [alert(id_number=head_number(h), risk_types=["01", "03"], risk_type=None) for h in households])
@@ -583,11 +584,6 @@ def test_the_alert_list_makes_a_fixed_number_of_queries(api, areas, django_asser
     assert counts[0] == counts[1], counts
     with django_assert_max_num_queries(7):  # key, department, count, page, risk types, call log
         api.get(URL, {"page_size": 36})
-
-
-@pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
 
 
 def test_the_department_reads_how_the_county_handled_its_alerts(api, hh, county_approver, actors):
@@ -655,7 +651,7 @@ def test_staff_may_not_use_the_department_endpoints(areas, role):
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.force_login(factories.user(role, areas["county"] if role != Role.VILLAGE_CADRE else areas["v11"]))
+    client.force_login(af.user(role, areas["county"] if role != Role.VILLAGE_CADRE else areas["v11"]))
     assert_error_shape(client.get(URL), 403, "permission_denied")
     assert_error_shape(post(client, alert()), 403, "permission_denied")
     assert_error_shape(client.get(TASKS), 403, "permission_denied")
@@ -796,7 +792,7 @@ def test_a_key_of_another_department_sees_neither_alerts_nor_tasks(civil_api, ap
 
 def test_the_task_list_makes_a_fixed_number_of_queries(api, areas, medical, django_assert_max_num_queries):
     for _ in range(5):
-        h = factories.household(areas["v11"], members=1, phone="13800001111")
+        h = hf.household(areas["v11"], members=1, phone="13800001111")
         case = mf.case(h, status=CaseStatus.MONITORED, identified_on=today())
         AssistanceMeasure.objects.create(case=case, measure=mf.measure("M0502"), department=medical)
     with django_assert_max_num_queries(6):

@@ -53,8 +53,8 @@ from monitoring.models import (
 from monitoring.rules.steps import validate_step_data
 from monitoring.services import assistance, cases, clues, visits
 from monitoring.services.alerts import RiskCodes, alerts_receive, clean_alert
-from tests import factories
 from tests.api.conftest import today
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 ERROR_KEYS = {"code", "message", "fields"}
@@ -71,11 +71,11 @@ def _build_world(areas, cadre, reviewer, approver, medical: Department, key_user
     """A few households, cases at several steps, clues, alerts, a visit and measures."""
     day = today()
     homes = [
-        factories.household(areas["v11"], members=3, phone="13912345678"),
-        factories.household(areas["v11"], members=2, phone="13912345679"),
-        factories.household(areas["v11"], members=2),
-        factories.household(areas["v21"], members=1),
-        factories.household(areas["v22"], members=2),
+        hf.household(areas["v11"], members=3, phone="13912345678"),
+        hf.household(areas["v11"], members=2, phone="13912345679"),
+        hf.household(areas["v11"], members=2),
+        hf.household(areas["v21"], members=1),
+        hf.household(areas["v22"], members=2),
     ]
     Household.objects.filter(pk__in=[h.pk for h in homes]).update(
         created_at=mf.at(day - dt.timedelta(days=400))
@@ -169,7 +169,7 @@ def _build_world(areas, cadre, reviewer, approver, medical: Department, key_user
             },
             {
                 "external_id": "YB-2",
-                "id_number": factories.id_number(),
+                "id_number": hf.id_number(),
                 "name": "未登记",
                 "risk_types": ["01"],
                 "found_date": (day - dt.timedelta(days=4)).isoformat(),
@@ -631,9 +631,7 @@ def test_step_rules_still_take_names_as_a_list_or_with_commas():
 @pytest.mark.parametrize("field", ["responsible_person", "note"])
 @pytest.mark.parametrize("value", [{"name": "王"}, ["王"], True, "王\x00"])
 def test_a_plan_item_with_odd_text_is_a_field_error(field, value, areas, county_approver):
-    case = mf.case(
-        factories.household(areas["v11"], members=1), identified_on=today() - dt.timedelta(days=10)
-    )
+    case = mf.case(hf.household(areas["v11"], members=1), identified_on=today() - dt.timedelta(days=10))
     with pytest.raises(DjangoValidationError) as refused:
         assistance.plan_set(
             actor=county_approver, case=case, items=[{"measure": "M0504", field: value}, {"measure": "M0101"}]
@@ -643,9 +641,7 @@ def test_a_plan_item_with_odd_text_is_a_field_error(field, value, areas, county_
 
 
 def test_a_plan_item_may_give_a_number_as_its_text(areas, county_approver):
-    case = mf.case(
-        factories.household(areas["v11"], members=1), identified_on=today() - dt.timedelta(days=10)
-    )
+    case = mf.case(hf.household(areas["v11"], members=1), identified_on=today() - dt.timedelta(days=10))
     (row, _other) = assistance.plan_set(
         actor=county_approver,
         case=case,
@@ -669,7 +665,7 @@ def test_an_alert_with_a_nul_character_is_rejected_not_a_database_error(field, d
     codes = RiskCodes.load()
     item = {
         "external_id": "YB-NUL",
-        "id_number": factories.id_number(),
+        "id_number": hf.id_number(),
         "name": "张三",
         "risk_type": "01",
         "found_date": today().isoformat(),

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from households import services as household_services
-from households.models import Household, MonitoringStatus
+from households.models import MonitoringStatus
 from monitoring.models import (
     AssistanceMeasure,
     CaseStatus,
@@ -28,7 +28,8 @@ from monitoring.models import (
     StatusChange,
     StepStatus,
 )
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 TODAY = timezone.localdate()
@@ -114,10 +115,9 @@ def allowed(case_body: dict, action: str, step_id=None) -> bool:
 
 
 @pytest.fixture
-def household(areas):
-    home = factories.household(areas["v11"], members=2, phone="13912345678")
-    Household.objects.filter(pk=home.pk).update(created_at=mf.at(TODAY - dt.timedelta(days=200)))
-    return Household.objects.get(pk=home.pk)
+def household(household):
+    """Registered 200 days ago."""
+    return hf.registered_on(household, TODAY - dt.timedelta(days=200))
 
 
 @pytest.fixture
@@ -304,7 +304,7 @@ def test_returning_a_step_reopens_the_steps_it_waits_for(desks, household):
 
 
 def test_measures_are_started_and_completed_through_the_case(areas, desks):
-    case = mf.case(factories.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10))
+    case = mf.case(hf.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10))
     approver = Desk(desks["approver"], case.pk)
     body = approver.act("set_plan", data={"items": [{"measure": "M0504"}, {"measure": "M0101"}]})
     measure = next(m for m in body["measures"] if m["measure_code"] == "M0101")
@@ -319,7 +319,7 @@ def test_measures_are_started_and_completed_through_the_case(areas, desks):
     done = next(m for m in body["measures"] if m["id"] == measure["id"])
     assert done["status"] == "implemented" and done["amount"] == "2000.00"
     assert_error(approver.post("measure_stop", data={"measure": measure["id"]}, reason="改变计划"), 409)
-    other = mf.case(factories.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10))
+    other = mf.case(hf.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10))
     error = assert_error(
         Desk(desks["approver"], other.pk).post("measure_start", data={"measure": measure["id"]}), 400
     )
@@ -328,7 +328,7 @@ def test_measures_are_started_and_completed_through_the_case(areas, desks):
 
 
 def test_secured_tracking_by_the_county_only(areas, desks, cadre):
-    home = factories.household(areas["v11"], members=1, no_labour_safety_net=True)
+    home = hf.household(areas["v11"], members=1, no_labour_safety_net=True)
     case = mf.case(home, identified_on=TODAY - dt.timedelta(days=60))
     assert_error(
         Desk(desks["cadre"], case.pk).post("secure_tracking", reason="整户无劳动能力"), 403, "not_allowed"
@@ -421,12 +421,12 @@ def test_a_stale_version_is_409_and_changes_nothing(desks, case_id):
 
 
 def test_another_area_is_404_and_a_helper_is_403(areas, desks, case_id, household):
-    other = factories.user(Role.VILLAGE_CADRE, areas["v12"])
+    other = af.user(Role.VILLAGE_CADRE, areas["v12"])
     assert_error(Desk(client_for(other), case_id).post("complete", step=1, version=None), 404, "not_found")
-    helper_user = factories.user(Role.HELPER)
+    helper_user = af.user(Role.HELPER)
     household_services.helper_assign(
         actor=None,
-        helper=factories.helper(areas["county"], helper_user),
+        helper=hf.helper(areas["county"], helper_user),
         household=household,
         start_date=TODAY - dt.timedelta(days=30),
     )
@@ -477,7 +477,7 @@ def test_bad_action_input_is_400_with_the_field(body, field, desks, case_id):
 
 
 def test_plan_errors_name_the_item_and_the_plan(areas, desks):
-    case = mf.case(factories.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10))
+    case = mf.case(hf.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10))
     approver = Desk(desks["approver"], case.pk)
     error = assert_error(approver.post("set_plan", data={"items": [{"measure": "M9999"}]}), 400, "invalid")
     assert "data.items[0].measure" in error["fields"]
@@ -487,7 +487,7 @@ def test_plan_errors_name_the_item_and_the_plan(areas, desks):
 
 
 def test_a_step_of_another_case_is_a_field_error(areas, desks, case_id):
-    other_case = open_case(desks["cadre"], factories.household(areas["v11"], members=1))
+    other_case = open_case(desks["cadre"], hf.household(areas["v11"], members=1))
     foreign = Desk(desks["cadre"], other_case).step("home_verification")["id"]
     error = assert_error(
         Desk(desks["cadre"], case_id).post("complete", step=foreign, data=HOME_CHECK), 400, "invalid"
@@ -521,9 +521,7 @@ ITEM_FIELDS = ["measure", "measure_id", "measure_code", "department", "planned_s
 
 
 def test_junk_in_any_field_is_a_4xx_never_a_500(areas, desks, case_id, cadre, county_approver):
-    monitored = mf.case(
-        factories.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10)
-    )
+    monitored = mf.case(hf.household(areas["v11"], members=1), identified_on=TODAY - dt.timedelta(days=10))
     steps = {s["code"]: s["id"] for s in Desk(desks["cadre"], case_id).get()["steps"]}
     statuses = set()
 

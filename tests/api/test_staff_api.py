@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 
 from accounts.models import Department, Role
 from households import idnumber
-from households import services as household_services
 from households.models import Household, LowIncomeStatus, MonitoringStatus, Person
 from monitoring.models import (
     AssistanceMeasure,
@@ -32,7 +31,8 @@ from monitoring.models import (
     Visit,
 )
 from monitoring.services import clues
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 TODAY = timezone.localdate()
@@ -63,7 +63,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 
 
 def hh(village, *, phone: str = PHONE, members: int = 2, **fields) -> Household:
-    return factories.household(village, members=members, phone=phone, **fields)
+    return hf.household(village, members=members, phone=phone, **fields)
 
 
 @pytest.fixture
@@ -120,16 +120,10 @@ def world(areas):
 
 
 @pytest.fixture
-def helper_user(areas, world):
-    user = factories.user(Role.HELPER, username="helper")
-    profile = factories.helper(areas["county"], user)
-    household_services.helper_assign(
-        actor=None,
-        helper=profile,
-        household=world["households"]["a"],
-        start_date=TODAY - dt.timedelta(days=60),
-    )
-    return user
+def helper_user(helper_user, world):
+    """The helper, responsible for household "a" for the last 60 days."""
+    hf.assign(helper_user, world["households"]["a"], TODAY - dt.timedelta(days=60))
+    return helper_user
 
 
 def ids(response) -> set[int]:
@@ -146,7 +140,7 @@ def test_anonymous_callers_get_401_with_the_error_shape(world):
 
 
 def test_department_accounts_cannot_use_the_staff_api(areas, world):
-    dept = factories.user(Role.DEPARTMENT, areas["county"], department=Department.objects.get(code="health"))
+    dept = af.user(Role.DEPARTMENT, areas["county"], department=Department.objects.get(code="health"))
     assert_error(client_for(dept).get("/api/v1/cases/"), 403)
 
 
@@ -186,7 +180,7 @@ def test_a_township_reviewer_sees_its_villages(endpoint, township_reviewer, worl
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 def test_a_user_of_two_villages_sees_both(endpoint, areas, world):
-    user = factories.user(Role.VILLAGE_CADRE, areas["v12"], areas["v21"])
+    user = af.user(Role.VILLAGE_CADRE, areas["v12"], areas["v21"])
     rows = world[ENDPOINTS[endpoint][1]]
     assert ids(client_for(user).get(f"/api/v1/{endpoint}/")) == {rows["c"].pk, rows["d"].pk}
 
@@ -564,9 +558,7 @@ def test_clue_creation_refusals(cadre, fresh, world):
 
 
 def _alert(areas, id_number: str, external_id: str) -> Clue:
-    dept = factories.user(
-        Role.DEPARTMENT, areas["county"], department=Department.objects.get(code="civil_affairs")
-    )
+    dept = af.user(Role.DEPARTMENT, areas["county"], department=Department.objects.get(code="civil_affairs"))
     clue, _created = clues.alert_receive(
         actor=dept,
         department=dept.department,
@@ -580,7 +572,7 @@ def _alert(areas, id_number: str, external_id: str) -> Clue:
 
 
 def test_county_triage_match_then_open_a_case(areas, county_approver, township_reviewer, fresh):
-    clue = _alert(areas, factories.id_number(), "A-1")
+    clue = _alert(areas, hf.id_number(), "A-1")
     assert clue.status == ClueStatus.UNMATCHED
     # an unmatched alert waits at the county: the township does not see it
     assert_error(client_for(township_reviewer).get(f"/api/v1/clues/{clue.pk}/"), 404)
@@ -599,7 +591,7 @@ def test_county_triage_match_then_open_a_case(areas, county_approver, township_r
 
 
 def test_county_triage_dismiss_and_its_refusals(areas, county_approver, cadre, fresh):
-    clue = _alert(areas, factories.id_number(), "A-2")
+    clue = _alert(areas, hf.id_number(), "A-2")
     client = client_for(county_approver)
     body = assert_error(
         client.post(f"/api/v1/clues/{clue.pk}/dismiss/", {"reason": "why"}, format="json"), 400
@@ -633,7 +625,7 @@ def test_county_triage_dismiss_and_its_refusals(areas, county_approver, cadre, f
 
 
 def test_matching_to_a_household_outside_the_area_is_a_field_error(areas, county_approver):
-    clue = _alert(areas, factories.id_number(), "A-3")
+    clue = _alert(areas, hf.id_number(), "A-3")
     body = assert_error(
         client_for(county_approver).post(
             f"/api/v1/clues/{clue.pk}/match/", {"household": 10**6}, format="json"

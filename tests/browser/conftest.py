@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from accounts.models import Role
+from tests.accounts import factories as af
+from tests.monitoring.helpers import Actors
+from tests.transactional import restore_reference_data
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -70,3 +75,21 @@ def shot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@pytest.fixture
+def county(transactional_db):
+    """The county's areas and its cadre, township reviewer and county approver (who sign in
+    with their usernames), with the reference data back in place."""
+    restore_reference_data()  # emptied by the previous transactional test
+    areas = af.county_tree()
+    cadre = af.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干")
+    reviewer = af.user(Role.TOWNSHIP_REVIEWER, areas["t1"], username="reviewer", full_name="李镇审")
+    approver = af.user(Role.COUNTY_APPROVER, areas["county"], username="approver", full_name="赵县审")
+    return {
+        "areas": areas,
+        "cadre": cadre,
+        "reviewer": reviewer,
+        "approver": approver,
+        "actors": Actors(cadre, reviewer, approver),
+    }

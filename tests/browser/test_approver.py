@@ -12,25 +12,13 @@ from django.utils import timezone
 from accounts.models import Department, Role
 from monitoring.models import AssistanceMeasure, CaseStatus, Clue, ClueStatus, Measure, MonitoringCase
 from monitoring.services import clues
-from tests import factories
+from tests.accounts import factories as af
 from tests.browser.conftest import login, shot
-from tests.monitoring import factories as mf
+from tests.households import factories as hf
 from tests.monitoring.helpers import Actors, at, run_procedure, step
 from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def county(transactional_db):
-    restore_reference_data()  # emptied by the previous transactional test
-    areas = factories.county_tree()
-    actors = Actors(
-        factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干"),
-        factories.user(Role.TOWNSHIP_REVIEWER, areas["t1"], username="reviewer", full_name="李镇审"),
-        factories.user(Role.COUNTY_APPROVER, areas["county"], username="approver", full_name="赵县审"),
-    )
-    return {"areas": areas, "actors": actors}
 
 
 def _today() -> dt.date:
@@ -64,7 +52,7 @@ def _select_measure(page, row: int, code: str) -> None:
 
 def test_county_approver_identifies_and_plans(desk_page, phone_page, county):
     page, actors = desk_page, county["actors"]
-    household = mf.household(county["areas"]["v11"], labour=("normal", "normal"))
+    household = hf.household(county["areas"]["v11"], labour=("normal", "normal"))
     case = _case_at_approval(household, actors)
     approval = step(case, "county_approval")
     key = f"complete-s{approval.pk}"
@@ -152,8 +140,8 @@ def test_county_approver_identifies_and_plans(desk_page, phone_page, county):
 
 def test_county_approver_triages_alerts_in_bulk(phone_page, desk_page, county):
     medical = Department.objects.get(code="medical_insurance")
-    department_user = factories.user(Role.DEPARTMENT, county["areas"]["county"], department=medical)
-    household = mf.household(county["areas"]["v11"], labour=("normal",))
+    department_user = af.user(Role.DEPARTMENT, county["areas"]["county"], department=medical)
+    household = hf.household(county["areas"]["v11"], labour=("normal",))
     found = _today() - dt.timedelta(days=4)
     alerts = []
     for n in range(4):

@@ -9,32 +9,14 @@ import re
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
 from monitoring.models import CaseStatus, Clue, MonitoringCase, StepStatus
 from monitoring.services import cases, clues
-from tests import factories
 from tests.browser.conftest import login, shot
-from tests.monitoring import factories as mf
+from tests.households import factories as hf
 from tests.monitoring.helpers import at, step, step_data
 from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def county(transactional_db):
-    restore_reference_data()  # emptied by the previous transactional test
-    areas = factories.county_tree()
-    return {
-        "areas": areas,
-        "cadre": factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干"),
-        "reviewer": factories.user(
-            Role.TOWNSHIP_REVIEWER, areas["t1"], username="reviewer", full_name="李镇审"
-        ),
-        "approver": factories.user(
-            Role.COUNTY_APPROVER, areas["county"], username="approver", full_name="赵县审"
-        ),
-    }
 
 
 def _today() -> dt.date:
@@ -61,8 +43,8 @@ def _open_case(household, cadre, days_ago: int) -> MonitoringCase:
 
 def test_a_self_report_becomes_a_case_on_a_phone(phone_page, desk_page, county):
     page = phone_page
-    household = mf.household(county["areas"]["v11"], labour=("normal", "normal"))
-    _open_case(mf.household(county["areas"]["v11"]), county["cadre"], 6)  # an older one, already late
+    household = hf.household(county["areas"]["v11"], labour=("normal", "normal"))
+    _open_case(hf.household(county["areas"]["v11"]), county["cadre"], 6)  # an older one, already late
     login(page, "cadre")
     page.goto(f"/households/{household.pk}/clue/")
     page.wait_for_selector("form.clue-form")
@@ -121,8 +103,8 @@ def test_a_self_report_becomes_a_case_on_a_phone(phone_page, desk_page, county):
 def test_township_reviewer_returns_one_case_and_approves_another(phone_page, county):
     page = phone_page
     cadre = county["cadre"]
-    first = _open_case(mf.household(county["areas"]["v11"]), cadre, 3)
-    second = _open_case(mf.household(county["areas"]["v12"], labour=("normal",)), None, 3)
+    first = _open_case(hf.household(county["areas"]["v11"]), cadre, 3)
+    second = _open_case(hf.household(county["areas"]["v12"], labour=("normal",)), None, 3)
     yesterday = _today() - dt.timedelta(days=1)
     for case in (first, second):
         s = step(case, "home_verification")

@@ -10,29 +10,16 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from accounts.models import Notification, NotificationKind, Role
+from accounts.models import Notification, NotificationKind
 from monitoring.models import CountySettings, RunStatus, TaskName, TaskRun, VisitTask
 from monitoring.services.screening import screening_campaign
 from monitoring.services.year_end import year_end_assessment
-from tests import factories
 from tests.browser.conftest import login, shot
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def county(transactional_db):
-    restore_reference_data()  # emptied by the previous transactional test
-    areas = factories.county_tree()
-    return {
-        "areas": areas,
-        "cadre": factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干"),
-        "approver": factories.user(
-            Role.COUNTY_APPROVER, areas["county"], username="approver", full_name="赵县审"
-        ),
-    }
 
 
 def _no_sideways_scroll(page) -> None:
@@ -50,7 +37,7 @@ def _open_menu(page) -> None:
 
 def test_village_cadre_opens_a_notification_from_the_home_page(phone_page, county):
     page, areas, cadre = phone_page, county["areas"], county["cadre"]
-    households = [mf.household(areas["v11"]) for _ in range(2)]
+    households = [hf.household(areas["v11"]) for _ in range(2)]
     today = timezone.localdate()
     # the county's screening starts today: the daily task opens it and tells the village cadre
     CountySettings.objects.update(screening_month=today.month, screening_day=today.day, screening_days=30)
@@ -105,7 +92,7 @@ def test_village_cadre_opens_a_notification_from_the_home_page(phone_page, count
 
 def test_county_approver_starts_a_risk_review_and_sees_the_finished_run(phone_page, county):
     page, areas = phone_page, county["areas"]
-    mf.household(areas["v12"], housing_secure=False)  # the review raises a housing clue
+    hf.household(areas["v12"], housing_secure=False)  # the review raises a housing clue
 
     login(page, "approver")
     page.goto("/runs/")

@@ -6,8 +6,9 @@ import pytest
 
 from accounts.models import Role
 from households.models import Household
-from tests import factories
+from tests.accounts import factories as af
 from tests.browser.conftest import login, shot
+from tests.households import factories as hf
 from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,11 +19,11 @@ BAD_CHECK_DIGIT = "公民身份号码校验位错误，请核对。"
 @pytest.fixture
 def village(transactional_db):
     restore_reference_data()  # emptied by the previous transactional test
-    areas = factories.county_tree()
-    cadre = factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干")
+    areas = af.county_tree()
+    cadre = af.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干")
     for _ in range(3):
-        factories.household(areas["v11"], members=2, actor=cadre)
-    factories.household(areas["v12"], members=1)  # another village: not listed
+        hf.household(areas["v11"], members=2, actor=cadre)
+    hf.household(areas["v12"], members=1)  # another village: not listed
     return {"areas": areas, "cadre": cadre}
 
 
@@ -56,7 +57,7 @@ def test_register_a_household_and_a_member_with_a_wrong_id_number(phone_page, vi
     assert "请添加家庭成员" in page.inner_text(".alert-success")
 
     # an ID number with a wrong check digit: the Chinese message beside the field, nothing lost
-    good = factories.id_number(sex="F")
+    good = hf.id_number(sex="F")
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     page.fill("#id_name", "赵桂兰")
     page.fill("#id_id_number", bad)

@@ -10,8 +10,9 @@ from django.utils import timezone
 from accounts.models import Role
 from households import services as household_services
 from monitoring.models import Clue, Visit
-from tests import factories
+from tests.accounts import factories as af
 from tests.browser.conftest import login, shot
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 from tests.transactional import reference_data_afterwards, restore_reference_data  # noqa: F401 (autouse fixture)
 
@@ -21,13 +22,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def village(transactional_db):
     restore_reference_data()  # emptied by the previous transactional test
-    areas = factories.county_tree()
+    areas = af.county_tree()
     today = timezone.localdate()
-    cadre = factories.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干")
-    helper_user = factories.user(Role.HELPER, username="helper", full_name="王帮扶")
-    helper = factories.helper(areas["county"], helper_user, name="王帮扶")
-    first = mf.household(areas["v11"], labour=("normal", "weak"), registered=today - dt.timedelta(days=300))
-    second = mf.household(areas["v11"], labour=("none",), registered=today - dt.timedelta(days=300))
+    cadre = af.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre", full_name="张村干")
+    helper_user = af.user(Role.HELPER, username="helper", full_name="王帮扶")
+    helper = hf.helper(areas["county"], helper_user, name="王帮扶")
+    first = hf.household(areas["v11"], labour=("normal", "weak"), registered=today - dt.timedelta(days=300))
+    second = hf.household(areas["v11"], labour=("none",), registered=today - dt.timedelta(days=300))
     for hh in (first, second):
         household_services.helper_assign(
             actor=None, helper=helper, household=hh, start_date=today - dt.timedelta(days=200)

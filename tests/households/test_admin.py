@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts.models import Role
 from households import idnumber, services
 from households.models import Helper, HelperAssignment, Household, IncomeRecord, Person
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 
 
 def _url(model, view, *args):
@@ -69,8 +70,8 @@ def _bad_check_digit(number: str) -> str:
 
 
 def test_cadre_changelist_shows_only_their_village(client, areas, cadre):
-    mine = factories.household(areas["v11"], members=1)
-    other = factories.household(areas["v12"], members=1)
+    mine = hf.household(areas["v11"], members=1)
+    other = hf.household(areas["v12"], members=1)
     client.force_login(cadre)
     response = client.get(_url(Household, "changelist"))
     assert response.status_code == 200
@@ -81,15 +82,15 @@ def test_cadre_changelist_shows_only_their_village(client, areas, cadre):
 
 
 def test_township_reviewer_sees_their_township(client, areas, township_reviewer):
-    in_t1 = [factories.household(areas["v11"]), factories.household(areas["v12"])]
-    factories.household(areas["v21"])
+    in_t1 = [hf.household(areas["v11"]), hf.household(areas["v12"])]
+    hf.household(areas["v21"])
     client.force_login(township_reviewer)
     response = client.get(_url(Household, "changelist"))
     assert {h.pk for h in response.context["cl"].result_list} == {h.pk for h in in_t1}
 
 
 def test_other_villages_records_do_not_open(client, areas, cadre):
-    other = factories.household(areas["v12"], members=1)
+    other = hf.household(areas["v12"], members=1)
     person = other.members.get()
     client.force_login(cadre)
     for url in (_url(Household, "change", other.pk), _url(Person, "change", person.pk)):
@@ -116,10 +117,10 @@ def test_cadre_can_only_pick_their_own_villages(client, areas, cadre):
 
 
 def test_helper_sees_assigned_households_read_only(client, areas, cadre):
-    helper_user = factories.user(Role.HELPER, username="helper1")
-    helper = factories.helper(areas["county"], helper_user)
-    assigned = factories.household(areas["v21"], members=1)
-    factories.household(areas["v22"], members=1)
+    helper_user = af.user(Role.HELPER, username="helper1")
+    helper = hf.helper(areas["county"], helper_user)
+    assigned = hf.household(areas["v21"], members=1)
+    hf.household(areas["v22"], members=1)
     services.helper_assign(actor=None, helper=helper, household=assigned, start_date=dt.date(2025, 1, 1))
     client.force_login(helper_user)
     response = client.get(_url(Household, "changelist"))
@@ -132,7 +133,7 @@ def test_helper_sees_assigned_households_read_only(client, areas, cadre):
 
 
 def test_reviewer_changes_but_does_not_add(client, areas, township_reviewer):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     client.force_login(township_reviewer)
     assert client.get(_url(Household, "add")).status_code == 403
     response = client.get(_url(Household, "change", hh.pk))
@@ -151,12 +152,12 @@ def test_reviewer_changes_but_does_not_add(client, areas, township_reviewer):
 def test_changelist_query_count_does_not_grow(client, areas, cadre, django_assert_max_num_queries):
     client.force_login(cadre)
     url = _url(Household, "changelist")
-    factories.household(areas["v11"], members=2)
+    hf.household(areas["v11"], members=2)
     client.get(url)  # warm up (content types, sessions)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     for _ in range(6):
-        factories.household(areas["v11"], members=3, phone="13912345678")
+        hf.household(areas["v11"], members=3, phone="13912345678")
     with CaptureQueriesContext(connection) as many:
         response = client.get(url)
     assert response.context["cl"].result_count == 7
@@ -166,8 +167,8 @@ def test_changelist_query_count_does_not_grow(client, areas, cadre, django_asser
 
 
 def test_household_autocomplete_is_scoped(client, areas, cadre):
-    mine = factories.household(areas["v11"])
-    factories.household(areas["v12"])
+    mine = hf.household(areas["v11"])
+    hf.household(areas["v12"])
     client.force_login(cadre)
     response = client.get(
         reverse("admin:autocomplete"),
@@ -178,8 +179,8 @@ def test_household_autocomplete_is_scoped(client, areas, cadre):
 
 
 def test_changelist_search_by_member_id_number(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=2)
-    factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=2)
+    hf.household(areas["v11"], members=1)
     member = hh.members.order_by("pk").last()
     client.force_login(cadre)
     response = client.get(_url(Household, "changelist"), {"q": member.id_number})
@@ -187,7 +188,7 @@ def test_changelist_search_by_member_id_number(client, areas, cadre):
 
 
 def test_phone_is_masked_in_the_list(client, areas, cadre):
-    factories.household(areas["v11"], phone="13912345678")
+    hf.household(areas["v11"], phone="13912345678")
     client.force_login(cadre)
     content = client.get(_url(Household, "changelist")).content.decode()
     assert "139****5678" in content
@@ -198,7 +199,7 @@ def test_phone_is_masked_in_the_list(client, areas, cadre):
 
 
 def test_person_list_masks_the_id_number_and_the_change_page_shows_it(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     person = hh.members.get()
     client.force_login(cadre)
     content = client.get(_url(Person, "changelist")).content.decode()
@@ -222,8 +223,8 @@ def _person_add_data(client, household, **values):
 
 
 def test_person_add_with_wrong_check_digit_shows_the_error_and_keeps_the_input(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
-    bad = _bad_check_digit(factories.id_number())
+    hh = hf.household(areas["v11"], members=1)
+    bad = _bad_check_digit(hf.id_number())
     client.force_login(cadre)
     before = Person.objects.count()
     response = client.post(
@@ -243,7 +244,7 @@ def test_person_add_with_wrong_check_digit_shows_the_error_and_keeps_the_input(c
 
 
 def test_person_add_with_a_birth_date_in_the_future_is_refused(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     future = idnumber.make("130727", timezone.localdate() + dt.timedelta(days=30), 11)
     client.force_login(cadre)
     response = client.post(_url(Person, "add"), _person_add_data(client, hh, id_number=future))
@@ -252,8 +253,8 @@ def test_person_add_with_a_birth_date_in_the_future_is_refused(client, areas, ca
 
 
 def test_person_already_in_another_household_is_refused(client, areas, cadre):
-    first = factories.household(areas["v11"], members=1)
-    second = factories.household(areas["v11"], members=1)
+    first = hf.household(areas["v11"], members=1)
+    second = hf.household(areas["v11"], members=1)
     taken = first.members.get().id_number
     client.force_login(cadre)
     response = client.post(_url(Person, "add"), _person_add_data(client, second, id_number=taken))
@@ -264,7 +265,7 @@ def test_person_already_in_another_household_is_refused(client, areas, cadre):
 
 
 def test_person_add_goes_through_the_service(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     services.income_record_set(actor=cadre, household=hh, year=2025, wages=10000)
     number = idnumber.make("130727", dt.date(1990, 5, 17), 124)
     client.force_login(cadre)
@@ -281,18 +282,16 @@ def test_person_add_goes_through_the_service(client, areas, cadre):
 
 
 def test_person_add_outside_the_area_is_refused(client, areas, cadre):
-    other = factories.household(areas["v12"], members=1)
+    other = hf.household(areas["v12"], members=1)
     client.force_login(cadre)
-    response = client.post(
-        _url(Person, "add"), _person_add_data(client, other, id_number=factories.id_number())
-    )
+    response = client.post(_url(Person, "add"), _person_add_data(client, other, id_number=hf.id_number()))
     assert response.status_code == 200
     assert "household" in response.context["adminform"].form.errors
     assert other.members.count() == 1
 
 
 def test_person_change_goes_through_the_service(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=2)
+    hh = hf.household(areas["v11"], members=2)
     person = hh.members.order_by("pk").last()
     client.force_login(cadre)
     response = client.get(_url(Person, "change", person.pk))
@@ -324,7 +323,7 @@ def _income_add_data(client, household, **values):
 
 
 def test_negative_income_is_refused_with_a_message(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=2)
+    hh = hf.household(areas["v11"], members=2)
     client.force_login(cadre)
     response = client.post(
         _url(IncomeRecord, "add"), _income_add_data(client, hh, wages="-100", business="300")
@@ -338,7 +337,7 @@ def test_negative_income_is_refused_with_a_message(client, areas, cadre):
 
 
 def test_income_add_computes_per_capita(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=2)
+    hh = hf.household(areas["v11"], members=2)
     client.force_login(cadre)
     response = client.post(
         _url(IncomeRecord, "add"),
@@ -357,7 +356,7 @@ def test_income_add_computes_per_capita(client, areas, cadre):
 
 
 def test_income_add_for_a_year_already_recorded_is_refused(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     services.income_record_set(actor=cadre, household=hh, year=2025, wages=10000)
     client.force_login(cadre)
     response = client.post(_url(IncomeRecord, "add"), _income_add_data(client, hh, wages="1"))
@@ -373,7 +372,7 @@ def test_household_add_with_members_and_income_goes_through_the_services(client,
     client.force_login(cadre)
     response = client.get(_url(Household, "add"))
     data = _page_data(response, extra_rows={"members": 2, "incomes": 1})
-    head_id, child_id = factories.id_number(), factories.id_number()
+    head_id, child_id = hf.id_number(), hf.id_number()
     data.update(
         {
             "number": "H-NEW-1",
@@ -403,14 +402,14 @@ def test_household_add_refused_in_an_inline_row_saves_nothing(client, areas, cad
     client.force_login(cadre)
     response = client.get(_url(Household, "add"))
     data = _page_data(response, extra_rows={"members": 2})
-    bad = _bad_check_digit(factories.id_number())
+    bad = _bad_check_digit(hf.id_number())
     data.update(
         {
             "number": "H-NEW-2",
             "village": str(areas["v11"].pk),
             "address": "一村8号",
             "members-0-name": "赵户主",
-            "members-0-id_number": factories.id_number(),
+            "members-0-id_number": hf.id_number(),
             "members-0-relation": "head",
             "members-1-name": "赵孩子",
             "members-1-id_number": bad,
@@ -431,7 +430,7 @@ def test_household_add_refused_in_an_inline_row_saves_nothing(client, areas, cad
 
 
 def test_household_number_taken_is_shown_on_the_field(client, areas, cadre):
-    existing = factories.household(areas["v11"])
+    existing = hf.household(areas["v11"])
     client.force_login(cadre)
     data = _page_data(client.get(_url(Household, "add")))
     data.update({"number": existing.number, "village": str(areas["v11"].pk), "address": "某地"})
@@ -441,7 +440,7 @@ def test_household_number_taken_is_shown_on_the_field(client, areas, cadre):
 
 
 def test_household_status_fields_are_not_editable(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     client.force_login(cadre)
     form = client.get(_url(Household, "change", hh.pk)).context["adminform"].form
     assert not {"monitoring_status", "monitoring_category", "area_code", "head"} & set(form.fields)
@@ -449,7 +448,7 @@ def test_household_status_fields_are_not_editable(client, areas, cadre):
 
 
 def test_household_revert_is_refused(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     version = hh.history.last().history_id
     client.force_login(cadre)
     response = client.get(_url(Household, "simple_history", hh.pk, version))
@@ -459,8 +458,8 @@ def test_household_revert_is_refused(client, areas, cadre):
 
 
 def test_inline_member_change_and_helper_assignment(client, areas, county_approver):
-    hh = factories.household(areas["v21"], members=1)
-    helper = factories.helper(areas["county"])
+    hh = hf.household(areas["v21"], members=1)
+    helper = hf.helper(areas["county"])
     client.force_login(county_approver)
     response = client.get(_url(Household, "change", hh.pk))
     data = _page_data(response, extra_rows={"helper_assignments": 1})
@@ -480,8 +479,8 @@ def test_inline_member_change_and_helper_assignment(client, areas, county_approv
 
 
 def test_household_page_with_an_active_assignment_saves_and_ends_it(client, areas, county_approver):
-    hh = factories.household(areas["v21"], members=1)
-    helper = factories.helper(areas["county"])
+    hh = hf.household(areas["v21"], members=1)
+    helper = hf.helper(areas["county"])
     services.helper_assign(actor=None, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
     client.force_login(county_approver)
     data = _page_data(client.get(_url(Household, "change", hh.pk)))
@@ -504,8 +503,8 @@ def test_household_page_with_an_active_assignment_saves_and_ends_it(client, area
 
 
 def test_cadre_saves_a_household_with_a_view_only_assignment(client, areas, cadre):
-    hh = factories.household(areas["v11"], members=1)
-    helper = factories.helper(areas["county"])
+    hh = hf.household(areas["v11"], members=1)
+    helper = hf.helper(areas["county"])
     services.helper_assign(actor=None, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
     client.force_login(cadre)
     data = _page_data(client.get(_url(Household, "change", hh.pk)))
@@ -517,9 +516,9 @@ def test_cadre_saves_a_household_with_a_view_only_assignment(client, areas, cadr
 
 
 def test_helper_choices_are_scoped_to_the_county(client, areas, township_reviewer):
-    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
-    mine = factories.helper(areas["county"], name="本县帮扶人")
-    factories.helper(other_county, name="外县帮扶人")
+    other_county = af.area("130728000000", "怀安县", "county", areas["city"])
+    mine = hf.helper(areas["county"], name="本县帮扶人")
+    hf.helper(other_county, name="外县帮扶人")
     client.force_login(township_reviewer)
     response = client.get(_url(Helper, "changelist"))
     assert [h.pk for h in response.context["cl"].result_list] == [mine.pk]
@@ -529,9 +528,9 @@ def test_helper_choices_are_scoped_to_the_county(client, areas, township_reviewe
 
 @pytest.mark.parametrize("model", [Household, Person, IncomeRecord, Helper, HelperAssignment])
 def test_registry_pages_open_for_the_county_approver(client, areas, county_approver, model):
-    hh = factories.household(areas["v11"], members=1)
+    hh = hf.household(areas["v11"], members=1)
     services.income_record_set(actor=county_approver, household=hh, year=2025, wages=1)
-    helper = factories.helper(areas["county"])
+    helper = hf.helper(areas["county"])
     services.helper_assign(actor=county_approver, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
     client.force_login(county_approver)
     assert client.get(_url(model, "changelist")).status_code == 200

@@ -1,4 +1,4 @@
-"""The demo county generator (households/demo.py) and its commands."""
+"""The demo county generator (households/demo/) and its commands."""
 
 from __future__ import annotations
 
@@ -28,11 +28,6 @@ from monitoring.models import IncomeThreshold
 
 YEAR = 2025  # fixed, so the data does not change with the date the tests run on
 REF = dt.date(YEAR, 1, 1)
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def generate(households=120, seed=7, **options):
@@ -359,3 +354,15 @@ def test_command_rejects_bad_input(db):
     with pytest.raises(CommandError):
         call_command("generate_county", households=10, year=timezone.localdate().year + 1, stdout=StringIO())
     assert not Household.objects.exists()
+
+
+def test_without_a_source_of_monitoring_lines_every_year_is_8800(monkeypatch):
+    from households.demo import lines
+
+    monkeypatch.setattr(lines, "LINE_SOURCES", [])
+    assert demo.thresholds_for((2024, 2025)) == {2024: demo.DEFAULT_THRESHOLD, 2025: demo.DEFAULT_THRESHOLD}
+
+
+def test_the_monitoring_lines_come_from_the_reference_data(db):
+    threshold = IncomeThreshold.objects.get(area__isnull=True, year=YEAR).amount
+    assert demo.thresholds_for((YEAR,)) == {YEAR: threshold}

@@ -6,11 +6,11 @@ from django.utils import timezone, translation
 from accounts.errors import ValidationError
 from households import services
 from households.models import Household, Person
-from tests import factories
+from tests.households import factories as hf
 
 
 def test_household_as_it_was_before_an_edit(areas, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre, phone="13800000001")
+    hh = hf.household(areas["v11"], members=1, actor=cadre, phone="13800000001")
     before = timezone.now()
     services.household_update(
         actor=cadre, household=hh, phone="13900000002", housing_grade="D", reason="入户核实更正"
@@ -45,7 +45,7 @@ def test_default_reasons_are_chinese(areas, cadre):
         hh = services.household_create(actor=cadre, number="H1", village=areas["v11"])
         services.household_update(actor=cadre, household=hh, phone="1")
         person = services.person_add(
-            actor=cadre, household=hh, id_number=factories.id_number(), name="张三", relation="head"
+            actor=cadre, household=hh, id_number=hf.id_number(), name="张三", relation="head"
         )
         services.person_update(actor=cadre, person=person, ethnicity="回族")
     assert [h.history_change_reason for h in hh.history.order_by("history_date")] == [
@@ -60,7 +60,7 @@ def test_default_reasons_are_chinese(areas, cadre):
 
 
 def test_setting_the_head_is_recorded_with_the_actor(areas, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre)
+    hh = hf.household(areas["v11"], members=1, actor=cadre)
     latest = hh.history.first()
     assert latest.head_id == hh.head_id
     assert latest.history_user == cadre
@@ -68,7 +68,7 @@ def test_setting_the_head_is_recorded_with_the_actor(areas, cadre):
 
 
 def test_income_history_records_the_figures_before_a_correction(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=6000)
     before = timezone.now()
     services.income_record_set(actor=cadre, household=hh, year=2024, wages=9000)
@@ -83,8 +83,8 @@ def test_income_history_records_the_figures_before_a_correction(areas, cadre):
 
 def test_person_moved_history_shows_the_old_household(areas, township_reviewer):
     actor = township_reviewer
-    a = factories.household(areas["v11"], members=2, actor=actor)
-    b = factories.household(areas["v12"], members=1, actor=actor)
+    a = hf.household(areas["v11"], members=2, actor=actor)
+    b = hf.household(areas["v12"], members=1, actor=actor)
     mover = a.members.exclude(pk=a.head_id).get()
     before = timezone.now()
 
@@ -108,8 +108,8 @@ def test_person_moved_history_shows_the_old_household(areas, township_reviewer):
 
 
 def test_moving_the_head_out_clears_the_old_head_and_keeps_it_in_history(areas, cadre):
-    a = factories.household(areas["v11"], members=2, actor=cadre)
-    b = factories.household(areas["v11"], members=0, actor=cadre)
+    a = hf.household(areas["v11"], members=2, actor=cadre)
+    b = hf.household(areas["v11"], members=0, actor=cadre)
     head = a.head
     before = timezone.now()
 
@@ -124,8 +124,8 @@ def test_moving_the_head_out_clears_the_old_head_and_keeps_it_in_history(areas, 
 
 
 def test_moving_in_as_head_does_not_replace_an_existing_head(areas, cadre):
-    a = factories.household(areas["v11"], members=2, actor=cadre)
-    b = factories.household(areas["v11"], members=1, actor=cadre)
+    a = hf.household(areas["v11"], members=2, actor=cadre)
+    b = hf.household(areas["v11"], members=1, actor=cadre)
     mover = a.members.exclude(pk=a.head_id).get()
     services.person_move(actor=cadre, person=mover, to_household=b, relation="head", reason="分户")
     b_head = b.head_id
@@ -141,22 +141,22 @@ def _move_refusal(**kwargs) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
 def test_person_move_requires_a_reason(areas, cadre, reason):
-    a = factories.household(areas["v11"], members=1, actor=cadre)
-    b = factories.household(areas["v11"], members=0, actor=cadre)
+    a = hf.household(areas["v11"], members=1, actor=cadre)
+    b = hf.household(areas["v11"], members=0, actor=cadre)
     errors = _move_refusal(actor=cadre, person=a.head, to_household=b, relation="child", reason=reason)
     assert errors == {"reason": ["请填写迁移原因。"]}
     assert Person.objects.get(pk=a.head_id).household_id == a.pk
 
 
 def test_person_move_refuses_the_same_household(areas, cadre):
-    a = factories.household(areas["v11"], members=1, actor=cadre)
+    a = hf.household(areas["v11"], members=1, actor=cadre)
     errors = _move_refusal(actor=cadre, person=a.head, to_household=a, relation="child", reason="无")
     assert errors == {"to_household": ["成员已在该户中。"]}
 
 
 def test_person_move_outside_the_area_is_refused(areas, cadre):
-    a = factories.household(areas["v11"], members=1, actor=cadre)
-    elsewhere = factories.household(areas["v21"], members=0)
+    a = hf.household(areas["v11"], members=1, actor=cadre)
+    elsewhere = hf.household(areas["v21"], members=0)
     errors = _move_refusal(
         actor=cadre, person=a.head, to_household=elsewhere, relation="child", reason="迁出"
     )
@@ -165,8 +165,8 @@ def test_person_move_outside_the_area_is_refused(areas, cadre):
 
 
 def test_person_move_from_outside_the_area_is_refused(areas, cadre):
-    a = factories.household(areas["v11"], members=0, actor=cadre)
-    elsewhere = factories.household(areas["v21"], members=1)
+    a = hf.household(areas["v11"], members=0, actor=cadre)
+    elsewhere = hf.household(areas["v21"], members=1)
     errors = _move_refusal(
         actor=cadre, person=elsewhere.head, to_household=a, relation="child", reason="迁入"
     )
@@ -174,8 +174,8 @@ def test_person_move_from_outside_the_area_is_refused(areas, cadre):
 
 
 def test_person_move_refuses_a_bad_relation(areas, cadre):
-    a = factories.household(areas["v11"], members=1, actor=cadre)
-    b = factories.household(areas["v11"], members=0, actor=cadre)
+    a = hf.household(areas["v11"], members=1, actor=cadre)
+    b = hf.household(areas["v11"], members=0, actor=cadre)
     with pytest.raises(ValidationError) as exc:
         services.person_move(actor=cadre, person=a.head, to_household=b, relation="boss", reason="迁移")
     assert list(exc.value.message_dict) == ["relation"]

@@ -10,7 +10,8 @@ from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Role
 from households import income, services
 from households.models import IncomeRecord
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 
 D = Decimal
 
@@ -93,7 +94,7 @@ def _errors(exc_info) -> dict[str, list[str]]:
 
 
 def test_service_computes_and_stores(areas, cadre):
-    hh = factories.household(areas["v11"], members=4, actor=cadre)
+    hh = hf.household(areas["v11"], members=4, actor=cadre)
     rec = services.income_record_set(
         actor=cadre,
         household=hh,
@@ -112,7 +113,7 @@ def test_service_computes_and_stores(areas, cadre):
 
 
 def test_service_headline_figure_does_not_deduct_medical(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     rec = services.income_record_set(
         actor=cadre,
         household=hh,
@@ -128,7 +129,7 @@ def test_service_headline_figure_does_not_deduct_medical(areas, cadre):
 
 
 def test_service_no_members_gives_no_per_capita(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=5000)
     rec.refresh_from_db()
     assert rec.members == 0
@@ -137,7 +138,7 @@ def test_service_no_members_gives_no_per_capita(areas, cadre):
 
 
 def test_service_non_resident_members_are_not_counted(areas, cadre):
-    hh = factories.household(areas["v11"], members=3, actor=cadre)
+    hh = hf.household(areas["v11"], members=3, actor=cadre)
     away = hh.members.exclude(pk=hh.head_id).first()
     services.person_update(actor=cadre, person=away, is_resident=False)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=9000)
@@ -146,7 +147,7 @@ def test_service_non_resident_members_are_not_counted(areas, cadre):
 
 
 def test_service_negative_net_is_stored(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     rec = services.income_record_set(
         actor=cadre, household=hh, year=2024, business=3000, business_expenditure=8000
     )
@@ -160,14 +161,14 @@ def test_service_negative_net_is_stored(areas, cadre):
 
 
 def test_service_rounds_to_cents(areas, cadre):
-    hh = factories.household(areas["v11"], members=3, actor=cadre)
+    hh = hf.household(areas["v11"], members=3, actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=10000)
     rec.refresh_from_db()
     assert rec.per_capita_net_income == D("3333.33")
 
 
 def test_service_replaces_the_same_year(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     first = services.income_record_set(actor=cadre, household=hh, year=2024, wages=1000, transfer=500)
     second = services.income_record_set(actor=cadre, household=hh, year=2024, wages=3000)
     assert first.pk == second.pk
@@ -179,7 +180,7 @@ def test_service_replaces_the_same_year(areas, cadre):
 
 @pytest.mark.parametrize("field", ["per_capita_net_income", "net_income", "members"])
 def test_computed_figures_cannot_be_typed_in(areas, cadre, field):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         services.income_record_set(actor=cadre, household=hh, year=2024, wages=1000, **{field: 99999})
     assert _errors(exc) == {field: ["不能修改此项。"]}
@@ -199,14 +200,14 @@ def test_computed_figures_cannot_be_typed_in(areas, cadre, field):
     ],
 )
 def test_negative_amounts_are_refused_naming_the_field(areas, cadre, field):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         services.income_record_set(actor=cadre, household=hh, year=2024, **{field: "-0.01"})
     assert _errors(exc) == {field: ["金额不能为负数。"]}
 
 
 def test_every_bad_amount_is_reported_at_once(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         services.income_record_set(actor=cadre, household=hh, year=2024, wages=-1, transfer="abc")
     assert _errors(exc) == {"wages": ["金额不能为负数。"], "transfer": ["请填写数字金额。"]}
@@ -214,20 +215,20 @@ def test_every_bad_amount_is_reported_at_once(areas, cadre):
 
 @pytest.mark.parametrize("raw", ["abc", "1,000", "NaN", "-NaN", "sNaN", "Infinity", "-Infinity", "1e"])
 def test_non_numbers_are_refused(areas, cadre, raw):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         services.income_record_set(actor=cadre, household=hh, year=2024, wages=raw)
     assert _errors(exc) == {"wages": ["请填写数字金额。"]}
 
 
 def test_empty_and_none_amounts_count_as_zero(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages="", transfer=None)
     assert rec.net_income == 0
 
 
 def test_more_than_two_decimals_is_refused(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     with pytest.raises(ValidationError) as exc:
         services.income_record_set(actor=cadre, household=hh, year=2024, wages="100.001")
     assert set(_errors(exc)) == {"wages"}
@@ -235,14 +236,14 @@ def test_more_than_two_decimals_is_refused(areas, cadre):
 
 @pytest.mark.parametrize("year", [1999, "abc", None, "next year"])
 def test_bad_year_is_refused(areas, cadre, year):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         services.income_record_set(actor=cadre, household=hh, year=year, wages=1)
     assert _errors(exc) == {"year": ["年度不正确。"]}
 
 
 def test_year_after_next_is_refused_next_year_allowed(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     this_year = timezone.localdate().year
     services.income_record_set(actor=cadre, household=hh, year=this_year + 1, wages=1)
     with pytest.raises(ValidationError):
@@ -250,7 +251,7 @@ def test_year_after_next_is_refused_next_year_allowed(areas, cadre):
 
 
 def test_income_outside_the_area_is_refused(areas, cadre):
-    other = factories.household(areas["v21"])
+    other = hf.household(areas["v21"])
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         services.income_record_set(actor=cadre, household=other, year=2024, wages=1)
     assert _errors(exc) == {"household": ["该村不在您的工作区域内。"]}
@@ -258,8 +259,8 @@ def test_income_outside_the_area_is_refused(areas, cadre):
 
 @pytest.mark.parametrize("role", [Role.DEPARTMENT, Role.HELPER])
 def test_roles_outside_the_registry_cannot_record_income(areas, role):
-    hh = factories.household(areas["v11"])
-    actor = factories.user(role, areas["county"])
+    hh = hf.household(areas["v11"])
+    actor = af.user(role, areas["county"])
     with translation.override("zh-hans"), pytest.raises(NotAllowed) as exc:
         services.income_record_set(actor=actor, household=hh, year=2024, wages=1)
     assert str(exc.value) == "您的角色不能修改农户信息。"
@@ -267,7 +268,7 @@ def test_roles_outside_the_registry_cannot_record_income(areas, role):
 
 
 def test_recorded_on_and_note_are_kept(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     rec = services.income_record_set(
         actor=cadre, household=hh, year=2024, wages=1, recorded_on=dt.date(2024, 12, 20), note="入户核实"
     )
@@ -280,14 +281,12 @@ def test_recorded_on_and_note_are_kept(areas, cadre):
 
 
 def test_adding_a_member_recomputes_the_latest_record_only(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     old = services.income_record_set(actor=cadre, household=hh, year=2023, wages=6000)
     latest = services.income_record_set(actor=cadre, household=hh, year=2024, wages=9000)
     assert latest.per_capita_net_income == D("4500.00")
 
-    services.person_add(
-        actor=cadre, household=hh, id_number=factories.id_number(), name="新生儿", relation="child"
-    )
+    services.person_add(actor=cadre, household=hh, id_number=hf.id_number(), name="新生儿", relation="child")
 
     latest.refresh_from_db()
     old.refresh_from_db()
@@ -299,12 +298,10 @@ def test_adding_a_member_recomputes_the_latest_record_only(areas, cadre):
 
 
 def test_first_member_gives_a_per_capita(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=7000)
     assert rec.per_capita_net_income is None
-    services.person_add(
-        actor=cadre, household=hh, id_number=factories.id_number(), name="户主", relation="head"
-    )
+    services.person_add(actor=cadre, household=hh, id_number=hf.id_number(), name="户主", relation="head")
     rec.refresh_from_db()
     assert rec.members == 1
     assert rec.per_capita_net_income == D("7000.00")
@@ -312,8 +309,8 @@ def test_first_member_gives_a_per_capita(areas, cadre):
 
 def test_moving_a_member_recomputes_both_households(areas, township_reviewer):
     actor = township_reviewer
-    a = factories.household(areas["v11"], members=2, actor=actor)
-    b = factories.household(areas["v12"], members=1, actor=actor)
+    a = hf.household(areas["v11"], members=2, actor=actor)
+    b = hf.household(areas["v12"], members=1, actor=actor)
     rec_a = services.income_record_set(actor=actor, household=a, year=2024, wages=10000)
     rec_b = services.income_record_set(actor=actor, household=b, year=2024, wages=10000)
     mover = a.members.exclude(pk=a.head_id).get()
@@ -327,8 +324,8 @@ def test_moving_a_member_recomputes_both_households(areas, township_reviewer):
 
 
 def test_last_member_moving_out_leaves_no_per_capita(areas, cadre):
-    a = factories.household(areas["v11"], members=1, actor=cadre)
-    b = factories.household(areas["v11"], members=1, actor=cadre)
+    a = hf.household(areas["v11"], members=1, actor=cadre)
+    b = hf.household(areas["v11"], members=1, actor=cadre)
     rec_a = services.income_record_set(actor=cadre, household=a, year=2024, wages=10000)
     services.person_move(
         actor=cadre, person=a.members.get(), to_household=b, relation="parent", reason="投靠子女"
@@ -339,7 +336,7 @@ def test_last_member_moving_out_leaves_no_per_capita(areas, cadre):
 
 
 def test_member_no_longer_resident_recomputes(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=8000)
     child = hh.members.exclude(pk=hh.head_id).get()
     services.person_update(actor=cadre, person=child, is_resident=False, reason="外出落户")
@@ -351,7 +348,7 @@ def test_member_no_longer_resident_recomputes(areas, cadre):
 
 
 def test_unrelated_edit_writes_no_income_history(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=8000)
     before = rec.history.count()
     services.person_update(actor=cadre, person=hh.head, ethnicity="回族")
@@ -359,12 +356,10 @@ def test_unrelated_edit_writes_no_income_history(areas, cadre):
 
 
 def test_correcting_an_earlier_year_keeps_that_years_members(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     services.income_record_set(actor=cadre, household=hh, year=2023, wages=6000)
     services.income_record_set(actor=cadre, household=hh, year=2024, wages=6000)
-    services.person_add(
-        actor=cadre, household=hh, id_number=factories.id_number(), name="新生儿", relation="child"
-    )
+    services.person_add(actor=cadre, household=hh, id_number=hf.id_number(), name="新生儿", relation="child")
 
     corrected = services.income_record_set(actor=cadre, household=hh, year=2023, wages=8000)
     assert (corrected.members, corrected.per_capita_net_income) == (2, D("4000.00"))
@@ -373,7 +368,7 @@ def test_correcting_an_earlier_year_keeps_that_years_members(areas, cadre):
 
 
 def test_creating_a_record_writes_one_history_row_with_actor_and_reason(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     rec = services.income_record_set(actor=cadre, household=hh, year=2024, wages=6000)
     rows = list(rec.history.all())
     assert len(rows) == 1

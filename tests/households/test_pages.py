@@ -17,7 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Role
 from households import idnumber
 from households.models import Household, IncomeRecord, Person
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 
 BAD_CHECK_DIGIT = "公民身份号码校验位错误，请核对。"
 
@@ -25,22 +26,6 @@ BAD_CHECK_DIGIT = "公民身份号码校验位错误，请核对。"
 def _bad_check(number: str) -> str:
     """The same number with a wrong check character."""
     return number[:17] + ("0" if number[17] != "0" else "1")
-
-
-@pytest.fixture
-def household(areas, cadre):
-    return factories.household(areas["v11"], members=2, actor=cadre, phone="13812345678")
-
-
-@pytest.fixture
-def other_household(areas):
-    return factories.household(areas["v12"], members=1)
-
-
-@pytest.fixture
-def cadre_client(client, cadre):
-    client.force_login(cadre)
-    return client
 
 
 def _token(response) -> str:
@@ -72,7 +57,7 @@ def _household_data(village, **overrides) -> dict:
 def _person_data(**overrides) -> dict:
     data = {
         "name": "李四",
-        "id_number": factories.id_number(),
+        "id_number": hf.id_number(),
         "relation": "spouse",
         "ethnicity": "回族",
         "is_resident": "on",
@@ -135,8 +120,8 @@ def test_sign_in_is_required(client, household, page):
 
 
 def test_a_helper_cannot_open_the_registry_forms(client, areas, household):
-    user = factories.user(Role.HELPER)
-    helper = factories.helper(areas["county"], user)
+    user = af.user(Role.HELPER)
+    helper = hf.helper(areas["county"], user)
     from households import services
 
     services.helper_assign(actor=None, helper=helper, household=household, start_date=dt.date(2025, 1, 1))
@@ -172,7 +157,7 @@ def test_list_shows_own_village_with_masked_id_numbers(cadre_client, household, 
 
 @pytest.mark.parametrize("how", ["name", "number", "id_number", "id_number_with_spaces"])
 def test_search(cadre_client, areas, cadre, household, how):
-    other = factories.household(areas["v11"], members=1, actor=cadre)
+    other = hf.household(areas["v11"], members=1, actor=cadre)
     head = household.head
     term = {
         "name": head.name,
@@ -193,7 +178,7 @@ def test_search(cadre_client, areas, cadre, household, how):
 
 
 def test_filter_by_household_type(cadre_client, areas, cadre, household):
-    poor = factories.household(areas["v11"], members=1, actor=cadre, household_type="out_of_poverty")
+    poor = hf.household(areas["v11"], members=1, actor=cadre, household_type="out_of_poverty")
     response = cadre_client.get("/households/", {"household_type": "out_of_poverty"})
     assert list(response.context["households"]) == [poor]
 
@@ -207,11 +192,11 @@ def _list_queries(client) -> int:
 
 def test_list_makes_the_same_number_of_queries_for_5_and_30_rows(cadre_client, areas, cadre):
     for _ in range(5):
-        factories.household(areas["v11"], members=2, actor=cadre)
+        hf.household(areas["v11"], members=2, actor=cadre)
     few, rows = _list_queries(cadre_client)
     assert rows == 5
     for _ in range(25):
-        factories.household(areas["v11"], members=2, actor=cadre)
+        hf.household(areas["v11"], members=2, actor=cadre)
     many, rows = _list_queries(cadre_client)
     assert rows == 30
     assert few == many
@@ -283,7 +268,7 @@ def test_edit_a_household_with_a_reason(cadre_client, household, areas):
 def test_add_a_member(cadre_client, household):
     response = cadre_client.get(f"/households/{household.pk}/members/new/")
     assert response.status_code == 200
-    number = factories.id_number(sex="F")
+    number = hf.id_number(sex="F")
     data = _person_data(id_number=number.lower(), submit_token=_token(response))
     response = cadre_client.post(f"/households/{household.pk}/members/new/", data)
     assert response.status_code == 302 and response.url == f"/households/{household.pk}/"
@@ -299,13 +284,13 @@ def test_save_and_add_another_returns_to_the_form(cadre_client, household):
 
 
 def test_first_member_of_a_new_household_defaults_to_head(cadre_client, areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     response = cadre_client.get(f"/households/{hh.pk}/members/new/")
     assert response.context["form"]["relation"].value() == "head"
 
 
 def test_an_invalid_id_number_shows_the_chinese_message_beside_the_field(cadre_client, household):
-    bad = _bad_check(factories.id_number())
+    bad = _bad_check(hf.id_number())
     data = _person_data(id_number=bad)
     response = cadre_client.post(f"/households/{household.pk}/members/new/", data)
     assert response.status_code == 200

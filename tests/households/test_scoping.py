@@ -9,7 +9,8 @@ from django.utils import timezone
 from accounts.models import Area, AreaLevel, Role
 from households import services
 from households.models import HelperAssignment, Household, IncomeRecord, Person
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 
 MODELS = (Household, Person, IncomeRecord, HelperAssignment)
 
@@ -20,12 +21,12 @@ def world(areas):
 
     Each has two members, an income record and a responsible helper.
     """
-    other_county = factories.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
-    other_township = factories.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, other_county)
-    other_village = factories.area("130728100201", "五村", AreaLevel.VILLAGE, other_township)
+    other_county = af.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
+    other_township = af.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, other_county)
+    other_village = af.area("130728100201", "五村", AreaLevel.VILLAGE, other_township)
     helpers = {
-        "county": factories.helper(areas["county"], name="本县帮扶人"),
-        "other": factories.helper(other_county, name="邻县帮扶人"),
+        "county": hf.helper(areas["county"], name="本县帮扶人"),
+        "other": hf.helper(other_county, name="邻县帮扶人"),
     }
     households = {}
     for key, village in [
@@ -35,7 +36,7 @@ def world(areas):
         ("v22", areas["v22"]),
         ("x", other_village),
     ]:
-        hh = factories.household(village, members=2)
+        hh = hf.household(village, members=2)
         services.income_record_set(actor=None, household=hh, year=2024, wages=10000)
         services.helper_assign(
             actor=None,
@@ -74,12 +75,12 @@ def test_village_cadre_sees_only_their_village(world, cadre):
 
 
 def test_cadre_of_another_village_never_sees_village_a(world, areas):
-    cadre_v21 = factories.user(Role.VILLAGE_CADRE, areas["v21"])
+    cadre_v21 = af.user(Role.VILLAGE_CADRE, areas["v21"])
     _sees_exactly(cadre_v21, _numbers(world, "v21"))
 
 
 def test_cadre_of_two_villages_sees_both(world, areas):
-    cadre = factories.user(Role.VILLAGE_CADRE, areas["v11"], areas["v22"])
+    cadre = af.user(Role.VILLAGE_CADRE, areas["v11"], areas["v22"])
     _sees_exactly(cadre, _numbers(world, "v11", "v22"))
 
 
@@ -96,27 +97,27 @@ def test_operator_sees_their_county_only(world, operator):
 
 
 def test_superuser_sees_everything(world):
-    root = factories.user(Role.OPERATOR, is_superuser=True, is_staff=True)
+    root = af.user(Role.OPERATOR, is_superuser=True, is_staff=True)
     _sees_exactly(root, _numbers(world, "v11", "v12", "v21", "v22", "x"))
 
 
 def test_department_user_sees_nothing_in_the_registry(world, areas):
-    dept = factories.user(Role.DEPARTMENT, areas["county"])
+    dept = af.user(Role.DEPARTMENT, areas["county"])
     _sees_exactly(dept, set())
 
 
 def test_user_without_areas_sees_nothing(world):
-    _sees_exactly(factories.user(Role.COUNTY_APPROVER), set())
+    _sees_exactly(af.user(Role.COUNTY_APPROVER), set())
 
 
 @pytest.mark.parametrize("role", [Role.VILLAGE_CADRE, Role.COUNTY_APPROVER, Role.OPERATOR])
 def test_inactive_users_see_nothing(world, areas, role):
-    user = factories.user(role, areas["county"], is_active=False)
+    user = af.user(role, areas["county"], is_active=False)
     _sees_exactly(user, set())
 
 
 def test_inactive_superuser_sees_nothing(world):
-    root = factories.user(Role.OPERATOR, is_superuser=True, is_active=False)
+    root = af.user(Role.OPERATOR, is_superuser=True, is_active=False)
     _sees_exactly(root, set())
 
 
@@ -128,15 +129,8 @@ def test_anonymous_sees_nothing(world):
 # --- helpers --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def helper_user(areas):
-    user = factories.user(Role.HELPER)
-    helper = factories.helper(areas["county"], user_obj=user, name="李帮扶")
-    return user, helper
-
-
 def test_helper_sees_assigned_households_only(world, areas, helper_user, county_approver):
-    user, helper = helper_user
+    user, helper = helper_user, helper_user.helper_profile
     services.helper_assign(
         actor=county_approver,
         helper=helper,
@@ -152,12 +146,12 @@ def test_helper_sees_assigned_households_only(world, areas, helper_user, county_
 
 
 def test_helper_without_assignments_sees_nothing(world, helper_user):
-    user, _helper = helper_user
+    user = helper_user
     _sees_exactly(user, set())
 
 
 def test_helper_no_longer_sees_a_household_after_the_assignment_ends(world, helper_user, county_approver):
-    user, helper = helper_user
+    user, helper = helper_user, helper_user.helper_profile
     hh = world["households"]["v12"]
     today = timezone.localdate()
     assignment = services.helper_assign(
@@ -172,19 +166,19 @@ def test_helper_no_longer_sees_a_household_after_the_assignment_ends(world, help
 
 
 def test_helper_replaced_by_another_loses_the_household(world, areas, helper_user, county_approver):
-    user, helper = helper_user
+    user, helper = helper_user, helper_user.helper_profile
     hh = world["households"]["v12"]
     today = timezone.localdate()
     services.helper_assign(
         actor=county_approver, helper=helper, household=hh, start_date=today - dt.timedelta(days=60)
     )
-    successor = factories.helper(areas["county"], name="接任者")
+    successor = hf.helper(areas["county"], name="接任者")
     services.helper_assign(actor=county_approver, helper=successor, household=hh, start_date=today)
     _sees_exactly(user, set())
 
 
 def test_helper_with_a_future_assignment_does_not_see_it_yet(world, helper_user, county_approver):
-    user, helper = helper_user
+    user, helper = helper_user, helper_user.helper_profile
     hh = world["households"]["v12"]
     services.helper_assign(
         actor=county_approver,
@@ -197,10 +191,10 @@ def test_helper_with_a_future_assignment_does_not_see_it_yet(world, helper_user,
 
 
 def test_helper_assignment_of_another_helper_user_is_not_visible(world, areas, county_approver):
-    user_a = factories.user(Role.HELPER)
-    user_b = factories.user(Role.HELPER)
-    helper_a = factories.helper(areas["county"], user_obj=user_a, name="甲")
-    factories.helper(areas["county"], user_obj=user_b, name="乙")
+    user_a = af.user(Role.HELPER)
+    user_b = af.user(Role.HELPER)
+    helper_a = hf.helper(areas["county"], user_obj=user_a, name="甲")
+    hf.helper(areas["county"], user_obj=user_b, name="乙")
     services.helper_assign(
         actor=county_approver,
         helper=helper_a,
@@ -211,7 +205,7 @@ def test_helper_assignment_of_another_helper_user_is_not_visible(world, areas, c
 
 
 def test_inactive_helper_sees_nothing(world, helper_user, county_approver):
-    user, helper = helper_user
+    user, helper = helper_user, helper_user.helper_profile
     services.helper_assign(
         actor=county_approver,
         helper=helper,
@@ -235,14 +229,14 @@ def test_areas_for_user(world, areas, cadre, township_reviewer, county_approver)
 
 
 def test_areas_for_inactive_users_are_empty(world, areas):
-    user = factories.user(Role.COUNTY_APPROVER, areas["county"], is_active=False)
+    user = af.user(Role.COUNTY_APPROVER, areas["county"], is_active=False)
     assert not Area.objects.for_user(user).exists()
-    root = factories.user(Role.OPERATOR, is_superuser=True, is_active=False)
+    root = af.user(Role.OPERATOR, is_superuser=True, is_active=False)
     assert not Area.objects.for_user(root).exists()
 
 
 def test_areas_for_superuser_are_all(world):
-    root = factories.user(Role.OPERATOR, is_superuser=True)
+    root = af.user(Role.OPERATOR, is_superuser=True)
     assert Area.objects.for_user(root).count() == Area.objects.count()
 
 
@@ -250,3 +244,14 @@ def test_scoping_is_one_query(world, county_approver, django_assert_num_queries)
     county_approver.scope_prefixes()  # the user's areas, loaded once per request
     with django_assert_num_queries(1):
         list(Person.objects.for_user(county_approver))
+
+
+def test_every_for_user_is_the_one_scoping_policy():
+    from django.apps import apps
+
+    from accounts.models import ScopedQuerySet
+
+    scoped = [m for m in apps.get_models() if hasattr(m._default_manager.all(), "for_user")]
+    assert len(scoped) >= 10
+    for model in scoped:
+        assert type(model._default_manager.all()).for_user is ScopedQuerySet.for_user, model

@@ -9,7 +9,8 @@ from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Role
 from households import idnumber, services
 from households.models import AssignmentKind, HelperAssignment, Household, Person
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 
 
 def _refusal(call, **kwargs) -> dict[str, list[str]]:
@@ -104,27 +105,27 @@ def test_household_bad_choice_and_negative_land_are_refused(areas, cadre):
 
 @pytest.mark.parametrize("role", [Role.HELPER, Role.DEPARTMENT])
 def test_roles_outside_the_registry_cannot_create(areas, role):
-    actor = factories.user(role, areas["county"])
+    actor = af.user(role, areas["county"])
     with translation.override("zh-hans"), pytest.raises(NotAllowed) as exc:
         services.household_create(actor=actor, number="H1", village=areas["v11"])
     assert str(exc.value) == "您的角色不能修改农户信息。"
 
 
 def test_household_update(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     services.household_update(actor=cadre, household=hh, phone="13900000000", housing_grade="C")
     hh.refresh_from_db()
     assert (hh.phone, hh.housing_grade) == ("13900000000", "C")
 
 
 def test_household_update_outside_the_area_is_refused(areas, cadre):
-    other = factories.household(areas["v21"])
+    other = hf.household(areas["v21"])
     errors = _refusal(services.household_update, actor=cadre, household=other, phone="1")
     assert errors == {"village": ["该村不在您的工作区域内。"]}
 
 
 def test_household_move_to_another_village(areas, township_reviewer, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre)
+    hh = hf.household(areas["v11"], members=1, actor=cadre)
     services.household_update(actor=township_reviewer, household=hh, village=areas["v12"], reason="区划调整")
     hh.refresh_from_db()
     assert (hh.village, hh.area_code) == (areas["v12"], areas["v12"].code)
@@ -134,7 +135,7 @@ def test_household_move_to_another_village(areas, township_reviewer, cadre):
 
 
 def test_household_move_out_of_the_area_is_refused(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     errors = _refusal(services.household_update, actor=cadre, household=hh, village=areas["v12"])
     assert errors == {"village": ["该村不在您的工作区域内。"]}
     errors = _refusal(services.household_update, actor=cadre, household=hh, village=areas["t1"])
@@ -144,7 +145,7 @@ def test_household_move_out_of_the_area_is_refused(areas, cadre):
 
 
 def test_household_number_cannot_be_changed_by_update(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     errors = _refusal(services.household_update, actor=cadre, household=hh, number="X")
     assert errors == {"number": ["不能修改此项。"]}
 
@@ -153,7 +154,7 @@ def test_household_number_cannot_be_changed_by_update(areas, cadre):
 
 
 def test_person_add_derives_birth_date_and_sex(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     number = idnumber.make("130727", dt.date(1975, 3, 8), 124)
     person = services.person_add(
         actor=cadre, household=hh, id_number=number.lower(), name=" 张三 ", relation="head"
@@ -168,23 +169,19 @@ def test_person_add_derives_birth_date_and_sex(areas, cadre):
 
 
 def test_first_head_becomes_the_household_head_and_second_does_not_replace_it(areas, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre)
+    hh = hf.household(areas["v11"], members=1, actor=cadre)
     head = hh.head
     assert head is not None
-    services.person_add(
-        actor=cadre, household=hh, id_number=factories.id_number(), name="另一人", relation="head"
-    )
+    services.person_add(actor=cadre, household=hh, id_number=hf.id_number(), name="另一人", relation="head")
     hh.refresh_from_db()
     assert hh.head == head
 
 
 def test_person_add_does_not_overwrite_a_newer_household_edit(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     stale = Household.objects.get(pk=hh.pk)
     services.household_update(actor=cadre, household=hh, phone="13911112222")
-    services.person_add(
-        actor=cadre, household=stale, id_number=factories.id_number(), name="户主", relation="head"
-    )
+    services.person_add(actor=cadre, household=stale, id_number=hf.id_number(), name="户主", relation="head")
     hh.refresh_from_db()
     assert hh.phone == "13911112222"
     assert hh.head is not None
@@ -201,14 +198,14 @@ def test_person_add_does_not_overwrite_a_newer_household_edit(areas, cadre):
     ],
 )
 def test_person_add_refuses_invalid_id_numbers(areas, cadre, raw, message):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     errors = _refusal(services.person_add, actor=cadre, household=hh, id_number=raw, name="张三")
     assert errors == {"id_number": [message]}
     assert not Person.objects.exists()
 
 
 def test_person_add_refuses_a_bad_birth_date(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     first17 = "13072719900230123"
     raw = first17 + idnumber.check_char(first17)
     errors = _refusal(services.person_add, actor=cadre, household=hh, id_number=raw, name="张三")
@@ -216,7 +213,7 @@ def test_person_add_refuses_a_bad_birth_date(areas, cadre):
 
 
 def test_person_add_refuses_a_birth_date_in_the_future(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     future = timezone.localdate() + dt.timedelta(days=30)
     raw = idnumber.make("130727", future, 11)
     errors = _refusal(services.person_add, actor=cadre, household=hh, id_number=raw, name="张三")
@@ -224,17 +221,15 @@ def test_person_add_refuses_a_birth_date_in_the_future(areas, cadre):
 
 
 def test_person_add_requires_a_name(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
-    errors = _refusal(
-        services.person_add, actor=cadre, household=hh, id_number=factories.id_number(), name="  "
-    )
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
+    errors = _refusal(services.person_add, actor=cadre, household=hh, id_number=hf.id_number(), name="  ")
     assert errors == {"name": ["请填写姓名。"]}
 
 
 def test_person_in_two_households_is_refused_naming_the_household(areas, cadre, township_reviewer):
-    first = factories.household(areas["v11"], members=1, actor=cadre)
+    first = hf.household(areas["v11"], members=1, actor=cadre)
     number = first.head.id_number
-    second = factories.household(areas["v12"], members=0, actor=township_reviewer)
+    second = hf.household(areas["v12"], members=0, actor=township_reviewer)
     for variant in (number, number.lower(), f" {number[:6]} {number[6:]} "):
         errors = _refusal(
             services.person_add, actor=township_reviewer, household=second, id_number=variant, name="张三"
@@ -248,17 +243,17 @@ def test_person_in_two_households_is_refused_naming_the_household(areas, cadre, 
 
 
 def test_full_width_copy_of_a_registered_number_is_the_same_person(areas, cadre):
-    first = factories.household(areas["v11"], members=1, actor=cadre)
+    first = hf.household(areas["v11"], members=1, actor=cadre)
     number = first.head.id_number
     full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
-    second = factories.household(areas["v11"], members=0, actor=cadre)
+    second = hf.household(areas["v11"], members=0, actor=cadre)
     errors = _refusal(services.person_add, actor=cadre, household=second, id_number=full_width, name="张三")
     assert list(errors) == ["id_number"]
     assert first.number in errors["id_number"][0]
 
 
 def test_the_same_household_twice_is_refused_too(areas, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre)
+    hh = hf.household(areas["v11"], members=1, actor=cadre)
     errors = _refusal(
         services.person_add, actor=cadre, household=hh, id_number=hh.head.id_number, name="张三"
     )
@@ -266,20 +261,20 @@ def test_the_same_household_twice_is_refused_too(areas, cadre):
 
 
 def test_person_add_outside_the_area_is_refused(areas, cadre):
-    other = factories.household(areas["v21"], members=0)
+    other = hf.household(areas["v21"], members=0)
     errors = _refusal(
-        services.person_add, actor=cadre, household=other, id_number=factories.id_number(), name="张三"
+        services.person_add, actor=cadre, household=other, id_number=hf.id_number(), name="张三"
     )
     assert errors == {"household": ["该村不在您的工作区域内。"]}
 
 
 def test_person_add_refuses_unknown_fields(areas, cadre):
-    hh = factories.household(areas["v11"], members=0, actor=cadre)
+    hh = hf.household(areas["v11"], members=0, actor=cadre)
     errors = _refusal(
         services.person_add,
         actor=cadre,
         household=hh,
-        id_number=factories.id_number(),
+        id_number=hf.id_number(),
         name="张三",
         sex="F",
         birth_date=dt.date(2000, 1, 1),
@@ -288,7 +283,7 @@ def test_person_add_refuses_unknown_fields(areas, cadre):
 
 
 def test_person_update_changes_id_number_and_derived_fields(areas, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre)
+    hh = hf.household(areas["v11"], members=1, actor=cadre)
     new = idnumber.make("130727", dt.date(1961, 10, 1), 35)
     services.person_update(actor=cadre, person=hh.head, id_number=new, reason="身份证号码录错")
     person = Person.objects.get(pk=hh.head_id)
@@ -296,8 +291,8 @@ def test_person_update_changes_id_number_and_derived_fields(areas, cadre):
 
 
 def test_person_update_refuses_an_id_of_another_person(areas, cadre):
-    a = factories.household(areas["v11"], members=1, actor=cadre)
-    b = factories.household(areas["v11"], members=1, actor=cadre)
+    a = hf.household(areas["v11"], members=1, actor=cadre)
+    b = hf.household(areas["v11"], members=1, actor=cadre)
     errors = _refusal(services.person_update, actor=cadre, person=b.head, id_number=a.head.id_number)
     assert a.number in errors["id_number"][0]
     # Re-saving one's own number is fine.
@@ -305,19 +300,19 @@ def test_person_update_refuses_an_id_of_another_person(areas, cadre):
 
 
 def test_person_update_refuses_an_invalid_id(areas, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre)
+    hh = hf.household(areas["v11"], members=1, actor=cadre)
     errors = _refusal(services.person_update, actor=cadre, person=hh.head, id_number="110105194912310021")
     assert errors == {"id_number": ["公民身份号码校验位错误，请核对。"]}
 
 
 def test_person_update_outside_the_area_is_refused(areas, cadre):
-    other = factories.household(areas["v21"], members=1)
+    other = hf.household(areas["v21"], members=1)
     errors = _refusal(services.person_update, actor=cadre, person=other.head, name="改名")
     assert errors == {"household": ["该村不在您的工作区域内。"]}
 
 
 def test_person_update_of_relation_keeps_the_head_in_step(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     old_head = hh.head
     child = hh.members.exclude(pk=old_head.pk).get()
     services.person_update(actor=cadre, person=old_head, relation="parent", reason="户主变更")
@@ -333,12 +328,12 @@ def test_person_update_of_relation_keeps_the_head_in_step(areas, cadre):
 
 @pytest.fixture
 def household_v11(areas, cadre):
-    return factories.household(areas["v11"], members=1, actor=cadre)
+    return hf.household(areas["v11"], members=1, actor=cadre)
 
 
 def test_assigning_a_new_responsible_helper_ends_the_previous_one(areas, cadre, household_v11):
-    first = factories.helper(areas["county"], name="甲")
-    second = factories.helper(areas["county"], name="乙")
+    first = hf.helper(areas["county"], name="甲")
+    second = hf.helper(areas["county"], name="乙")
     a1 = services.helper_assign(
         actor=cadre, helper=first, household=household_v11, start_date=dt.date(2024, 1, 1)
     )
@@ -355,7 +350,7 @@ def test_assigning_a_new_responsible_helper_ends_the_previous_one(areas, cadre, 
 
 
 def test_assigning_the_same_helper_twice_is_refused(areas, cadre, household_v11):
-    helper = factories.helper(areas["county"])
+    helper = hf.helper(areas["county"])
     services.helper_assign(
         actor=cadre, helper=helper, household=household_v11, start_date=dt.date(2024, 1, 1)
     )
@@ -371,7 +366,7 @@ def test_assigning_the_same_helper_twice_is_refused(areas, cadre, household_v11)
 
 
 def test_same_helper_with_an_end_date_still_ahead_is_refused(areas, cadre, household_v11):
-    helper = factories.helper(areas["county"])
+    helper = hf.helper(areas["county"])
     a = services.helper_assign(
         actor=cadre, helper=helper, household=household_v11, start_date=dt.date(2024, 1, 1)
     )
@@ -391,8 +386,8 @@ def test_same_helper_with_an_end_date_still_ahead_is_refused(areas, cadre, house
 
 
 def test_replacing_a_helper_whose_end_is_ahead_ends_them_the_day_before(areas, cadre, household_v11):
-    first = factories.helper(areas["county"], name="甲")
-    second = factories.helper(areas["county"], name="乙")
+    first = hf.helper(areas["county"], name="甲")
+    second = hf.helper(areas["county"], name="乙")
     a1 = services.helper_assign(
         actor=cadre, helper=first, household=household_v11, start_date=dt.date(2024, 1, 1)
     )
@@ -406,8 +401,8 @@ def test_replacing_a_helper_whose_end_is_ahead_ends_them_the_day_before(areas, c
 
 
 def test_new_helper_cannot_start_before_the_current_one(areas, cadre, household_v11):
-    first = factories.helper(areas["county"], name="甲")
-    second = factories.helper(areas["county"], name="乙")
+    first = hf.helper(areas["county"], name="甲")
+    second = hf.helper(areas["county"], name="乙")
     services.helper_assign(actor=cadre, helper=first, household=household_v11, start_date=dt.date(2024, 6, 1))
     errors = _refusal(
         services.helper_assign,
@@ -420,8 +415,8 @@ def test_new_helper_cannot_start_before_the_current_one(areas, cadre, household_
 
 
 def test_a_helper_of_another_county_is_refused(areas, cadre, household_v11):
-    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
-    helper = factories.helper(other_county)
+    other_county = af.area("130728000000", "怀安县", "county", areas["city"])
+    helper = hf.helper(other_county)
     errors = _refusal(
         services.helper_assign,
         actor=cadre,
@@ -434,10 +429,10 @@ def test_a_helper_of_another_county_is_refused(areas, cadre, household_v11):
 
 
 def test_kinds_are_independent_and_other_helpers_are_many(areas, cadre, household_v11):
-    responsible = factories.helper(areas["county"], name="责任人")
-    doctor = factories.helper(areas["county"], name="医生")
-    n1 = factories.helper(areas["county"], name="力量一")
-    n2 = factories.helper(areas["county"], name="力量二")
+    responsible = hf.helper(areas["county"], name="责任人")
+    doctor = hf.helper(areas["county"], name="医生")
+    n1 = hf.helper(areas["county"], name="力量一")
+    n2 = hf.helper(areas["county"], name="力量二")
     start = dt.date(2024, 1, 1)
     services.helper_assign(actor=cadre, helper=responsible, household=household_v11, start_date=start)
     services.helper_assign(
@@ -462,8 +457,8 @@ def test_kinds_are_independent_and_other_helpers_are_many(areas, cadre, househol
 
 
 def test_helper_assignment_outside_the_area_is_refused(areas, cadre):
-    other = factories.household(areas["v21"], members=0)
-    helper = factories.helper(areas["county"])
+    other = hf.household(areas["v21"], members=0)
+    helper = hf.helper(areas["county"])
     errors = _refusal(
         services.helper_assign, actor=cadre, helper=helper, household=other, start_date=dt.date(2024, 1, 1)
     )
@@ -472,8 +467,8 @@ def test_helper_assignment_outside_the_area_is_refused(areas, cadre):
 
 @pytest.mark.parametrize("role", [Role.HELPER, Role.DEPARTMENT])
 def test_roles_outside_the_registry_cannot_assign_helpers(areas, household_v11, role):
-    actor = factories.user(role, areas["county"])
-    helper = factories.helper(areas["county"])
+    actor = af.user(role, areas["county"])
+    helper = hf.helper(areas["county"])
     with pytest.raises(NotAllowed):
         services.helper_assign(
             actor=actor, helper=helper, household=household_v11, start_date=dt.date(2024, 1, 1)
@@ -481,7 +476,7 @@ def test_roles_outside_the_registry_cannot_assign_helpers(areas, household_v11, 
 
 
 def test_helper_unassign(areas, cadre, household_v11):
-    helper = factories.helper(areas["county"])
+    helper = hf.helper(areas["county"])
     a = services.helper_assign(
         actor=cadre, helper=helper, household=household_v11, start_date=dt.date(2024, 1, 1)
     )
@@ -493,8 +488,8 @@ def test_helper_unassign(areas, cadre, household_v11):
 
 
 def test_helper_unassign_outside_the_area_is_refused(areas, cadre, county_approver):
-    other = factories.household(areas["v21"], members=0)
-    helper = factories.helper(areas["county"])
+    other = hf.household(areas["v21"], members=0)
+    helper = hf.helper(areas["county"])
     a = services.helper_assign(
         actor=county_approver, helper=helper, household=other, start_date=dt.date(2024, 1, 1)
     )
@@ -514,3 +509,13 @@ def test_english_override_still_refuses_with_the_field(areas, cadre):
 def test_village_that_is_not_a_key_is_refused(areas, county_approver, village):
     errors = _refusal(services.household_create, actor=county_approver, number="H1", village=village)
     assert errors == {"village": ["请选择一个村。"]}
+
+
+def test_the_forms_take_their_fields_from_the_services():
+    from households import forms
+
+    assert tuple(forms.HouseholdPageForm.base_fields)[:2] == ("number", "village")
+    assert tuple(forms.HouseholdPageForm.base_fields)[2:] == services.HOUSEHOLD_FIELDS
+    assert set(forms.HouseholdForm.base_fields) == {"number", "village", "reason", *services.HOUSEHOLD_FIELDS}
+    assert forms.PersonPageForm._meta.fields == ("name", "id_number", *services.PERSON_DETAIL_FIELDS)
+    assert set(services.PERSON_FIELDS) == {"name", *services.PERSON_DETAIL_FIELDS}

@@ -1,9 +1,9 @@
 from households import services
-from tests import factories
+from tests.households import factories as hf
 
 
 def test_household_with_members_and_income(areas, cadre):
-    hh = factories.household(areas["v11"], members=3, actor=cadre)
+    hh = hf.household(areas["v11"], members=3, actor=cadre)
     rec = services.income_record_set(
         actor=cadre, household=hh, year=2025, wages=30000, business=5000, business_expenditure=2000
     )

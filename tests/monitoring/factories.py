@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 from accounts.models import Department, Role
-from households import services as household_services
 from households.models import Household
 from monitoring.models import (
     CaseStatus,
@@ -20,30 +19,12 @@ from monitoring.models import (
     RiskType,
 )
 from monitoring.rules.deadlines import SHANGHAI
-from tests import factories
+from tests.accounts import factories as af
 
 
 def at(day: dt.date, hour: int = 10) -> dt.datetime:
     """An aware Shanghai datetime on ``day``."""
     return dt.datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
-
-
-def registered_on(household: Household, day: dt.date) -> Household:
-    """Pretend the household was registered on ``day`` (``created_at`` is set automatically)."""
-    Household.objects.filter(pk=household.pk).update(created_at=at(day, 8))
-    household.refresh_from_db()
-    return household
-
-
-def household(village, *, labour: list[str] | tuple[str, ...] = ("normal",), registered=None, **fields):
-    """A household with one member per entry of ``labour`` (their labour capacity)."""
-    hh = factories.household(village, members=len(labour), **fields)
-    for person, capacity in zip(hh.members.order_by("id"), labour, strict=True):
-        if person.labour_capacity != capacity:
-            household_services.person_update(actor=None, person=person, labour_capacity=capacity)
-    if registered is not None:
-        registered_on(hh, registered)
-    return hh
 
 
 def case(
@@ -84,7 +65,7 @@ def department(code: str) -> Department:
 
 
 def department_user(code: str, county, **extra):
-    return factories.user(Role.DEPARTMENT, county, department=department(code), **extra)
+    return af.user(Role.DEPARTMENT, county, department=department(code), **extra)
 
 
 def measure(code: str) -> Measure:

@@ -7,8 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from accounts.models import Role
 from households import services as household_services
 from monitoring.models import (
@@ -37,15 +35,6 @@ OVERLAPPED_CODES = [
     "township_review",
     "county_approval",
 ]
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Users are created in every test; hashing their passwords properly is most of the time.
-
-    Import this into a test module to make it autouse there.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:

@@ -9,9 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
 from monitoring.models import (
-    CaseStep,
     Clue,
     Holiday,
     IncomeThreshold,
@@ -21,46 +19,11 @@ from monitoring.models import (
     RiskType,
     StatusChange,
 )
-from tests import factories
+from tests.accounts import factories as af
 
 
 def _url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-@pytest.fixture
-def superuser(db):
-    return User.objects.create_superuser("root", "root@example.org", "pass-12345")
-
-
-@pytest.fixture
-def case(areas, cadre):
-    hh = factories.household(areas["v11"], members=1, actor=cadre)
-    procedure = ProcedureDefinition.objects.filter(kind="identification").first()
-    case = MonitoringCase.objects.create(
-        household=hh,
-        area_code=hh.area_code,
-        status="identifying",
-        procedure=procedure,
-        found_date=dt.date(2025, 3, 1),
-        opened_at=timezone.now(),
-        due_date=dt.date(2025, 3, 16),
-    )
-    for definition in procedure.steps.all():
-        CaseStep.objects.create(
-            case=case,
-            definition=definition,
-            procedure_kind="identification",
-            code=definition.code,
-            name=definition.name,
-            kind=definition.kind,
-            actor_role=definition.actor_role,
-            area_level=definition.area_level,
-            time_limit_days=definition.time_limit_days,
-            sort_order=definition.sort_order,
-            status="waiting",
-        )
-    return case
 
 
 @pytest.fixture
@@ -120,7 +83,7 @@ def test_income_threshold_validation_shows_on_the_form(client, operator):
 
 
 def test_operator_area_choices_for_a_county_rule_are_scoped(client, operator, areas):
-    other = factories.area("130728000000", "怀安县", "county", areas["city"])
+    other = af.area("130728000000", "怀安县", "county", areas["city"])
     client.force_login(operator)
     response = client.get(_url(RiskMeasureRule, "add"))
     choices = list(response.context["adminform"].form.fields["county"].queryset)
@@ -220,7 +183,7 @@ def test_workflow_records_are_read_only_for_staff(client, cadre, case):
 
 
 def test_workflow_records_of_other_areas_are_hidden(client, areas, case, status_change):
-    outsider = factories.user("village_cadre", areas["v21"], username="cadre_v21")
+    outsider = af.user("village_cadre", areas["v21"], username="cadre_v21")
     client.force_login(outsider)
     assert list(client.get(_url(MonitoringCase, "changelist")).context["cl"].result_list) == []
     assert list(client.get(_url(StatusChange, "changelist")).context["cl"].result_list) == []

@@ -18,7 +18,8 @@ from monitoring.models import (
 )
 from monitoring.rules import deadlines
 from monitoring.services import assistance
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 NOW = mf.at(dt.date(2026, 3, 1))
@@ -26,7 +27,7 @@ NOW = mf.at(dt.date(2026, 3, 1))
 
 @pytest.fixture
 def able_household(areas):
-    return mf.household(areas["v11"], labour=("normal", "none"))
+    return hf.household(areas["v11"], labour=("normal", "none"))
 
 
 @pytest.fixture
@@ -111,14 +112,14 @@ def test_a_plan_missing_a_measure_can_be_completed_by_a_later_plan_set(able_hous
 
 
 def test_household_unable_to_work_does_not_need_development(areas, county_approver):
-    hh = mf.household(areas["v11"], labour=("none", "lost"))
+    hh = hf.household(areas["v11"], labour=("none", "lost"))
     case = mf.case(hh, risks=("04",))
     assistance.plan_set(actor=county_approver, case=case, items=[{"measure": "M0801"}])
     assert case.measures.count() == 1
 
 
 def test_subtype_risk_follows_its_root(areas, county_approver):
-    hh = mf.household(areas["v11"], labour=("none",))
+    hh = hf.household(areas["v11"], labour=("none",))
     case = mf.case(hh, risks=("0201",), status=CaseStatus.PROVISIONAL, provisional_on=dt.date(2026, 2, 1))
     with pytest.raises(ValidationError) as exc:
         assistance.plan_set(actor=county_approver, case=case, items=[{"measure": "M0803"}])
@@ -161,7 +162,7 @@ def test_planning_a_measure_already_in_the_plan_updates_it(illness_case, county_
 
 
 def test_measure_without_department_needs_a_responsible_person(areas, county_approver):
-    hh = mf.household(areas["v11"], labour=("none",))
+    hh = hf.household(areas["v11"], labour=("none",))
     case = mf.case(hh, risks=("99",))
     with pytest.raises(ValidationError) as exc:
         assistance.plan_set(actor=county_approver, case=case, items=[{"measure": "M1101"}])
@@ -263,7 +264,7 @@ def test_who_may_plan(illness_case, cadre, township_reviewer, areas):
     items = [{"measure": "M0504"}, {"measure": "M0101"}]
     with pytest.raises(NotAllowed):
         assistance.plan_set(actor=cadre, case=illness_case, items=items)
-    other_township = factories.user(Role.TOWNSHIP_REVIEWER, areas["t2"])
+    other_township = af.user(Role.TOWNSHIP_REVIEWER, areas["t2"])
     with pytest.raises(NotAllowed):
         assistance.plan_set(actor=other_township, case=illness_case, items=items)
     assistance.plan_set(actor=township_reviewer, case=illness_case, items=items)
@@ -437,7 +438,7 @@ def test_a_department_cannot_stop_a_task(illness_case, areas):
 
 
 def test_a_department_user_without_department_cannot_act(illness_case, areas):
-    nobody = factories.user(Role.DEPARTMENT, areas["county"])
+    nobody = af.user(Role.DEPARTMENT, areas["county"])
     task = _measure_in(illness_case, MeasureStatus.PLANNED, "M1101")
     task.department = None
     task.save()
@@ -462,7 +463,7 @@ def test_township_staff_act_only_on_measures_no_department_owns(
     assistance.measure_stop(actor=township_reviewer, measure=owned, reason="调整计划")
     with pytest.raises(NotAllowed):
         assistance.measure_start(actor=cadre, measure=local)
-    other_county = factories.user(Role.COUNTY_APPROVER, areas["t2"])  # wrong area for this case
+    other_county = af.user(Role.COUNTY_APPROVER, areas["t2"])  # wrong area for this case
     with pytest.raises(NotAllowed):
         assistance.measure_stop(actor=other_county, measure=owned, reason="x")
 

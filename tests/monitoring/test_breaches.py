@@ -11,29 +11,16 @@ from monitoring.rules import deadlines
 from monitoring.selectors import case_deadlines
 from monitoring.services import cases, exits
 from monitoring.services.breaches import breaches_record
-from tests import factories
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
-    Actors,
     at,
     complete,
     d,
-    fast_passwords,  # noqa: F401
     identified_case,
     open_case,
     run_procedure,
     step,
 )
-
-
-@pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
-def case(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
-    return open_case(hh, cadre, d(3, 1))
 
 
 def _breaches():
@@ -102,7 +89,7 @@ def test_work_done_late_is_recorded_and_work_done_on_time_is_not(case, actors):
 
 
 def test_a_case_identified_late_is_recorded(areas, actors):
-    hh = factories.household(areas["v11"], actor=actors.cadre)
+    hh = hf.household(areas["v11"], actor=actors.cadre)
     case = open_case(hh, actors.cadre, d(3, 1))
     run_procedure(case, actors, d(3, 10), until="county_approval")
     complete(case, "county_approval", actors, at(d(3, 17)))
@@ -142,7 +129,7 @@ def test_a_returned_step_gets_a_new_deadline_and_can_be_missed_again(case, actor
 
 
 def test_provisional_cases_keep_their_deadline(areas, actors):
-    hh = factories.household(areas["v11"], actor=actors.cadre)
+    hh = hf.household(areas["v11"], actor=actors.cadre)
     case = open_case(hh, actors.cadre, d(3, 1), risk_type_codes=["05"])
     cases.case_green_channel(actor=actors.county_approver, case=case, reason="车祸", now=at(d(3, 1)))
     case.refresh_from_db()
@@ -151,7 +138,7 @@ def test_provisional_cases_keep_their_deadline(areas, actors):
 
 
 def test_a_late_exit_is_recorded(areas, actors):
-    hh = factories.household(areas["v11"], members=2, actor=actors.cadre)
+    hh = hf.household(areas["v11"], members=2, actor=actors.cadre)
     case, _day = identified_case(hh, actors, d(1, 5))
     exits.exit_propose(
         actor=actors.county_approver, case=case, mode="natural", override_reason="外迁", now=at(d(4, 1))
@@ -173,7 +160,7 @@ def test_working_day_counties_are_late_the_day_after_the_due_date(areas, actors)
         identification_procedure=default.identification_procedure,
         exit_procedure=default.exit_procedure,
     )
-    hh = factories.household(areas["v11"], actor=actors.cadre)
+    hh = hf.household(areas["v11"], actor=actors.cadre)
     case = open_case(hh, actors.cadre, d(3, 3))  # Tuesday
     hv = step(case, "home_verification")
     assert hv.due_date == d(3, 6)  # Friday

@@ -20,14 +20,13 @@ from monitoring.rules import deadlines
 from monitoring.rules.deadlines import case_limit
 from monitoring.services import cases
 from monitoring.services.breaches import breaches_record
-from tests import factories
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
     OVERLAPPED_NAME,
     SERIAL_NAME,
     Actors,
     at,
     d,
-    fast_passwords,  # noqa: F401
     open_case,
     procedure,
     step_data,
@@ -42,7 +41,7 @@ def actors(cadre, township_reviewer, county_approver):
 
 @pytest.fixture
 def hh(areas, cadre):
-    return factories.household(areas["v11"], members=2, actor=cadre)
+    return hf.household(areas["v11"], members=2, actor=cadre)
 
 
 # --- the pure rule -----------------------------------------------------------------------------

@@ -32,9 +32,10 @@ from monitoring.models import (
 )
 from monitoring.rules import deadlines
 from monitoring.services import assistance, cases, clues
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
-from tests.monitoring.helpers import Actors, at, run_procedure, step, step_data
+from tests.monitoring.helpers import at, run_procedure, step, step_data
 
 TODAY = deadlines.local_date(timezone.now())
 
@@ -44,19 +45,9 @@ def ago(days: int) -> dt.date:
 
 
 @pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
-def household(areas):
-    return mf.household(areas["v11"], labour=("normal", "normal"), phone="13912345678")
-
-
-@pytest.fixture
 def other_household(areas):
     """A household of another village (v21, another township)."""
-    return mf.household(areas["v21"], labour=("normal",))
+    return hf.household(areas["v21"], labour=("normal",))
 
 
 @pytest.fixture
@@ -232,7 +223,7 @@ def test_a_second_report_joins_the_open_case(client_for, cadre, household, actor
 
 
 def _cases(village, cadre, n: int) -> list[MonitoringCase]:
-    return [open_case(mf.household(village, labour=("normal",)), cadre) for _ in range(n)]
+    return [open_case(hf.household(village, labour=("normal",)), cadre) for _ in range(n)]
 
 
 @pytest.mark.parametrize("queue", ["mine", "all"])
@@ -256,7 +247,7 @@ def test_case_list_shows_only_my_area_and_my_queue(
     client_for, areas, cadre, actors, household, other_household
 ):
     mine = open_case(household, cadre)
-    other_cadre = factories.user(Role.VILLAGE_CADRE, areas["v21"])
+    other_cadre = af.user(Role.VILLAGE_CADRE, areas["v21"])
     theirs = open_case(other_household, other_cadre)
     client = client_for(cadre)
     listed = [c.pk for c in client.get("/cases/?queue=all").context["page"].object_list]
@@ -314,7 +305,7 @@ def test_case_page_shows_household_clues_steps_deadlines_and_actions(client_for,
 
 def test_roles_that_do_not_need_it_see_the_id_number_masked(client_for, areas, household, cadre):
     case = open_case(household, cadre)
-    helper_user = factories.user(Role.HELPER, areas["v11"])
+    helper_user = af.user(Role.HELPER, areas["v11"])
     html = body(client_for(helper_user).get(f"/cases/{case.pk}/"))
     assert household.head.id_number not in html
     assert household.head.id_number_masked in html
@@ -323,7 +314,7 @@ def test_roles_that_do_not_need_it_see_the_id_number_masked(client_for, areas, h
 
 @pytest.mark.parametrize("suffix", ["", "notice/", "plan/", "exit/"])
 def test_a_cadre_gets_404_for_another_villages_case(client_for, areas, cadre, other_household, suffix):
-    other_cadre = factories.user(Role.VILLAGE_CADRE, areas["v21"])
+    other_cadre = af.user(Role.VILLAGE_CADRE, areas["v21"])
     case = open_case(other_household, other_cadre)
     client = client_for(cadre)
     assert client.get(f"/cases/{case.pk}/{suffix}").status_code == 404
@@ -331,7 +322,7 @@ def test_a_cadre_gets_404_for_another_villages_case(client_for, areas, cadre, ot
 
 
 def test_a_cadre_cannot_act_on_another_villages_case(client_for, areas, cadre, other_household):
-    other_cadre = factories.user(Role.VILLAGE_CADRE, areas["v21"])
+    other_cadre = af.user(Role.VILLAGE_CADRE, areas["v21"])
     case = open_case(other_household, other_cadre)
     s = step(case, "home_verification")
     response = act(client_for(cadre), case, token="x", action="complete", step=s.pk, findings="x")
@@ -442,7 +433,7 @@ def test_double_submit_of_a_step_completes_it_once(client_for, cadre, household)
 
 def test_a_step_of_another_case_is_not_found(client_for, cadre, household, areas):
     case = open_case(household, cadre)
-    other = open_case(mf.household(areas["v11"]), cadre)
+    other = open_case(hf.household(areas["v11"]), cadre)
     response = act(
         client_for(cadre), case, token="z", action="complete", step=step(other, "home_verification").pk
     )
@@ -451,7 +442,7 @@ def test_a_step_of_another_case_is_not_found(client_for, cadre, household, areas
 
 def test_township_reviewer_returns_and_approves(client_for, actors, household, areas):
     first = open_case(household, actors.cadre, found=ago(2))
-    second = open_case(mf.household(areas["v11"]), actors.cadre, found=ago(2))
+    second = open_case(hf.household(areas["v11"]), actors.cadre, found=ago(2))
     for case in (first, second):
         s = step(case, "home_verification")
         cases.step_complete(actor=actors.cadre, step=s, data=step_data(s, ago(1)), now=at(ago(1)))
@@ -983,7 +974,7 @@ def test_bulk_without_selection_says_so(client_for, county_approver):
 
 
 def test_a_cadre_gets_404_for_another_villages_clue(client_for, areas, cadre, other_household):
-    other_cadre = factories.user(Role.VILLAGE_CADRE, areas["v21"])
+    other_cadre = af.user(Role.VILLAGE_CADRE, areas["v21"])
     clue = clues.clue_create(
         actor=other_cadre,
         channel="self_report",
@@ -998,7 +989,7 @@ def test_a_cadre_gets_404_for_another_villages_clue(client_for, areas, cadre, ot
         channel="self_report",
         found_date=ago(1),
         risk_type_codes=["01"],
-        household=Household.objects.filter(area_code=areas["v11"].code).first() or mf.household(areas["v11"]),
+        household=Household.objects.filter(area_code=areas["v11"].code).first() or hf.household(areas["v11"]),
     )
     assert client.get(f"/clues/{own.pk}/").status_code == 200
     for suffix in ("match/", "dismiss/", "open/"):
@@ -1010,15 +1001,15 @@ def test_a_cadre_gets_404_for_another_villages_clue(client_for, areas, cadre, ot
 
 def test_a_county_approver_of_another_county_sees_no_clue(client_for, areas, county_approver):
     clue = alert(county_approver, n=1)
-    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
-    stranger = factories.user(Role.COUNTY_APPROVER, other_county)
+    other_county = af.area("130728000000", "怀安县", "county", areas["city"])
+    stranger = af.user(Role.COUNTY_APPROVER, other_county)
     assert client_for(stranger).get(f"/clues/{clue.pk}/").status_code == 404
     assert client_for(stranger).post(f"/clues/{clue.pk}/dismiss/", {"reason": "duplicate"}).status_code == 404
 
 
 def test_green_channel_and_the_approval_queue(client_for, actors, household, areas):
     accident = open_case(household, actors.cadre, risks=("05",))
-    illness = open_case(mf.household(areas["v11"]), actors.cadre, risks=("01",))
+    illness = open_case(hf.household(areas["v11"]), actors.cadre, risks=("01",))
     client = client_for(actors.county_approver)
     page = client.get(f"/cases/{illness.pk}/")
     green = next(a for a in page.context["case_actions"] if a["action"] == "green_channel")
@@ -1032,7 +1023,7 @@ def test_green_channel_and_the_approval_queue(client_for, actors, household, are
     # a provisional case can be planned at once
     assert f"/cases/{accident.pk}/plan/" in body(client.get(f"/cases/{accident.pk}/"))
 
-    at_approval = case_at_approval(mf.household(areas["v11"], labour=("normal",)), actors)
+    at_approval = case_at_approval(hf.household(areas["v11"], labour=("normal",)), actors)
     queue = client.get("/cases/?queue=approval").context["page"].object_list
     assert [c.pk for c in queue] == [at_approval.pk]
 

@@ -17,13 +17,12 @@ from monitoring.models import (
     StepStatus,
 )
 from monitoring.services import clues
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
-    Actors,
     at,
     changes,
     d,
-    fast_passwords,  # noqa: F401
     open_case,
     run_procedure,
     step,
@@ -33,23 +32,8 @@ NOW = at(d(3, 1))
 
 
 @pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
-def hh(areas, cadre):
-    return factories.household(areas["v11"], members=2, actor=cadre)
-
-
-@pytest.fixture
-def medical():
-    return Department.objects.get(code="medical_insurance")
-
-
-@pytest.fixture
 def dept_user(areas, medical):
-    return factories.user(Role.DEPARTMENT, areas["county"], department=medical)
+    return af.user(Role.DEPARTMENT, areas["county"], department=medical)
 
 
 def _alert(dept_user, medical, external_id, *, id_number, now=NOW, **extra):
@@ -113,7 +97,7 @@ def test_other_channels_wait_for_triage(hh, cadre, channel):
 
 
 def test_a_helper_records_a_clue_that_waits(areas, hh):
-    helper_user = factories.user(Role.HELPER, areas["v11"])
+    helper_user = af.user(Role.HELPER, areas["v11"])
     clue = clues.clue_create(
         actor=helper_user,
         channel="cadre_screening",
@@ -126,7 +110,7 @@ def test_a_helper_records_a_clue_that_waits(areas, hh):
 
 
 def test_unmatched_clue_waits_and_the_county_matches_it(hh, dept_user, medical, county_approver, cadre):
-    stranger = factories.id_number()
+    stranger = hf.id_number()
     clue, _ = _alert(dept_user, medical, "YB-2026-002", id_number=stranger, name="王某")
     assert clue.status == ClueStatus.UNMATCHED and clue.household is None
     assert clue.area_code == "130727000000"  # the county's, so county users see it
@@ -146,7 +130,7 @@ def test_unmatched_clue_waits_and_the_county_matches_it(hh, dept_user, medical, 
 
 def test_matching_to_a_household_with_an_open_case_attaches(hh, cadre, dept_user, medical, county_approver):
     case = open_case(hh, cadre, d(3, 1))
-    clue, _ = _alert(dept_user, medical, "YB-2026-003", id_number=factories.id_number())
+    clue, _ = _alert(dept_user, medical, "YB-2026-003", id_number=hf.id_number())
     clues.clue_match(actor=county_approver, clue=clue, household=hh, now=at(d(3, 2)))
     clue.refresh_from_db()
     assert clue.status == ClueStatus.ATTACHED and clue.case == case
@@ -155,8 +139,8 @@ def test_matching_to_a_household_with_an_open_case_attaches(hh, cadre, dept_user
 def test_a_person_of_another_household_cannot_be_matched(
     hh, areas, cadre, dept_user, medical, county_approver
 ):
-    other = factories.household(areas["v11"], actor=cadre)
-    clue, _ = _alert(dept_user, medical, "YB-2026-004", id_number=factories.id_number())
+    other = hf.household(areas["v11"], actor=cadre)
+    clue, _ = _alert(dept_user, medical, "YB-2026-004", id_number=hf.id_number())
     with pytest.raises(ValidationError) as exc:
         clues.clue_match(
             actor=county_approver, clue=clue, household=hh, person=other.members.first(), now=at(d(3, 2))
@@ -244,7 +228,7 @@ def test_dismiss_needs_a_known_reason_and_a_note_for_other(hh, dept_user, medica
 
 
 def test_an_unmatched_clue_can_be_dismissed(dept_user, medical, county_approver):
-    clue, _ = _alert(dept_user, medical, "YB-D-nf", id_number=factories.id_number())
+    clue, _ = _alert(dept_user, medical, "YB-D-nf", id_number=hf.id_number())
     clues.clue_dismiss(actor=county_approver, clue=clue, reason="not_found", now=at(d(3, 2)))
     clue.refresh_from_db()
     assert clue.status == ClueStatus.DISMISSED and clue.outcome == "已排除：查无此人"
@@ -258,7 +242,7 @@ def test_alert_receive_is_idempotent_per_department_and_external_id(hh, dept_use
     assert Clue.objects.filter(department=medical).count() == 1
     assert len(changes("clue", first.pk)) == 1
     civil = Department.objects.get(code="civil_affairs")
-    civil_user = factories.user(Role.DEPARTMENT, areas["county"], department=civil)
+    civil_user = af.user(Role.DEPARTMENT, areas["county"], department=civil)
     other, created_other = clues.alert_receive(
         actor=civil_user,
         department=civil,
@@ -288,7 +272,7 @@ def test_an_invalid_id_number_in_an_alert_is_refused_with_the_field_named(dept_u
 
 
 def test_a_wrong_check_digit_is_refused(dept_user, medical):
-    good = factories.id_number()
+    good = hf.id_number()
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     with pytest.raises(ValidationError) as exc:
         _alert(dept_user, medical, "YB-BAD2", id_number=bad)
@@ -323,7 +307,7 @@ def test_risk_types_are_checked_on_the_clue(hh, cadre):
 
 
 def test_a_cadre_cannot_record_a_clue_for_another_village(areas, cadre):
-    elsewhere = factories.household(areas["v12"])
+    elsewhere = hf.household(areas["v12"])
     with pytest.raises(NotAllowed, match="不在您的工作区域内"):
         clues.clue_create(
             actor=cadre,
@@ -337,15 +321,15 @@ def test_a_cadre_cannot_record_a_clue_for_another_village(areas, cadre):
 
 
 def test_triage_stays_inside_the_county(areas, hh, dept_user, medical):
-    other_county = factories.area("130728000000", "怀安县", "county", areas["city"])
-    outsider = factories.user(Role.COUNTY_APPROVER, other_county)
+    other_county = af.area("130728000000", "怀安县", "county", areas["city"])
+    outsider = af.user(Role.COUNTY_APPROVER, other_county)
     clue, _ = _alert(dept_user, medical, "YB-X", id_number=hh.members.first().id_number)
     with pytest.raises(NotAllowed):
         clues.clue_open_case(actor=outsider, clue=clue, now=at(d(3, 2)))
     with pytest.raises(NotAllowed):
         clues.clue_dismiss(actor=outsider, clue=clue, reason="duplicate", now=at(d(3, 2)))
     assert not Clue.objects.for_user(outsider).exists()
-    assert not Clue.objects.for_user(factories.user(Role.VILLAGE_CADRE, areas["v21"])).exists()
+    assert not Clue.objects.for_user(af.user(Role.VILLAGE_CADRE, areas["v21"])).exists()
 
 
 def test_a_department_sees_only_its_own_alerts(hh, dept_user, medical, areas, cadre):

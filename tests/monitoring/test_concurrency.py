@@ -21,13 +21,11 @@ from monitoring.models import (
     StepStatus,
 )
 from monitoring.services import cases, clues
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
-    Actors,
     at,
     d,
-    fast_passwords,  # noqa: F401
-    open_case,
     step,
     step_data,
 )
@@ -47,17 +45,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("reference_data"),
 ]
-
-
-@pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
-def case(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
-    return open_case(hh, cadre, d(3, 1))
 
 
 def test_two_people_complete_the_same_step(case, actors):
@@ -142,7 +129,7 @@ def test_reject_and_complete_at_once_leave_one_consistent_outcome(case, actors):
 
 
 def test_two_self_reports_for_one_household_open_one_case(areas, cadre):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
 
     def report(day):
         def run():
@@ -171,8 +158,8 @@ def test_two_self_reports_for_one_household_open_one_case(areas, cadre):
 
 def test_the_same_alert_twice_at_once_is_stored_once(areas):
     medical = Department.objects.get(code="medical_insurance")
-    dept_user = factories.user(Role.DEPARTMENT, areas["county"], department=medical)
-    number = factories.id_number()
+    dept_user = af.user(Role.DEPARTMENT, areas["county"], department=medical)
+    number = hf.id_number()
 
     def receive():
         return clues.alert_receive(
@@ -197,8 +184,8 @@ def test_the_same_alert_twice_at_once_is_stored_once(areas):
 def test_triage_locks_the_clue(areas, county_approver):
     """Dismissing and opening a case from one clue at once: one wins, the other is refused."""
     medical = Department.objects.get(code="medical_insurance")
-    dept_user = factories.user(Role.DEPARTMENT, areas["county"], department=medical)
-    hh = factories.household(areas["v11"], actor=county_approver)
+    dept_user = af.user(Role.DEPARTMENT, areas["county"], department=medical)
+    hh = hf.household(areas["v11"], actor=county_approver)
     clue, _created = clues.alert_receive(
         actor=dept_user,
         department=medical,

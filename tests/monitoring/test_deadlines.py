@@ -11,7 +11,7 @@ from monitoring.models import CountySettings, Holiday, StepStatus
 from monitoring.rules import deadlines
 from monitoring.rules.deadlines import State, WorkCalendar
 from monitoring.selectors import case_deadlines
-from tests import factories
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
     SH,
     UTC,
@@ -19,7 +19,6 @@ from tests.monitoring.helpers import (
     at,
     complete,
     d,
-    fast_passwords,  # noqa: F401
     open_case,
     step,
 )
@@ -154,7 +153,7 @@ def test_a_working_day_county_computes_case_and_step_due_dates(
         identification_procedure=default.identification_procedure,
         exit_procedure=default.exit_procedure,
     )
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     case = open_case(hh, cadre, d(4, 30), now=at(d(4, 30)))
     # 15 working days from Thursday 30 April: 6,7,8,9,11..15,18..22,25
     assert case.due_date == d(5, 25)

@@ -21,6 +21,7 @@ from monitoring.models import (
 from monitoring.rules import eligibility
 from monitoring.rules.deadlines import add_months, months_between
 from monitoring.rules.eligibility import ExitFacts, check_exit
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 GOOD = ExitFacts(
@@ -240,7 +241,7 @@ TODAY = dt.date(2026, 11, 22)
 
 @pytest.fixture
 def ready_case(areas):
-    hh = mf.household(
+    hh = hf.household(
         areas["v11"],
         labour=("normal", "none"),
         monitoring_contact="张三",
@@ -333,7 +334,7 @@ def test_for_case_threshold_of_the_county(ready_case, areas):
 
 
 def test_for_case_without_income_records(areas):
-    hh = mf.household(areas["v11"], labour=("none",), monitoring_contact="张三", monitoring_contact_phone="1")
+    hh = hf.household(areas["v11"], labour=("none",), monitoring_contact="张三", monitoring_contact_phone="1")
     case = mf.case(hh, identified_on=dt.date(2026, 1, 10))
     result = eligibility.eligibility_for_case(case, today=TODAY, mode="natural")
     assert [c.code for c in result.failed] == ["income_above_threshold", "income_stable"]

@@ -32,7 +32,8 @@ from monitoring.models import (
     Visit,
 )
 from monitoring.rules import eligibility
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 TODAY = dt.date(2026, 11, 22)
@@ -43,9 +44,9 @@ NEXT_YEAR = dt.date(2027, 2, 1)
 @pytest.fixture
 def villages(areas):
     """A village of 阳原县 (default settings) and one of 怀安县 (own settings and threshold)."""
-    county = factories.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
-    town = factories.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
-    village = factories.area("130728100201", "五村", AreaLevel.VILLAGE, town)
+    county = af.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
+    town = af.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
+    village = af.area("130728100201", "五村", AreaLevel.VILLAGE, town)
     default = CountySettings.objects.get(county__isnull=True)
     CountySettings.objects.create(
         county=county,
@@ -64,7 +65,7 @@ def villages(areas):
 def _household(village, *, labour=("normal", "none"), **fields):
     fields.setdefault("monitoring_contact", "张三")
     fields.setdefault("monitoring_contact_phone", "13900000000")
-    return mf.household(village, labour=labour, **fields)
+    return hf.household(village, labour=labour, **fields)
 
 
 def _income(hh, year, **amounts):

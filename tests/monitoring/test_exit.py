@@ -24,13 +24,12 @@ from monitoring.models import (
 )
 from monitoring.selectors import available_actions, case_deadlines
 from monitoring.services import cases, clues, exits
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
-    Actors,
     at,
     changes,
     d,
-    fast_passwords,  # noqa: F401
     identified_case,
     open_case,
     run_procedure,
@@ -41,11 +40,6 @@ from tests.monitoring.helpers import (
 
 EXIT_CODES = ["home_verification", "village_review", "village_notice", "township_review", "county_approval"]
 PROPOSE_DAY = d(7, 20)  # identified on 14 January: more than six months
-
-
-@pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
 
 
 def _income(hh, actor, year, wages):
@@ -65,7 +59,7 @@ def _implemented(case, code="M0101", day=dt.date(2026, 2, 1)):
 @pytest.fixture
 def monitored(areas, actors):
     """A household identified on 14 January 2026 that has since recovered."""
-    hh = factories.household(areas["v11"], members=2, actor=actors.cadre)
+    hh = hf.household(areas["v11"], members=2, actor=actors.cadre)
     case, _day = identified_case(hh, actors, d(1, 5))
     assert case.status == CaseStatus.MONITORED and case.identified_on == d(1, 14)
     _income(hh, actors.cadre, 2025, 19000)
@@ -79,7 +73,7 @@ def monitored(areas, actors):
 @pytest.fixture
 def fresh(areas, actors):
     """Identified on 10 March, nothing else recorded: it fails most criteria."""
-    hh = factories.household(areas["v11"], members=2, actor=actors.cadre)
+    hh = hf.household(areas["v11"], members=2, actor=actors.cadre)
     case, _day = identified_case(hh, actors, d(3, 1))
     return hh, case
 
@@ -168,11 +162,11 @@ def test_proposals_outside_monitoring_and_unknown_modes_are_refused(areas, actor
     with pytest.raises(ValidationError) as exc:
         exits.exit_propose(actor=actors.cadre, case=case, mode="magic", now=at(PROPOSE_DAY))
     assert "mode" in exc.value.message_dict
-    other = factories.household(areas["v11"], actor=actors.cadre)
+    other = hf.household(areas["v11"], actor=actors.cadre)
     identifying = open_case(other, actors.cadre, d(3, 1))
     with pytest.raises(InvalidTransition, match="只有监测帮扶中的户"):
         exits.exit_propose(actor=actors.county_approver, case=identifying, mode="natural", now=at(d(3, 2)))
-    stranger = factories.user("village_cadre", areas["v12"])
+    stranger = af.user("village_cadre", areas["v12"])
     with pytest.raises(NotAllowed):
         exits.exit_propose(actor=stranger, case=case, mode="assistance", now=at(PROPOSE_DAY))
 
@@ -253,7 +247,7 @@ def test_exit_rejection_at_each_step_returns_the_case_to_monitoring(monitored, a
 
 @pytest.fixture
 def safety_net(areas, actors):
-    hh = factories.household(areas["v11"], members=1, actor=actors.cadre, no_labour_safety_net=True)
+    hh = hf.household(areas["v11"], members=1, actor=actors.cadre, no_labour_safety_net=True)
     case, _day = identified_case(hh, actors, d(1, 5), risk_type_codes=["04"])
     return hh, case
 

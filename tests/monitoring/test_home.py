@@ -14,7 +14,8 @@ from households import services as household_services
 from monitoring.models import CaseStatus, Channel, MonitoringCase
 from monitoring.rules import deadlines
 from monitoring.services import assistance, clues
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import at
 
@@ -40,7 +41,7 @@ def report(household, actor, found: dt.date) -> MonitoringCase:
 @pytest.fixture
 def civil_affairs(areas):
     department = Department.objects.get(code="civil_affairs")
-    return factories.user(Role.DEPARTMENT, areas["county"], department=department, username="civil")
+    return af.user(Role.DEPARTMENT, areas["county"], department=department, username="civil")
 
 
 def alert(n: int, actor):
@@ -62,10 +63,10 @@ def test_anonymous_goes_to_login(client, db):
 
 
 def test_cadre_sees_the_steps_waiting_on_them_sorted_by_deadline_late_in_red(client, areas, cadre):
-    late = report(mf.household(areas["v11"]), cadre, ago(9))  # home verification due 3 days after
-    fresh = report(mf.household(areas["v11"]), cadre, TODAY)
-    other_cadre = factories.user(Role.VILLAGE_CADRE, areas["v21"])
-    report(mf.household(areas["v21"]), other_cadre, ago(1))
+    late = report(hf.household(areas["v11"]), cadre, ago(9))  # home verification due 3 days after
+    fresh = report(hf.household(areas["v11"]), cadre, TODAY)
+    other_cadre = af.user(Role.VILLAGE_CADRE, areas["v21"])
+    report(hf.household(areas["v21"]), other_cadre, ago(1))
     client.force_login(cadre)
     response = client.get("/")
     assert response.status_code == 200
@@ -81,7 +82,7 @@ def test_cadre_sees_the_steps_waiting_on_them_sorted_by_deadline_late_in_red(cli
 def test_township_reviewer_sees_nothing_until_home_verification_is_done(
     client, areas, cadre, township_reviewer
 ):
-    report(mf.household(areas["v11"]), cadre, ago(1))
+    report(hf.household(areas["v11"]), cadre, ago(1))
     client.force_login(township_reviewer)
     response = client.get("/")
     assert response.context["steps"]["rows"] == []
@@ -89,12 +90,12 @@ def test_township_reviewer_sees_nothing_until_home_verification_is_done(
 
 
 def test_helper_sees_the_visits_due_of_their_households(client, areas):
-    user = factories.user(Role.HELPER)
-    helper = factories.helper(areas["county"], user)
-    mine = mf.household(areas["v11"])
+    user = af.user(Role.HELPER)
+    helper = hf.helper(areas["county"], user)
+    mine = hf.household(areas["v11"])
     household_services.helper_assign(actor=None, helper=helper, household=mine, start_date=ago(60))
     due_case = mf.case(mine, identified_on=ago(40), next_visit_due=ago(2))
-    mf.case(mf.household(areas["v11"]), identified_on=ago(40), next_visit_due=ago(5))  # not theirs
+    mf.case(hf.household(areas["v11"]), identified_on=ago(40), next_visit_due=ago(5))  # not theirs
     client.force_login(user)
     response = client.get("/")
     assert [c.pk for c in response.context["visits"]["rows"]] == [due_case.pk]
@@ -108,8 +109,8 @@ def test_county_approver_sees_clues_to_triage_and_measures_overdue(
 ):
     alert(1, civil_affairs)
     alert(2, civil_affairs)
-    no_measure = mf.case(mf.household(areas["v11"]), identified_on=ago(45))
-    planned = mf.case(mf.household(areas["v12"]), identified_on=ago(10), risks=("07",))
+    no_measure = mf.case(hf.household(areas["v11"]), identified_on=ago(45))
+    planned = mf.case(hf.household(areas["v12"]), identified_on=ago(10), risks=("07",))
     (late,) = assistance.plan_set(
         actor=county_approver,
         case=planned,
@@ -127,9 +128,7 @@ def test_county_approver_sees_clues_to_triage_and_measures_overdue(
 
 
 def test_department_users_are_told_to_use_the_api(client, areas):
-    user = factories.user(
-        Role.DEPARTMENT, areas["county"], department=Department.objects.get(code="education")
-    )
+    user = af.user(Role.DEPARTMENT, areas["county"], department=Department.objects.get(code="education"))
     client.force_login(user)
     response = client.get("/")
     assert response.status_code == 200
@@ -143,17 +142,17 @@ def test_home_makes_the_same_number_of_queries_for_5_and_30_items(
     user = {Role.VILLAGE_CADRE: cadre, Role.COUNTY_APPROVER: county_approver}.get(role)
     helper = None
     if role == Role.HELPER:
-        user = factories.user(Role.HELPER)
-        helper = factories.helper(areas["county"], user)
+        user = af.user(Role.HELPER)
+        helper = hf.helper(areas["county"], user)
 
     def make(n: int, start: int) -> None:
         for i in range(start, start + n):
-            hh = mf.household(areas["v11"])
+            hh = hf.household(areas["v11"])
             report(hh, cadre, ago(i % 10))
             if helper is not None:
                 household_services.helper_assign(actor=None, helper=helper, household=hh, start_date=ago(60))
             alert(i, civil_affairs)
-            late = mf.case(mf.household(areas["v12"]), identified_on=ago(40), next_visit_due=ago(1))
+            late = mf.case(hf.household(areas["v12"]), identified_on=ago(40), next_visit_due=ago(1))
             if helper is not None:
                 household_services.helper_assign(
                     actor=None, helper=helper, household=late.household, start_date=ago(60)

@@ -23,18 +23,16 @@ from monitoring.models import (
 from monitoring.rules import guards
 from monitoring.selectors import available_actions
 from monitoring.services import assistance, cases, clues
-from tests import factories
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
     OVERLAPPED_CODES,
     OVERLAPPED_NAME,
     SERIAL_NAME,
     SH,
-    Actors,
     at,
     changes,
     complete,
     d,
-    fast_passwords,  # noqa: F401
     open_case,
     procedure,
     run_procedure,
@@ -45,13 +43,8 @@ from tests.monitoring.helpers import (
 
 
 @pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
 def hh(areas, cadre):
-    return factories.household(areas["v11"], members=3, actor=cadre, phone="13912345678")
+    return hf.household(areas["v11"], members=3, actor=cadre, phone="13912345678")
 
 
 def _action(actions, action, on_step=None):
@@ -607,7 +600,7 @@ def test_rejection_after_green_channel_keeps_implemented_measures_and_stops_the_
     ],
 )
 def test_category_must_fit_the_household(areas, actors, household_type, category, explanation, error):
-    hh = factories.household(areas["v11"], actor=actors.cadre, household_type=household_type)
+    hh = hf.household(areas["v11"], actor=actors.cadre, household_type=household_type)
     case = open_case(hh, actors.cadre, d(3, 1))
     day = run_procedure(case, actors, d(3, 2), until="county_approval")
     ca = step(case, "county_approval")

@@ -31,7 +31,8 @@ from monitoring.models import (
 from monitoring.rules import deadlines
 from monitoring.services import visits
 from monitoring.services.screening import window
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 NOW = timezone.now()
@@ -53,28 +54,21 @@ def body(response) -> str:
 @pytest.fixture
 def other(areas):
     """Another county of the same city, with its approver, reviewer and village cadre."""
-    county = factories.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
-    township = factories.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
-    village = factories.area("130728100201", "五村", AreaLevel.VILLAGE, township)
+    county = af.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
+    township = af.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
+    village = af.area("130728100201", "五村", AreaLevel.VILLAGE, township)
     return {
         "county": county,
         "township": township,
         "village": village,
-        "approver": factories.user(Role.COUNTY_APPROVER, county, username="approver2"),
-        "cadre": factories.user(Role.VILLAGE_CADRE, village, username="cadre2"),
+        "approver": af.user(Role.COUNTY_APPROVER, county, username="approver2"),
+        "cadre": af.user(Role.VILLAGE_CADRE, village, username="cadre2"),
     }
 
 
 @pytest.fixture
-def helper_user(areas):
-    user = factories.user(Role.HELPER, username="helper")
-    factories.helper(areas["county"], user)
-    return user
-
-
-@pytest.fixture
 def department_user(areas):
-    return factories.user(
+    return af.user(
         Role.DEPARTMENT, areas["county"], department=Department.objects.get(code="education"), username="edu"
     )
 
@@ -133,7 +127,7 @@ def campaign(county, *, year=None, start=None):
 
 
 def visit_task(camp, village, due: dt.date, *, household=None):
-    hh = household or mf.household(village)
+    hh = household or hf.household(village)
     return VisitTask.objects.create(campaign=camp, household=hh, area_code=hh.area_code, due_date=due)
 
 
@@ -150,7 +144,7 @@ PASSING = [{"code": "income", "label": "收入稳定超过监测线", "ok": True
 
 
 def assessment(village, *, eligible=True, year=None, source="year_end"):
-    case = mf.case(mf.household(village), identified_on=days(-400))
+    case = mf.case(hf.household(village), identified_on=days(-400))
     return ExitAssessment.objects.create(
         case=case,
         mode=ExitMode.ASSISTANCE,
@@ -445,7 +439,7 @@ def test_the_start_form_offers_only_what_the_user_may_start(login, areas, townsh
 def test_a_county_approver_starts_a_risk_review(
     login, areas, county_approver, django_capture_on_commit_callbacks
 ):
-    mf.household(areas["v11"])
+    hf.household(areas["v11"])
     client = login(county_approver)
     token = client.get("/runs/").context["form"]["token"].value()
     data = {"task": TaskName.RISK_REVIEW, "area_code": areas["county"].code, "token": token}
@@ -782,7 +776,7 @@ def test_year_end_without_results_says_so(login, cadre):
 def test_year_end_shows_what_the_assessment_service_stored(login, areas, county_approver):
     from monitoring.services.year_end import year_end_assessment
 
-    mf.case(mf.household(areas["v11"]), identified_on=days(-30))
+    mf.case(hf.household(areas["v11"]), identified_on=days(-30))
     counts = year_end_assessment(area_code=areas["county"].code)
     assert counts["assessed"] == 1
     response = login(county_approver).get("/year-end/")
@@ -809,7 +803,7 @@ def test_year_end_marks_households_able_to_work_monitored_over_a_year(login, are
     """Domain §6: able-bodied households still monitored after more than a year are priorities."""
     long_able = assessment(areas["v11"])  # identified 400 days ago, one member able to work
     recent = ExitAssessment.objects.create(
-        case=mf.case(mf.household(areas["v11"]), identified_on=days(-300)),
+        case=mf.case(hf.household(areas["v11"]), identified_on=days(-300)),
         mode=ExitMode.ASSISTANCE,
         source="year_end",
         assessed_on=TODAY,
@@ -817,7 +811,7 @@ def test_year_end_marks_households_able_to_work_monitored_over_a_year(login, are
         eligible=False,
     )
     unable = ExitAssessment.objects.create(
-        case=mf.case(mf.household(areas["v11"], labour=("lost", "none")), identified_on=days(-400)),
+        case=mf.case(hf.household(areas["v11"], labour=("lost", "none")), identified_on=days(-400)),
         mode=ExitMode.ASSISTANCE,
         source="year_end",
         assessed_on=TODAY,

@@ -35,7 +35,8 @@ from monitoring.models import (
 from monitoring.models import ReviewRuleCode as R
 from monitoring.services.review import review_county, risk_review, rules_for
 from monitoring.services.runs import task_run
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import SH
 
@@ -57,7 +58,7 @@ GUARANTEES = [
 
 
 def household(village, **fields):
-    return factories.household(village, **fields)
+    return hf.household(village, **fields)
 
 
 def income(hh, year: int, per_capita, *, medical="0", members: int = 1) -> IncomeRecord:
@@ -99,9 +100,9 @@ def county_rule(county: Area, code: str, **fields) -> ReviewRule:
 def second_county() -> dict[str, Area]:
     """Another county of Zhangjiakou with one township and one village."""
     city = Area.objects.get(code="130700000000")
-    county = factories.area("130728000000", "怀安县", AreaLevel.COUNTY, city)
-    township = factories.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
-    village = factories.area("130728100201", "五村", AreaLevel.VILLAGE, township)
+    county = af.area("130728000000", "怀安县", AreaLevel.COUNTY, city)
+    township = af.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
+    village = af.area("130728100201", "五村", AreaLevel.VILLAGE, township)
     return {"county": county, "township": township, "village": village}
 
 
@@ -817,17 +818,15 @@ def test_a_latest_record_without_a_per_capita_falls_back_to_the_year_before(v11)
 
 @pytest.fixture
 def approver(areas):
-    return factories.user(
-        Role.COUNTY_APPROVER, areas["county"], username="approver_mail", email="a@example.org"
-    )
+    return af.user(Role.COUNTY_APPROVER, areas["county"], username="approver_mail", email="a@example.org")
 
 
 def test_county_approvers_get_one_notification_per_run(
     areas, v11, approver, county_approver, township_reviewer
 ):
-    factories.user(Role.COUNTY_APPROVER, areas["county"], username="gone", is_active=False)
+    af.user(Role.COUNTY_APPROVER, areas["county"], username="gone", is_active=False)
     other = second_county()
-    elsewhere = factories.user(Role.COUNTY_APPROVER, other["county"], username="approver_elsewhere")
+    elsewhere = af.user(Role.COUNTY_APPROVER, other["county"], username="approver_elsewhere")
     for pc in ("100", "8000", "9000"):
         income(household(v11), 2026, pc)
 

@@ -8,14 +8,14 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from accounts.models import AreaLevel, Notification, NotificationKind, Role
+from accounts.models import Notification, NotificationKind, Role
 from households.models import Household
 from monitoring.models import CountySettings, ScreeningCampaign, VisitTask
 from monitoring.services.screening import screening_campaign, window
 from monitoring.services.visits import visit_record
-from tests import factories
-from tests.monitoring import factories as mf
-from tests.monitoring.helpers import UTC, at, d, fast_passwords  # noqa: F401
+from tests.accounts import factories as af
+from tests.households import factories as hf
+from tests.monitoring.helpers import UTC, at, d
 
 START, END = d(5, 1), d(5, 30)  # the default window: 1 May, 30 days
 PER_VILLAGE = {"v11": 3, "v12": 2, "v21": 2, "v22": 1}
@@ -26,14 +26,14 @@ NOTHING = {"campaigns_opened": 0, "tasks": 0, "done_already": 0, "counties_in_wi
 def households(areas):
     """Households of Yangyuan, registered on 1 January, by village."""
     return {
-        village: [mf.household(areas[village], registered=d(1, 1)) for _ in range(n)]
+        village: [hf.household(areas[village], registered=d(1, 1)) for _ in range(n)]
         for village, n in PER_VILLAGE.items()
     }
 
 
 @pytest.fixture
 def cadres(areas):
-    return {v: factories.user(Role.VILLAGE_CADRE, areas[v], username=f"cadre_{v}") for v in PER_VILLAGE}
+    return {v: af.user(Role.VILLAGE_CADRE, areas[v], username=f"cadre_{v}") for v in PER_VILLAGE}
 
 
 @pytest.fixture
@@ -42,17 +42,10 @@ def reviewer(township_reviewer):
 
 
 @pytest.fixture
-def other_county(areas):
-    """A second county of the same city with two households and a cadre."""
-    county = factories.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
-    township = factories.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
-    village = factories.area("130728100201", "五村", AreaLevel.VILLAGE, township)
-    return {
-        "county": county,
-        "village": village,
-        "households": [mf.household(village, registered=d(1, 1)) for _ in range(2)],
-        "cadre": factories.user(Role.VILLAGE_CADRE, village, username="cadre_other_county"),
-    }
+def other_county(other_county):
+    """The second county, with two households registered on 1 January."""
+    village = other_county["village"]
+    return {**other_county, "households": [hf.household(village, registered=d(1, 1)) for _ in range(2)]}
 
 
 def ours(areas) -> ScreeningCampaign:
@@ -155,7 +148,7 @@ def test_a_household_registered_later_gets_its_task_on_the_next_run(areas, house
     screening_campaign(now=at(START))
     campaign = ours(areas)
     last = VisitTask.objects.latest("pk").pk
-    late = mf.household(areas["v12"], registered=d(5, 3))
+    late = hf.household(areas["v12"], registered=d(5, 3))
     assert not VisitTask.objects.filter(household=late).exists()
     result = screening_campaign(now=at(d(5, 4)))
     assert result == {"campaigns_opened": 0, "tasks": 1, "done_already": 0, "counties_in_window": 1}
@@ -176,7 +169,7 @@ def test_a_household_registered_later_gets_its_task_on_the_next_run(areas, house
 
 def test_nothing_new_after_the_window(areas, households, cadres):
     screening_campaign(now=at(START))
-    mf.household(areas["v11"], registered=d(5, 30))
+    hf.household(areas["v11"], registered=d(5, 30))
     notes = Notification.objects.count()
     assert screening_campaign(now=at(END + dt.timedelta(days=1), 0, 30)) == NOTHING
     assert VisitTask.objects.count() == 8
@@ -334,7 +327,7 @@ def test_a_top_up_tells_only_the_villages_with_new_tasks(areas, households, cadr
     last = VisitTask.objects.latest("pk").pk
     for hh in households["v11"][:2]:
         visit_record(actor=cadres["v11"], household=hh, visited_on=d(5, 2), now=at(d(5, 2), 18))
-    mf.household(areas["v11"], registered=d(5, 3))
+    hf.household(areas["v11"], registered=d(5, 3))
     before = Notification.objects.count()
     screening_campaign(now=at(d(5, 4)))
     v11 = areas["v11"].code
@@ -353,7 +346,7 @@ def test_a_top_up_of_several_villages_tells_each_its_own_count(areas, households
     last = VisitTask.objects.latest("pk").pk
     for village, n in (("v11", 2), ("v22", 1)):
         for _ in range(n):
-            mf.household(areas[village], registered=d(5, 5))
+            hf.household(areas[village], registered=d(5, 5))
     before = Notification.objects.count()
     assert screening_campaign(now=at(d(5, 6)))["tasks"] == 3
     new = Notification.objects.exclude(key__endswith=":0").select_related("recipient")
@@ -367,7 +360,7 @@ def test_a_top_up_of_several_villages_tells_each_its_own_count(areas, households
 
     # a second top-up in the same village is a new notification (a new key), not a repeat
     last = VisitTask.objects.latest("pk").pk
-    mf.household(areas["v11"], registered=d(5, 7))
+    hf.household(areas["v11"], registered=d(5, 7))
     screening_campaign(now=at(d(5, 8)))
     assert Notification.objects.filter(
         recipient=cadres["v11"], key=f"screening:{campaign.pk}:{areas['v11'].code}:{last}"
@@ -382,7 +375,7 @@ def test_a_top_up_of_several_villages_tells_each_its_own_count(areas, households
 
 def test_top_up_tasks_are_spread_over_what_is_left_of_the_window(areas, households, cadres):
     screening_campaign(now=at(START))
-    late = [mf.household(areas[v], registered=d(5, 10)) for v in ("v11", "v12", "v21", "v22")]
+    late = [hf.household(areas[v], registered=d(5, 10)) for v in ("v11", "v12", "v21", "v22")]
     screening_campaign(now=at(d(5, 11), 1))
     tasks = list(VisitTask.objects.filter(household__in=late).order_by("area_code", "household__number"))
     # 20 days left (11 to 30 May), 4 households: every 5 days from today
@@ -394,7 +387,7 @@ def test_top_up_tasks_are_spread_over_what_is_left_of_the_window(areas, househol
 
 def test_a_top_up_on_the_last_day_is_due_that_day(areas, households, cadres):
     screening_campaign(now=at(START))
-    late = [mf.household(areas["v21"], registered=d(5, 29)) for _ in range(3)]
+    late = [hf.household(areas["v21"], registered=d(5, 29)) for _ in range(3)]
     assert screening_campaign(now=at(END, 23, 59))["tasks"] == 3
     assert set(VisitTask.objects.filter(household__in=late).values_list("due_date", flat=True)) == {END}
 
@@ -415,7 +408,7 @@ def test_a_campaign_first_opened_after_its_start_day_is_spread_over_the_rest(are
 def test_a_household_visited_before_its_task_was_created_has_its_task_done(areas, households, cadres):
     screening_campaign(now=at(START))
     before = Notification.objects.count()
-    late = mf.household(areas["v12"], registered=d(5, 10))
+    late = hf.household(areas["v12"], registered=d(5, 10))
     visit = visit_record(actor=cadres["v12"], household=late, visited_on=d(5, 10), now=at(d(5, 10), 15))
     result = screening_campaign(now=at(d(5, 11), 1))
     assert result == {"campaigns_opened": 0, "tasks": 1, "done_already": 1, "counties_in_window": 1}
@@ -444,7 +437,7 @@ def test_visits_since_the_start_day_complete_the_tasks_of_a_first_run(areas, hou
 
 
 def test_a_visit_of_last_year_does_not_complete_a_new_task(areas, households, cadres):
-    hh = mf.household(areas["v21"], registered=d(1, 1, 2025))
+    hh = hf.household(areas["v21"], registered=d(1, 1, 2025))
     visit_record(actor=cadres["v21"], household=hh, visited_on=d(5, 20, 2025), now=at(d(5, 20, 2025)))
     assert screening_campaign(now=at(START))["done_already"] == 0
     assert VisitTask.objects.get(household=hh).visit is None

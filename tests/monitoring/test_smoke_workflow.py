@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 from monitoring.models import CaseStatus, StepStatus
 from monitoring.services import cases, clues
-from tests import factories
+from tests.households import factories as hf
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -13,7 +13,7 @@ def at(day):
 
 
 def test_overlapped_procedure_in_15_days(areas, cadre, township_reviewer, county_approver):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
+    hh = hf.household(areas["v11"], members=2, actor=cadre)
     clue = clues.clue_create(
         actor=cadre,
         channel="self_report",

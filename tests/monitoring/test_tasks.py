@@ -116,9 +116,9 @@ def test_on_demand_run_is_refused_outside_the_users_scope_or_role(areas, county_
         run_request(actor=county_approver, task=TaskName.RISK_REVIEW, area_code="")
     with pytest.raises(ValidationError):
         run_request(actor=county_approver, task=TaskName.RISK_REVIEW, area_code="999999999999")
-    from tests import factories
+    from tests.accounts import factories as af
 
-    other = factories.area("130728000000", "怀安县", "county", areas["city"])
+    other = af.area("130728000000", "怀安县", "county", areas["city"])
     with pytest.raises(NotAllowed):
         run_request(actor=county_approver, task=TaskName.RISK_REVIEW, area_code=other.code)
 

@@ -15,7 +15,8 @@ from households import idnumber
 from households import services as household_services
 from monitoring.models import CaseStatus, Clue, ClueStatus, MonitoringCase, Visit
 from monitoring.services import visits as visit_services
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 TODAY = timezone.localdate()
@@ -23,34 +24,21 @@ TODAY = timezone.localdate()
 
 @pytest.fixture
 def household(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre, phone="13812345678")
-    return mf.registered_on(hh, TODAY - dt.timedelta(days=200))
+    """Registered 200 days ago, with the phone number that a visit corrects below."""
+    hh = hf.household(areas["v11"], members=2, actor=cadre, phone="13812345678")
+    return hf.registered_on(hh, TODAY - dt.timedelta(days=200))
 
 
 @pytest.fixture
-def other_household(areas):
-    return factories.household(areas["v12"], members=1)
-
-
-@pytest.fixture
-def helper_user(areas, household):
-    user = factories.user(Role.HELPER, full_name="王帮扶")
-    helper = factories.helper(areas["county"], user, name="王帮扶")
-    household_services.helper_assign(
-        actor=None, helper=helper, household=household, start_date=TODAY - dt.timedelta(days=100)
-    )
-    return user
+def helper_user(helper_user, household):
+    """The household's helper for the last 100 days."""
+    hf.assign(helper_user, household, TODAY - dt.timedelta(days=100))
+    return helper_user
 
 
 @pytest.fixture
 def monitored(household):
     return mf.case(household, identified_on=TODAY - dt.timedelta(days=60), risks=("01", "07"))
-
-
-@pytest.fixture
-def cadre_client(client, cadre):
-    client.force_login(cadre)
-    return client
 
 
 def _visit_data(**overrides) -> dict:
@@ -108,7 +96,7 @@ def test_a_helper_sees_only_assigned_households(client, areas, helper_user, hous
 def test_a_department_user_sees_no_household(client, areas, household):
     from accounts.models import Department
 
-    user = factories.user(Role.DEPARTMENT, areas["county"], department=Department.objects.first())
+    user = af.user(Role.DEPARTMENT, areas["county"], department=Department.objects.first())
     client.force_login(user)
     assert client.get(f"/households/{household.pk}/").status_code == 404
 
@@ -175,7 +163,7 @@ def test_member_changes_appear_in_the_history_with_masked_numbers_for_a_helper(
     client, household, helper_user, cadre
 ):
     person = household.members.exclude(pk=household.head_id).first()
-    new_number = factories.id_number()
+    new_number = hf.id_number()
     household_services.person_update(actor=cadre, person=person, id_number=new_number, reason="号码录错")
     client.force_login(helper_user)
     history = client.get(f"/households/{household.pk}/").context["history"]
@@ -198,7 +186,7 @@ def test_household_page_query_count_does_not_grow_with_history(cadre_client, cad
     before = count()
     for i in range(5):
         household_services.household_update(actor=cadre, household=household, address=f"地址{i}")
-        factories_person = factories.id_number()
+        factories_person = hf.id_number()
         household_services.person_add(
             actor=cadre, household=household, id_number=factories_person, name=f"新{i}"
         )
@@ -210,8 +198,8 @@ def test_household_page_query_count_does_not_grow_with_history(cadre_client, cad
 
 def test_my_households_orders_by_the_next_visit_and_marks_the_overdue(client, areas, helper_user, household):
     helper = helper_user.helper_profile
-    late = mf.household(areas["v12"], registered=TODAY - dt.timedelta(days=300))
-    quiet = mf.household(areas["v21"], registered=TODAY - dt.timedelta(days=300))
+    late = hf.household(areas["v12"], registered=TODAY - dt.timedelta(days=300))
+    quiet = hf.household(areas["v21"], registered=TODAY - dt.timedelta(days=300))
     for hh in (late, quiet):
         household_services.helper_assign(
             actor=None, helper=helper, household=hh, start_date=TODAY - dt.timedelta(days=100)
@@ -249,7 +237,7 @@ def test_my_households_makes_a_fixed_number_of_queries(client, areas, helper_use
     few, rows = count()
     assert rows == 1
     for village in ("v12", "v21", "v22", "v11"):
-        hh = mf.household(areas[village])
+        hh = hf.household(areas[village])
         household_services.helper_assign(actor=None, helper=helper, household=hh, start_date=TODAY)
         mf.case(hh)
     many, rows = count()

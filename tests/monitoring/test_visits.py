@@ -8,12 +8,12 @@ import pytest
 
 from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Role
-from households import services as household_services
 from monitoring.models import CaseStatus, Clue, CountySettings, Visit
 from monitoring.rules import deadlines
 from monitoring.rules.deadlines import State
 from monitoring.services import visits
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 NOW = mf.at(dt.date(2026, 3, 20))
@@ -21,21 +21,20 @@ NOW = mf.at(dt.date(2026, 3, 20))
 
 @pytest.fixture
 def household(areas):
-    return mf.household(areas["v11"], labour=("normal",), registered=dt.date(2025, 12, 1))
+    """A household of one, registered on 1 December 2025."""
+    return hf.household(areas["v11"], labour=("normal",), registered=dt.date(2025, 12, 1))
 
 
 @pytest.fixture
-def helper_user(areas, household):
-    u = factories.user(Role.HELPER)
-    helper = factories.helper(areas["county"], u)
-    household_services.helper_assign(
-        actor=None, helper=helper, household=household, start_date=dt.date(2026, 1, 1)
-    )
-    return u
+def helper_user(helper_user, household):
+    """The household's helper since 1 January 2026."""
+    hf.assign(helper_user, household, dt.date(2026, 1, 1))
+    return helper_user
 
 
 @pytest.fixture
 def case(household):
+    """The household's case, monitored since 10 January 2026."""
     return mf.case(household, identified_on=dt.date(2026, 1, 10))
 
 
@@ -83,11 +82,11 @@ def test_cadre_may_record_a_visit_for_the_assigned_helper(case, household, cadre
 
 
 def test_helper_not_assigned_to_the_household_is_refused(case, household, areas):
-    stranger = factories.user(Role.HELPER)
-    factories.helper(areas["county"], stranger, name="别人")
+    stranger = af.user(Role.HELPER)
+    hf.helper(areas["county"], stranger, name="别人")
     with pytest.raises(NotAllowed):
         visits.visit_record(actor=stranger, household=household, visited_on=dt.date(2026, 3, 1), now=NOW)
-    no_profile = factories.user(Role.HELPER)
+    no_profile = af.user(Role.HELPER)
     with pytest.raises(NotAllowed):
         visits.visit_record(actor=no_profile, household=household, visited_on=dt.date(2026, 3, 1), now=NOW)
 
@@ -98,7 +97,7 @@ def test_helper_assigned_after_the_visit_date_is_refused(case, household, helper
 
 
 def test_cadre_naming_an_unassigned_helper_is_refused(case, household, cadre, areas):
-    other = factories.helper(areas["county"], name="未结对")
+    other = hf.helper(areas["county"], name="未结对")
     with pytest.raises(ValidationError) as exc:
         visits.visit_record(
             actor=cadre, household=household, visited_on=dt.date(2026, 3, 1), helper=other, now=NOW
@@ -107,7 +106,7 @@ def test_cadre_naming_an_unassigned_helper_is_refused(case, household, cadre, ar
 
 
 def test_helper_cannot_record_for_someone_else(case, household, helper_user, areas):
-    other = factories.helper(areas["county"], name="别人")
+    other = hf.helper(areas["county"], name="别人")
     with pytest.raises(ValidationError):
         visits.visit_record(
             actor=helper_user, household=household, visited_on=dt.date(2026, 3, 1), helper=other, now=NOW
@@ -115,7 +114,7 @@ def test_helper_cannot_record_for_someone_else(case, household, helper_user, are
 
 
 def test_cadre_of_another_village_and_other_roles_are_refused(case, household, areas, township_reviewer):
-    other_cadre = factories.user(Role.VILLAGE_CADRE, areas["v12"])
+    other_cadre = af.user(Role.VILLAGE_CADRE, areas["v12"])
     with pytest.raises(NotAllowed):
         visits.visit_record(actor=other_cadre, household=household, visited_on=dt.date(2026, 3, 1), now=NOW)
     with pytest.raises(NotAllowed):
@@ -335,6 +334,6 @@ def test_raise_clue_needs_a_risk_type(case, household, cadre):
 
 
 def test_permission_is_checked_before_the_input(case, household, areas):
-    other_cadre = factories.user(Role.VILLAGE_CADRE, areas["v12"])
+    other_cadre = af.user(Role.VILLAGE_CADRE, areas["v12"])
     with pytest.raises(NotAllowed):
         visits.visit_record(actor=other_cadre, household=household, visited_on=dt.date(2030, 1, 1), now=NOW)

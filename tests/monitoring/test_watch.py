@@ -26,15 +26,14 @@ from monitoring.rules import deadlines
 from monitoring.selectors import case_deadlines
 from monitoring.services.breaches import breaches_record
 from monitoring.services.watch import deadline_watch, measure_watch, visit_watch
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import (
     UTC,
-    Actors,
     at,
     complete,
     d,
-    fast_passwords,  # noqa: F401
     open_case,
     step,
 )
@@ -45,24 +44,19 @@ from tests.monitoring.helpers import (
 
 
 @pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
 def other_cadre(areas):
     """A cadre of another village of the same township."""
-    return factories.user(Role.VILLAGE_CADRE, areas["v12"], username="cadre_v12")
+    return af.user(Role.VILLAGE_CADRE, areas["v12"], username="cadre_v12")
 
 
 @pytest.fixture
 def cadre_v21(areas):
-    return factories.user(Role.VILLAGE_CADRE, areas["v21"], username="cadre_v21")
+    return af.user(Role.VILLAGE_CADRE, areas["v21"], username="cadre_v21")
 
 
 @pytest.fixture
 def reviewer_t2(areas):
-    return factories.user(Role.TOWNSHIP_REVIEWER, areas["t2"], username="reviewer_t2")
+    return af.user(Role.TOWNSHIP_REVIEWER, areas["t2"], username="reviewer_t2")
 
 
 @pytest.fixture
@@ -71,28 +65,10 @@ def everyone(cadre, other_cadre, cadre_v21, township_reviewer, reviewer_t2, coun
 
 
 @pytest.fixture
-def other_county(areas):
-    """A second county of the same city: one township, one village, its own cadre and approver."""
-    county = factories.area("130728000000", "怀安县", AreaLevel.COUNTY, areas["city"])
-    township = factories.area("130728100000", "柴沟堡镇", AreaLevel.TOWNSHIP, county)
-    village = factories.area("130728100201", "五村", AreaLevel.VILLAGE, township)
-    return {
-        "county": county,
-        "township": township,
-        "village": village,
-        "cadre": factories.user(Role.VILLAGE_CADRE, village, username="cadre_other_county"),
-        "approver": factories.user(Role.COUNTY_APPROVER, county, username="approver_other_county"),
-    }
-
-
-@pytest.fixture
-def case(areas, cadre):
-    """Opened on 1 March: home verification (village cadre, village level) is due on 4 March."""
-    hh = factories.household(areas["v11"], actor=cadre)
-    c = open_case(hh, cadre, d(3, 1))
-    assert step(c, "home_verification").due_date == d(3, 4)
-    assert c.due_date == d(3, 16)
-    return c
+def other_county(other_county):
+    """The second county, with its own county approver."""
+    approver = af.user(Role.COUNTY_APPROVER, other_county["county"], username="approver_other_county")
+    return {**other_county, "approver": approver}
 
 
 def sent(**filters) -> list[tuple[str, str, str]]:
@@ -130,6 +106,12 @@ COUNTS = {
     "breaches",
     "escalated",
 }
+
+
+def test_the_case_opened_on_1_march(case):
+    """Home verification (village cadre, village level) is due on 4 March, the case on 16 March."""
+    assert step(case, "home_verification").due_date == d(3, 4)
+    assert case.due_date == d(3, 16)
 
 
 def test_the_counts(case):
@@ -260,7 +242,7 @@ def test_a_naive_now_is_refused(case):
 @pytest.fixture
 def identifying(areas):
     """A case identifying since 1 March (due 16 March), without steps."""
-    hh = factories.household(areas["v11"])
+    hh = hf.household(areas["v11"])
     c = mf.case(hh, status=CaseStatus.IDENTIFYING, found_date=d(3, 1))
     assert c.due_date == d(3, 16) and not c.steps.exists()
     return c
@@ -302,7 +284,7 @@ def test_an_overdue_case_tells_the_county_approvers_and_is_escalated_once(
 
 
 def test_a_provisional_case_keeps_its_identification_deadline(areas, everyone):
-    hh = factories.household(areas["v11"])
+    hh = hf.household(areas["v11"])
     c = mf.case(hh, status=CaseStatus.PROVISIONAL, found_date=d(3, 1), provisional_on=d(3, 1))
     deadline_watch(now=at(d(3, 14)))
     assert sent() == [("approver", NotificationKind.DUE_SOON, f"case-due:{c.pk}:2026-03-16")]
@@ -310,7 +292,7 @@ def test_a_provisional_case_keeps_its_identification_deadline(areas, everyone):
 
 def test_closed_and_monitored_cases_are_not_watched(areas, everyone):
     for status in (CaseStatus.MONITORED, CaseStatus.NOT_INCLUDED, CaseStatus.ELIMINATED):
-        mf.case(factories.household(areas["v11"]), status=status, found_date=d(1, 1), identified_on=d(1, 10))
+        mf.case(hf.household(areas["v11"]), status=status, found_date=d(1, 1), identified_on=d(1, 10))
     result = deadline_watch(now=at(d(3, 17)))
     assert result["cases_due_soon"] == result["cases_overdue"] == 0
     assert not Notification.objects.exists()
@@ -324,7 +306,7 @@ def test_closed_and_monitored_cases_are_not_watched(areas, everyone):
 @pytest.fixture
 def exiting(areas):
     """A monitored case whose exit started on 1 March and is due on 16 March, without steps."""
-    hh = factories.household(areas["v11"])
+    hh = hf.household(areas["v11"])
     c = mf.case(hh, status=CaseStatus.EXIT_IN_PROGRESS, exit_started_on=d(3, 1), exit_due_date=d(3, 16))
     assert c.due_date < d(2, 1) and not c.steps.exists()  # its identification deadline is long past
     return c
@@ -418,7 +400,7 @@ def test_an_exit_in_a_working_day_county_counts_working_days(exiting, areas, eve
 
 @pytest.mark.parametrize("status", [CaseStatus.MONITORED, CaseStatus.ELIMINATED, CaseStatus.SECURED_TRACKING])
 def test_an_exit_deadline_of_a_case_no_longer_exiting_is_not_watched(areas, everyone, status):
-    mf.case(factories.household(areas["v11"]), status=status, exit_started_on=d(3, 1), exit_due_date=d(3, 16))
+    mf.case(hf.household(areas["v11"]), status=status, exit_started_on=d(3, 1), exit_due_date=d(3, 16))
     for day in (d(3, 12), d(3, 17)):
         result = deadline_watch(now=at(day))
         assert result["exits_due_soon"] == result["exits_overdue"] == 0
@@ -438,9 +420,7 @@ def test_an_exit_is_watched_only_in_the_area_given(exiting, areas, everyone):
 
 def test_a_county_with_its_own_due_soon_days_is_honoured(identifying, areas, everyone, other_county):
     county_settings(areas["county"], due_soon_days=10)
-    other = mf.case(
-        factories.household(other_county["village"]), status=CaseStatus.IDENTIFYING, found_date=d(3, 1)
-    )
+    other = mf.case(hf.household(other_county["village"]), status=CaseStatus.IDENTIFYING, found_date=d(3, 1))
     assert other.due_date == d(3, 16)
 
     deadline_watch(now=at(d(3, 5)))  # 11 days before 16 March: nobody yet
@@ -552,7 +532,7 @@ def test_a_step_due_on_friday_is_late_on_saturday_in_a_working_day_county(case, 
 
 
 def test_area_code_limits_the_notifications_to_that_area(case, areas, cadre_v21, everyone):
-    case21 = open_case(factories.household(areas["v21"]), cadre_v21, d(3, 1))
+    case21 = open_case(hf.household(areas["v21"]), cadre_v21, d(3, 1))
     now = at(d(3, 5))
     deadline_watch(now=now, area_code=areas["t1"].code)
     hv = step(case, "home_verification")
@@ -581,7 +561,7 @@ def test_area_code_limits_the_notifications_to_that_area(case, areas, cadre_v21,
 
 
 def test_area_code_of_a_village_leaves_its_neighbour_alone(case, areas, other_cadre, everyone):
-    open_case(factories.household(areas["v12"]), other_cadre, d(3, 1))
+    open_case(hf.household(areas["v12"]), other_cadre, d(3, 1))
     deadline_watch(now=at(d(3, 3)), area_code=areas["v11"].code)
     assert {u for u, _k, _key in sent()} == {"cadre_v11"}
     deadline_watch(now=at(d(3, 3)))
@@ -605,7 +585,7 @@ def _add_cases(n: int, areas, cadres: dict) -> None:
     on 4 March, i.e. soon on 3 March)."""
     for i in range(n):
         village = "v11" if i % 2 else "v21"
-        hh = factories.household(areas[village])
+        hh = hf.household(areas[village])
         open_case(hh, cadres[village], d(3, 1) if i % 2 else d(2, 20))
 
 
@@ -641,9 +621,9 @@ def test_the_query_count_does_not_grow_with_the_number_of_due_steps(areas, cadre
 @pytest.fixture
 def visited(areas):
     """A monitored household of v11 with an active helper; its next visit is due on 4 March."""
-    hh = mf.household(areas["v11"], registered=d(12, 1, 2025))
-    helper_user = factories.user(Role.HELPER, username="helper")
-    helper = factories.helper(areas["county"], helper_user)
+    hh = hf.household(areas["v11"], registered=d(12, 1, 2025))
+    helper_user = af.user(Role.HELPER, username="helper")
+    helper = hf.helper(areas["county"], helper_user)
     household_services.helper_assign(actor=None, helper=helper, household=hh, start_date=d(1, 1))
     c = mf.case(hh, identified_on=d(1, 10), next_visit_due=d(3, 4))
     return c
@@ -686,7 +666,7 @@ def test_a_utc_now_that_is_tomorrow_in_shanghai_makes_the_visit_overdue(visited,
 
 @pytest.mark.parametrize("status", [CaseStatus.ELIMINATED, CaseStatus.NOT_INCLUDED, CaseStatus.IDENTIFYING])
 def test_closed_and_unmonitored_cases_are_ignored(areas, everyone, status):
-    hh = mf.household(areas["v11"], registered=d(12, 1, 2025))
+    hh = hf.household(areas["v11"], registered=d(12, 1, 2025))
     mf.case(hh, status=status, identified_on=d(1, 10), next_visit_due=d(2, 1))
     assert visit_watch(now=at(d(3, 5))) == {"overdue": 0, "notifications": 0, "escalated": 0}
     assert not Notification.objects.exists() and not Breach.objects.exists()
@@ -702,7 +682,7 @@ def test_an_overdue_visit_is_told_once(visited, everyone):
 
 
 def test_a_helper_whose_assignment_ended_is_not_told(visited, areas, everyone):
-    new_helper = factories.helper(areas["county"], factories.user(Role.HELPER, username="helper_new"))
+    new_helper = hf.helper(areas["county"], af.user(Role.HELPER, username="helper_new"))
     household_services.helper_assign(
         actor=None, helper=new_helper, household=visited.household, start_date=d(3, 1)
     )
@@ -712,7 +692,7 @@ def test_a_helper_whose_assignment_ended_is_not_told(visited, areas, everyone):
 
 
 def test_the_visit_watch_can_be_limited_to_an_area(visited, areas, everyone):
-    hh = mf.household(areas["v21"], registered=d(12, 1, 2025))
+    hh = hf.household(areas["v21"], registered=d(12, 1, 2025))
     other = mf.case(hh, identified_on=d(1, 10), next_visit_due=d(3, 1))
     assert visit_watch(now=at(d(3, 5)), area_code=areas["t2"].code)["overdue"] == 1
     assert {u for u, _k, _key in sent()} == {"cadre_v21", "reviewer_t2"}
@@ -727,7 +707,7 @@ TODAY = d(3, 20)
 
 
 def _identified(areas, days_ago: int, *, village="v11", status=CaseStatus.MONITORED):
-    hh = mf.household(areas[village], registered=d(12, 1, 2025))
+    hh = hf.household(areas[village], registered=d(12, 1, 2025))
     return mf.case(hh, status=status, identified_on=TODAY - dt.timedelta(days=days_ago))
 
 
@@ -813,7 +793,7 @@ def test_only_monitored_cases_need_measures(areas, everyone, status, flagged):
 def test_the_county_measure_deadline_is_honoured(areas, everyone, other_county):
     county_settings(areas["county"], measure_deadline_days=10)
     ours = _identified(areas, 11)
-    hh = mf.household(other_county["village"], registered=d(12, 1, 2025))
+    hh = hf.household(other_county["village"], registered=d(12, 1, 2025))
     mf.case(hh, identified_on=TODAY - dt.timedelta(days=11))  # default 30 days: not yet
     assert measure_watch(now=at(TODAY))["without_measures"] == 1
     assert Breach.objects.get().case == ours
@@ -849,7 +829,7 @@ def overdue_now(areas, cadre, township_reviewer, county_approver, now_real):
     cadre.save(update_fields=["email"])
     township_reviewer.email = "reviewer@example.org"
     township_reviewer.save(update_fields=["email"])
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     open_case(hh, cadre, today - dt.timedelta(days=10))
     return now_real
 
@@ -880,7 +860,7 @@ def test_each_recipient_with_an_email_gets_one_digest_after_commit(
 def test_several_notifications_make_one_email(
     overdue_now, areas, cadre, mailoutbox, django_capture_on_commit_callbacks
 ):
-    hh = factories.household(areas["v11"], actor=cadre)
+    hh = hf.household(areas["v11"], actor=cadre)
     open_case(hh, cadre, deadlines.local_date(overdue_now) - dt.timedelta(days=9))
     with django_capture_on_commit_callbacks(execute=True):
         deadline_watch(now=overdue_now)
@@ -965,7 +945,7 @@ def test_breaches_recorded_before_the_upgrade_are_not_escalated(case, areas, cad
     assert Breach.objects.get().notified_at == old.notified_at
 
     # a case opened after the upgrade: its home verification is late on 6 March too
-    later = open_case(factories.household(areas["v11"]), cadre, d(3, 2))
+    later = open_case(hf.household(areas["v11"]), cadre, d(3, 2))
     later_hv = step(later, "home_verification")
     assert later_hv.due_date == d(3, 5)
 

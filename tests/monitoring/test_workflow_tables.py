@@ -17,14 +17,12 @@ from monitoring.models import (
 )
 from monitoring.rules import transitions
 from monitoring.services import alerts, assistance, audit, cases, clues
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 from tests.monitoring.helpers import (
-    Actors,
     at,
     d,
-    fast_passwords,  # noqa: F401
-    open_case,
     run_procedure,
     step,
     step_data,
@@ -197,17 +195,6 @@ def test_transition_rows_are_checked_against_the_table(db):
 # --- through the services -----------------------------------------------------------------
 
 
-@pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
-@pytest.fixture
-def case(areas, cadre):
-    hh = factories.household(areas["v11"], members=2, actor=cadre)
-    return open_case(hh, cadre, d(3, 1))
-
-
 def _no_new_changes(before: int) -> None:
     assert StatusChange.objects.count() == before
 
@@ -262,7 +249,7 @@ def test_wrong_role_and_wrong_area_are_refused(case, actors, areas):
         cases.step_complete(
             actor=actors.township_reviewer, step=hv, data=step_data(hv, d(3, 2)), now=at(d(3, 2))
         )
-    other = factories.user("village_cadre", areas["v12"])
+    other = af.user("village_cadre", areas["v12"])
     with pytest.raises(NotAllowed, match="不在您的工作区域内"):
         cases.step_complete(actor=other, step=hv, data=step_data(hv, d(3, 2)), now=at(d(3, 2)))
 
@@ -312,10 +299,10 @@ def _assert_rows_follow_the_tables() -> int:
 
 def test_clue_and_measure_services_write_only_moves_of_their_tables(areas, cadre, county_approver):
     now = at(d(3, 2))
-    dept_user = factories.user("department", areas["county"], department=mf.department("medical_insurance"))
-    opened = factories.household(areas["v11"], members=1, actor=cadre)
-    waiting = factories.household(areas["v12"], members=1)
-    later = factories.household(areas["v11"], members=1)
+    dept_user = af.user("department", areas["county"], department=mf.department("medical_insurance"))
+    opened = hf.household(areas["v11"], members=1, actor=cadre)
+    waiting = hf.household(areas["v12"], members=1)
+    later = hf.household(areas["v11"], members=1)
     clues.clue_create(
         actor=cadre,
         channel="self_report",
@@ -335,7 +322,7 @@ def test_clue_and_measure_services_write_only_moves_of_their_tables(areas, cadre
                 "risk_type": "01",
                 "found_date": "2026-03-01",
             }
-            for n, number in enumerate([opened.head.id_number, factories.id_number(), waiting.head.id_number])
+            for n, number in enumerate([opened.head.id_number, hf.id_number(), waiting.head.id_number])
         ],
         now=now,
     )
@@ -344,7 +331,7 @@ def test_clue_and_measure_services_write_only_moves_of_their_tables(areas, cadre
     clues.clue_match(actor=county_approver, clue=unmatched, household=later, now=now)
     clues.clue_dismiss(actor=county_approver, clue=pending, reason="duplicate", now=now)
 
-    case = mf.case(mf.household(areas["v21"], labour=("normal", "none")), risks=("01",))
+    case = mf.case(hf.household(areas["v21"], labour=("normal", "none")), risks=("01",))
     first, second = assistance.plan_set(
         actor=county_approver, case=case, items=[{"measure": "M0504"}, {"measure": "M0101"}], now=now
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -13,12 +12,12 @@ from households import services as household_services
 from monitoring.models import AssistanceMeasure, CaseStatus, ExitAssessment, Measure, MeasureStatus
 from monitoring.rules.eligibility import eligibility_for_case
 from monitoring.services.year_end import year_end_assessment
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring.helpers import (
     Actors,
     at,
     d,
-    fast_passwords,  # noqa: F401
     identified_case,
     set_household,
 )
@@ -26,15 +25,10 @@ from tests.monitoring.helpers import (
 DECEMBER = at(d(12, 1), 2)
 
 
-@pytest.fixture
-def actors(cadre, township_reviewer, county_approver):
-    return Actors(cadre, township_reviewer, county_approver)
-
-
 def _recovered(village, actors, found=None):
     """Identified in January, income well above the line since, a development measure
     implemented, a monitoring contact: meets every exit criterion by December."""
-    hh = factories.household(village, members=2, actor=actors.cadre)
+    hh = hf.household(village, members=2, actor=actors.cadre)
     case, _day = identified_case(hh, actors, found or d(1, 5))
     household_services.income_record_set(actor=actors.cadre, household=hh, year=2025, wages="19000")
     household_services.income_record_set(actor=actors.cadre, household=hh, year=2026, wages="22000")
@@ -51,7 +45,7 @@ def _recovered(village, actors, found=None):
 
 def _struggling(village, actors, found=None):
     """Identified in March with nothing recorded since: fails several criteria."""
-    hh = factories.household(village, members=2, actor=actors.cadre)
+    hh = hf.household(village, members=2, actor=actors.cadre)
     case, _day = identified_case(hh, actors, found or d(3, 1))
     return hh, case
 
@@ -87,12 +81,12 @@ def test_a_second_run_in_the_same_year_adds_nothing_and_a_new_year_assesses_agai
 def test_only_monitored_cases_are_assessed_and_the_area_limits_the_run(areas, actors):
     _recovered(areas["v11"], actors)
     others = Actors(
-        factories.user(Role.VILLAGE_CADRE, areas["v21"]),
-        factories.user(Role.TOWNSHIP_REVIEWER, areas["t2"]),
+        af.user(Role.VILLAGE_CADRE, areas["v21"]),
+        af.user(Role.TOWNSHIP_REVIEWER, areas["t2"]),
         actors.county_approver,
     )
     _recovered(areas["v21"], others)
-    factories.household(areas["v11"], members=1, actor=actors.cadre)  # not monitored at all
+    hf.household(areas["v11"], members=1, actor=actors.cadre)  # not monitored at all
     assert year_end_assessment(now=DECEMBER, area_code=areas["t1"].code)["assessed"] == 1
     assert year_end_assessment(now=DECEMBER)["assessed"] == 1  # the other township's case
 

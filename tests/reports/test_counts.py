@@ -18,14 +18,15 @@ from households.models import Household, HouseholdType, LowIncomeStatus, Monitor
 from monitoring.models import CaseStatus, Channel, Clue, ExitMode
 from reports import selectors
 from reports.selectors import HOUSEHOLD_LEDGERS, Ledger
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 OUT, ORDINARY = HouseholdType.OUT_OF_POVERTY, HouseholdType.ORDINARY
 
 
 def make(village, household_type, members, *, status="", low_income="", case=None, **case_fields):
-    home = factories.household(
+    home = hf.household(
         village, members=members, household_type=household_type, low_income_status=low_income
     )
     Household.objects.filter(pk=home.pk).update(monitoring_status=status)
@@ -193,5 +194,5 @@ def test_a_bad_query_is_reported_not_a_500(client, county_approver, county):
     ("role", "status"), [(Role.HELPER, 403), (Role.DEPARTMENT, 403), (Role.VILLAGE_CADRE, 200)]
 )
 def test_who_reads_the_counts_page(client, areas, role, status):
-    client.force_login(factories.user(role, areas["v11"]))
+    client.force_login(af.user(role, areas["v11"]))
     assert client.get("/reports/").status_code == status

@@ -19,16 +19,15 @@ from households.models import Household, HouseholdType, LowIncomeStatus, Monitor
 from monitoring.models import CaseStatus, Channel, Clue, ClueStatus
 from reports import selectors
 from reports.selectors import Ledger
-from tests import factories
+from tests.accounts import factories as af
+from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 OUT, ORDINARY = HouseholdType.OUT_OF_POVERTY, HouseholdType.ORDINARY
 
 
 def make(village, household_type, monitoring_status="", low_income="", case_status=None) -> Household:
-    home = factories.household(
-        village, members=1, household_type=household_type, low_income_status=low_income
-    )
+    home = hf.household(village, members=1, household_type=household_type, low_income_status=low_income)
     Household.objects.filter(pk=home.pk).update(monitoring_status=monitoring_status)
     if case_status:
         mf.case(home, status=case_status, identified_on=dt.date(2026, 1, 10))
@@ -149,10 +148,10 @@ def test_counts_follow_the_callers_scope_and_the_area_filter(
 
 
 def test_a_helper_counts_the_households_assigned(areas, county):
-    user = factories.user(Role.HELPER)
+    user = af.user(Role.HELPER)
     household_services.helper_assign(
         actor=None,
-        helper=factories.helper(areas["county"], user),
+        helper=hf.helper(areas["county"], user),
         household=county["stable"],
         start_date=dt.date(2026, 1, 1),
     )

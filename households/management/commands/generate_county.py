@@ -1,4 +1,4 @@
-"""``manage.py generate_county --households N``: a deterministic demo county (households/demo.py)."""
+"""``manage.py generate_county --households N``: a deterministic demo county (households/demo/)."""
 
 from __future__ import annotations
 
