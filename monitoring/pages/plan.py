@@ -19,7 +19,7 @@ from monitoring.county import county_code_of
 from monitoring.forms import ExitProposeForm, PlanForm, PlanFormSet
 from monitoring.models import ExitMode, Measure, MeasureStatus
 from monitoring.rules import plans
-from monitoring.selectors import available_actions
+from monitoring.selectors import case_option
 from monitoring.services import exits
 from monitoring.services.assistance import current_plan_violations
 
@@ -42,7 +42,7 @@ def catalogue(case):
 def _plan_context(request, case, *, form, formset) -> dict:
     existing = list(case.measures.select_related("measure__category", "department").order_by("id"))
     options = plans.measure_options_for_case(case)
-    extra = dispatch.extra_actions(case, request.user, measures=existing, notices=[], objections=[])
+    plan_option = case_option(case, request.user, "set_plan", now=timezone.now())
     active = [am for am in existing if am.status != MeasureStatus.STOPPED]
     return {
         "case": case,
@@ -52,7 +52,7 @@ def _plan_context(request, case, *, form, formset) -> dict:
         "options": options,
         "existing": existing,
         "current_violations": current_plan_violations(case) if active else [],
-        "plan_allowed": extra["set_plan"],
+        "plan_allowed": plan_option,
     }
 
 
@@ -179,9 +179,7 @@ def case_exit(request, pk: int):
         mode = request.GET.get("mode") if request.GET.get("mode") in ExitMode.values else ExitMode.ASSISTANCE
         form = ExitProposeForm(initial={"mode": mode, "expected_version": case.version})
     checks = exits.exit_check(case, mode=mode, now=now)
-    propose = next(
-        (a for a in available_actions(case, request.user, now=now) if a["action"] == "propose_exit"), None
-    )
+    propose = case_option(case, request.user, "propose_exit", now=now)
     return render(
         request,
         "monitoring/case_exit.html",
