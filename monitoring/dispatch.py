@@ -1,9 +1,8 @@
 """One action on a case → the one service that does it, for every entry point.
 
-``monitoring/api/staff.py`` (``CaseActionDispatcher``) parses its JSON with DRF serializers and
-raises DRF errors while it dispatches, so the web pages cannot reuse it as it is. This module is
-the dispatch without the parsing: callers (the case page's forms, and the API once it switches
-over) hand it values that are already parsed — dates as ``date``, numbers as numbers — and it:
+Callers (the case, plan and exit pages' forms; ``monitoring/api/staff.py`` after its serializers
+have parsed the JSON) hand :func:`run` values that are already parsed — dates as ``date``,
+numbers as numbers — and it:
 
 1. locks the case row and checks ``expected_version`` (a stale page gets ``Conflict``) in the
    same transaction as the service call, so every action, with or without its own version check,
@@ -12,10 +11,10 @@ over) hand it values that are already parsed — dates as ``date``, numbers as n
    case's id is a field error, never a way round the case's area check);
 3. calls the service, which checks the role, the area, the transition table and the guards again.
 
-It also answers "which objection and measure actions does this person have here, and why not"
-(:func:`extra_actions`), the part of a case page that :func:`monitoring.selectors.available_actions`
-does not cover, and runs clue triage over several clues at once (:func:`clues_bulk`), each clue
-in its own transaction and reported as done or refused with the reason.
+What a person may do on a case, and why not, is :func:`monitoring.selectors.case_actions`: the
+same guards the services check, asked in the same order. This module also runs clue triage over
+several clues at once (:func:`clues_bulk`), each clue in its own transaction and reported as done
+or refused with the reason.
 """
 
 from __future__ import annotations
@@ -28,12 +27,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.errors import InvalidTransition, ServiceError, ValidationError
-from accounts.models import Role
 from monitoring.models import (
     AssistanceMeasure,
     Clue,
     MonitoringCase,
-    ObjectionStatus,
     PublicNotice,
     StepStatus,
 )
@@ -220,70 +217,6 @@ def run(
                 now=now,
             )
         )
-
-
-# --- what a page offers besides available_actions ---------------------------------------------
-
-STAFF = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
-
-
-def _who(user, case: MonitoringCase, *roles) -> str | None:
-    if not user.covers(case.area_code):
-        return _("该农户不在您的工作区域内。")
-    if not user.has_role(*roles):
-        return _("您的角色不能办理此事项。")
-    return None
-
-
-def extra_actions(case: MonitoringCase, user, *, notices=None, objections=None, measures=None) -> dict:
-    """Objection and measure actions, each with ``allowed`` and, if not, ``reason``.
-
-    ``notices`` / ``objections`` / ``measures`` may be passed when the page has them already
-    (with the notices' steps), to save the queries. The services check everything again.
-    """
-    notices = list(notices if notices is not None else case.notices.select_related("step"))
-    objections = list(objections if objections is not None else case.objections.all())
-    measures = list(
-        measures
-        if measures is not None
-        else case.measures.select_related("measure__category", "department", "case")
-    )
-    running = [n for n in notices if n.step.status == StepStatus.AVAILABLE]
-    record = []
-    for notice in running:
-        why = _who(user, case, *STAFF)
-        record.append({"notice": notice, "allowed": why is None, "reason": why or ""})
-    resolve = []
-    for objection in objections:
-        if objection.status != ObjectionStatus.OPEN:
-            continue
-        why = _who(user, case, *STAFF)
-        resolve.append({"objection": objection, "allowed": why is None, "reason": why or ""})
-    measure_rows = []
-    for am in measures:
-        am.case = case
-        options = assistance.measure_actions(user, am)
-        measure_rows.append(
-            {
-                "measure": am,
-                "actions": {
-                    name: {"allowed": why is None, "reason": str(why or "")} for name, why in options.items()
-                },
-            }
-        )
-    plan_reason = None
-    if case.status not in assistance.PLANNING_STATUSES:
-        plan_reason = _("案件当前状态为「%(status)s」，不能制定或调整帮扶计划。") % {
-            "status": case.get_status_display()
-        }
-    else:
-        plan_reason = _who(user, case, *assistance.PLANNING_ROLES)
-    return {
-        "record_objection": record,
-        "resolve_objection": resolve,
-        "measures": measure_rows,
-        "set_plan": {"allowed": plan_reason is None, "reason": plan_reason or ""},
-    }
 
 
 # --- clue triage, one or many ------------------------------------------------------------------

@@ -68,7 +68,8 @@ class DeadlineSerializer(serializers.Serializer):
 
 
 class ActionOptionSerializer(serializers.Serializer):
-    """One entry of :func:`monitoring.selectors.available_actions`."""
+    """One entry of :func:`monitoring.selectors.available_actions`: an option of
+    :func:`monitoring.selectors.case_actions` on the case's steps or the case itself."""
 
     action = serializers.CharField()
     label = serializers.CharField()

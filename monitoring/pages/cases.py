@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +38,7 @@ from monitoring.models import (
     StepStatus,
 )
 from monitoring.rules import deadlines
-from monitoring.selectors import available_actions, case_deadlines
+from monitoring.selectors import CaseOption, case_actions, case_deadlines
 from monitoring.services.assistance import measure_deadline
 
 from .common import (
@@ -47,6 +47,7 @@ from .common import (
     action_label,
     due,
     error_status,
+    load_case,
     paginate,
     query_without_page,
     show_error,
@@ -238,93 +239,89 @@ def _form(key, action, case, step, today, bound, **extra):
     )
 
 
-def _load_case(request, pk: int) -> MonitoringCase:
-    queryset = MonitoringCase.objects.for_user(request.user).select_related(
-        "household__head", "household__village__parent", "procedure", "exit_procedure"
-    )
-    return get_object_or_404(queryset.prefetch_related("risk_types"), pk=pk)
+#: Case-level actions done on a page of their own: the page links to it.
+ACTION_PAGES = {"propose_exit": "monitoring:case_exit", "set_plan": "monitoring:case_plan"}
+#: Targets whose id the action's form carries (a step's and the case's go by the step field).
+FORM_TARGETS = ("notice", "objection", "measure")
 
 
-def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
-    """Everything the case page shows; ``bound`` = (form key, bound form) after a refusal."""
-    user = request.user
-    now = timezone.now()
+def option_key(option: CaseOption) -> str:
+    if option.target in FORM_TARGETS:
+        return form_key(option.action, **{option.target: option.target_id})
+    return form_key(option.action, step=option.step_id)
+
+
+def _action_row(option: CaseOption, case: MonitoringCase, steps: dict, today, bound) -> dict:
+    """One option as the page shows it: a link, a form (allowed), or disabled with the reason."""
+    key = option_key(option)
+    row = {**option.as_dict(), "key": key, "step": option.step_id, "step_name": option.subject}
+    if option.action in ACTION_PAGES:
+        row["url"] = reverse(ACTION_PAGES[option.action], args=[case.pk])
+        return row
+    if not option.allowed:
+        return row
+    step = steps.get(option.step_id) if option.target == "step" else None
+    extra = {option.target: option.target_id} if option.target in FORM_TARGETS else {}
+    row["form"] = _form(key, option.action, case, step, today, bound, **extra)
+    row["submit"] = row["form"].submit_label if option.action == "complete" else option.label
+    return row
+
+
+def _measure_rows(rows: list[dict], measures: list) -> list[dict]:
+    """The measures, each with its options' forms and, when none is allowed, the first reason."""
+    result = []
+    for am in measures:
+        forms = [r for r in rows if r["target"] == "measure" and r["target_id"] == am.pk]
+        for f in forms:
+            f.setdefault("form", None)
+        result.append(
+            {
+                "measure": am,
+                "forms": forms,
+                "any_allowed": any(f["allowed"] for f in forms),
+                "reason": next((f["reason"] for f in forms if f["reason"]), ""),
+            }
+        )
+    return result
+
+
+def _actions_context(case, user, *, now, steps, notices, objections, measures, bound) -> dict:
+    """The "办理" card, the measures' buttons and the plan link, from :func:`case_actions`."""
     today = deadlines.local_date(now)
-    steps = list(case.steps.select_related("completed_by").order_by("id"))
     by_id = {s.pk: s for s in steps}
+    options = case_actions(case, user, now=now, notices=notices, objections=objections, measures=measures)
+    rows = [_action_row(o, case, by_id, today, bound) for o in options]
+    context = {
+        "step_actions": [r for r in rows if r["target"] == "step"],
+        "case_actions": [r for r in rows if r["target"] == "case" and r["action"] != "set_plan"],
+        "notice_actions": [r for r in rows if r["target"] == "notice"],
+        "objection_actions": [r for r in rows if r["target"] == "objection"],
+        "measure_rows": _measure_rows(rows, measures),
+        "plan_option": next(r for r in rows if r["action"] == "set_plan"),
+        "unplaced_errors": [],
+    }
+    if bound is not None and not any(r.get("form") is bound[1] for r in rows):
+        # the action is not offered any more (or not to this person): say why on top
+        context["unplaced_errors"] = [str(m) for errors in bound[1].errors.values() for m in errors]
+    return context
+
+
+def _steps(case: MonitoringCase, now) -> tuple[list[CaseStep], dict]:
+    """The case's steps with their deadline, entered data and who did them; and the deadlines."""
+    steps = list(case.steps.select_related("completed_by").order_by("id"))
     dues = case_deadlines(case, now=now)
     for s in steps:
         s.due_info = due(dues["steps"][s.pk]) if s.pk in dues["steps"] else None
         s.data_rows = _data_rows(s)
         s.who = user_name(s.completed_by) if s.completed_by_id else ""
+    return steps, dues
 
-    step_actions, case_actions = [], []
-    for a in available_actions(case, user, now=now):
-        step = by_id.get(a["step"])
-        key = form_key(a["action"], step=a["step"])
-        entry = {**a, "key": key}
-        if a["action"] == "propose_exit":
-            entry["url"] = reverse("monitoring:case_exit", args=[case.pk])
-        elif a["allowed"]:
-            entry["form"] = _form(key, a["action"], case, step, today, bound)
-            entry["submit"] = entry["form"].submit_label if a["action"] == "complete" else a["label"]
-        (step_actions if step else case_actions).append(entry)
 
-    notices = list(case.notices.select_related("step", "posted_by").order_by("-start_date", "-id"))
-    objections = list(case.objections.select_related("notice", "recorded_by", "resolved_by"))
-    measures = list(case.measures.select_related("measure__category", "department").order_by("id"))
-    extra = dispatch.extra_actions(case, user, notices=notices, objections=objections, measures=measures)
-    for entry in extra["record_objection"]:
-        notice = entry["notice"]
-        entry["key"] = form_key("record_objection", notice=notice.pk)
-        entry.update(
-            action="record_objection", label=action_label("record_objection"), step_name=notice.step.name
-        )
-        entry["submit"] = entry["label"]
-        if entry["allowed"]:
-            entry["form"] = _form(
-                entry["key"], "record_objection", case, None, today, bound, notice=notice.pk
-            )
-    for entry in extra["resolve_objection"]:
-        objection = entry["objection"]
-        entry["key"] = form_key("resolve_objection", objection=objection.pk)
-        entry.update(
-            action="resolve_objection",
-            label=action_label("resolve_objection"),
-            step_name=f"{objection.raised_on:%Y-%m-%d} {objection.raised_by}".strip(),
-        )
-        entry["submit"] = entry["label"]
-        if entry["allowed"]:
-            entry["form"] = _form(
-                entry["key"], "resolve_objection", case, None, today, bound, objection=objection.pk
-            )
-    for row in extra["measures"]:
-        am = row["measure"]
-        row["forms"] = []
-        for name, option in row["actions"].items():
-            action = f"measure_{name}"
-            key = form_key(action, measure=am.pk)
-            form = _form(key, action, case, None, today, bound, measure=am.pk) if option["allowed"] else None
-            row["forms"].append({"action": action, "key": key, "form": form, **option})
-        row["any_allowed"] = any(f["allowed"] for f in row["forms"])
-        row["reason"] = next((f["reason"] for f in row["forms"] if f["reason"]), "")
-
-    unplaced = []
-    if bound is not None:
-        shown = [e.get("form") for e in (*step_actions, *case_actions)]
-        shown += [e.get("form") for e in (*extra["record_objection"], *extra["resolve_objection"])]
-        shown += [f["form"] for row in extra["measures"] for f in row["forms"]]
-        if not any(form is bound[1] for form in shown):
-            # the action is not offered any more (or not to this person): say why on top
-            unplaced = [str(m) for errors in bound[1].errors.values() for m in errors]
-
-    household = case.household
-    head = household.head
-    reveal = reveals_identity(user)
+def _history(case: MonitoringCase, steps, measures) -> list[dict]:
     subjects = {("step", s.pk): s.name for s in steps} | {
         ("measure", am.pk): am.measure.name for am in measures
     }
-    history = [
+    return [
         {
             "at": change.at,
             "who": user_name(change.actor),
@@ -337,38 +334,60 @@ def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
         }
         for change in StatusChange.objects.filter(case=case).select_related("actor").order_by("at", "id")
     ]
-    clues = list(
-        case.clues.select_related("department").prefetch_related("risk_types").order_by("found_date")
-    )
+
+
+def _household_context(case: MonitoringCase, user) -> dict:
+    household = case.household
+    head = household.head
+    reveal = reveals_identity(user)
     return {
-        "case": case,
         "household": household,
         "head": head,
         "id_number": (head.id_number if reveal else idnumber.mask(head.id_number)) if head else "",
         "phone": household.phone if reveal else household.phone_masked,
         "members": household.members.filter(is_resident=True).count(),
-        "clues": clues,
+    }
+
+
+def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
+    """Everything the case page shows; ``bound`` = (form key, bound form) after a refusal."""
+    now = timezone.now()
+    steps, dues = _steps(case, now)
+    notices = list(case.notices.select_related("step", "posted_by").order_by("-start_date", "-id"))
+    objections = list(case.objections.select_related("notice", "recorded_by", "resolved_by"))
+    measures = list(case.measures.select_related("measure__category", "department").order_by("id"))
+    clues = case.clues.select_related("department").prefetch_related("risk_types").order_by("found_date")
+    return {
+        "case": case,
+        **_household_context(case, request.user),
+        "clues": list(clues),
         "steps": steps,
         "identification_steps": [s for s in steps if s.procedure_kind == "identification"],
         "exit_steps": [s for s in steps if s.procedure_kind == "exit"],
         "case_due": due(dues["case"]),
         "exit_due": due(dues["exit"]),
         "measure_due": due(measure_deadline(case, settings_for(case.area_code), now)),
-        "step_actions": step_actions,
-        "case_actions": case_actions,
-        "extra": extra,
+        **_actions_context(
+            case,
+            request.user,
+            now=now,
+            steps=steps,
+            notices=notices,
+            objections=objections,
+            measures=measures,
+            bound=bound,
+        ),
         "notices": notices,
         "objections": objections,
         "measures": measures,
-        "history": history,
-        "today": today,
-        "unplaced_errors": unplaced,
+        "history": _history(case, steps, measures),
+        "today": deadlines.local_date(now),
     }
 
 
 @staff_page
 def case_detail(request, pk: int):
-    case = _load_case(request, pk)
+    case = load_case(request, pk)
     return render(request, "monitoring/case_detail.html", case_context(request, case))
 
 
@@ -384,7 +403,7 @@ DONE_MESSAGES = {
 @require_POST
 def case_act(request, pk: int):
     """Every action of the case page: parse, call the dispatcher (one service), redirect."""
-    case = _load_case(request, pk)
+    case = load_case(request, pk)
     action = request.POST.get("action") or ""
     step = None
     step_id = (request.POST.get("step") or "").strip()
@@ -423,7 +442,7 @@ def case_act(request, pk: int):
             label = DONE_MESSAGES.get(action, _("已办理：%(step)s。"))
             messages.success(request, label % {"step": step.name if step else action_label(action)})
             return redirect(url)
-    case = _load_case(request, pk)
+    case = load_case(request, pk)
     context = case_context(request, case, bound=(key, form))
     context["open_key"] = key
     return render(request, "monitoring/case_detail.html", context, status=status)
@@ -436,7 +455,7 @@ def case_act(request, pk: int):
 def case_notice(request, pk: int):
     """The notice as posted in the village: no ID number, phone, bank account or health data
     (the text is made that way by :func:`monitoring.services.cases.notice_text`)."""
-    case = _load_case(request, pk)
+    case = load_case(request, pk)
     notices = case.notices.order_by("-start_date", "-id")
     wanted = request.GET.get("notice")
     notice = notices.filter(pk=wanted).first() if wanted and wanted.isdigit() else notices.first()

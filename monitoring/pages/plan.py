@@ -19,12 +19,11 @@ from monitoring.county import county_code_of
 from monitoring.forms import ExitProposeForm, PlanForm, PlanFormSet
 from monitoring.models import ExitMode, Measure, MeasureStatus
 from monitoring.rules import plans
-from monitoring.selectors import available_actions
+from monitoring.selectors import case_option
 from monitoring.services import exits
 from monitoring.services.assistance import current_plan_violations
 
-from .common import error_status, show_error, staff_page
-from .common import load_case as _load_case
+from .common import error_status, load_case, show_error, staff_page
 
 ITEM_KEY = re.compile(r"^items-(\d+)-(\w+)$")
 
@@ -42,7 +41,7 @@ def catalogue(case):
 def _plan_context(request, case, *, form, formset) -> dict:
     existing = list(case.measures.select_related("measure__category", "department").order_by("id"))
     options = plans.measure_options_for_case(case)
-    extra = dispatch.extra_actions(case, request.user, measures=existing, notices=[], objections=[])
+    plan_option = case_option(case, request.user, "set_plan", now=timezone.now())
     active = [am for am in existing if am.status != MeasureStatus.STOPPED]
     return {
         "case": case,
@@ -52,7 +51,7 @@ def _plan_context(request, case, *, form, formset) -> dict:
         "options": options,
         "existing": existing,
         "current_violations": current_plan_violations(case) if active else [],
-        "plan_allowed": extra["set_plan"],
+        "plan_allowed": plan_option,
     }
 
 
@@ -86,7 +85,7 @@ def _mark_rows(formset, rows: list[int], message: str) -> None:
 
 @staff_page
 def case_plan(request, pk: int):
-    case = _load_case(request, pk)
+    case = load_case(request, pk)
     measures = catalogue(case)
     status = 200
     if request.method == "POST":
@@ -142,7 +141,7 @@ def case_plan(request, pk: int):
 @staff_page
 def case_exit(request, pk: int):
     """The eligibility checklist for a mode, and the proposal (with a county override)."""
-    case = _load_case(request, pk)
+    case = load_case(request, pk)
     now = timezone.now()
     status = 200
     if request.method == "POST":
@@ -174,14 +173,12 @@ def case_exit(request, pk: int):
                 remember_submitted(request, form.submitted_token(), url)
                 messages.success(request, _("已提出风险消除，进入风险消除程序。"))
                 return redirect(url)
-        case = _load_case(request, pk)
+        case = load_case(request, pk)
     else:
         mode = request.GET.get("mode") if request.GET.get("mode") in ExitMode.values else ExitMode.ASSISTANCE
         form = ExitProposeForm(initial={"mode": mode, "expected_version": case.version})
     checks = exits.exit_check(case, mode=mode, now=now)
-    propose = next(
-        (a for a in available_actions(case, request.user, now=now) if a["action"] == "propose_exit"), None
-    )
+    propose = case_option(case, request.user, "propose_exit", now=now)
     return render(
         request,
         "monitoring/case_exit.html",

@@ -214,11 +214,13 @@ def _distinct_measures(measures) -> list[Measure]:
 
 
 def _check_case_open_for_planning(case: MonitoringCase) -> None:
-    if case.status not in PLANNING_STATUSES:
-        raise InvalidTransition(
-            _("案件当前状态为「%(status)s」，不能制定或调整帮扶计划。")
-            % {"status": case.get_status_display()}
-        )
+    from monitoring.rules.guards import planning_error
+
+    refusal = planning_error(
+        status=case.status, status_label=case.get_status_display(), statuses=PLANNING_STATUSES
+    )
+    if refusal:
+        raise InvalidTransition(refusal)
 
 
 @transaction.atomic
@@ -413,30 +415,26 @@ def _lock_measure(measure: AssistanceMeasure) -> AssistanceMeasure:
 
 
 def check_measure_actor(actor, am: AssistanceMeasure, action: str) -> None:
-    """Who may act on a measure.
+    """Who may act on a measure: :func:`monitoring.rules.guards.measure_actor_error`."""
+    refusal = measure_actor_refusal(actor, am, action)
+    if refusal:
+        raise NotAllowed(refusal)
 
-    * ``start`` / ``complete``: a user of the owning department, county staff of the county,
-      and township staff of the township when no department owns the measure;
-    * ``stop``: county and township staff of the area (a change of plan).
-    """
-    if actor is None or actor.is_superuser:
-        return
-    area_code = am.case.area_code
-    if actor.role == Role.DEPARTMENT:
-        if action == transitions.STOP:
-            raise NotAllowed(_("部门不能终止帮扶措施，请与县级审定人员联系。"))
-        if not actor.department_id or actor.department_id != am.department_id:
-            raise NotAllowed(_("该任务不属于您的部门。"))
-        return
-    if actor.role == Role.COUNTY_APPROVER:
-        require_area(actor, area_code)
-        return
-    if actor.role == Role.TOWNSHIP_REVIEWER:
-        require_area(actor, area_code)
-        if action != transitions.STOP and am.department_id is not None:
-            raise NotAllowed(_("该措施由「%(department)s」负责落实。") % {"department": am.department.name})
-        return
-    raise NotAllowed(_("您的角色不能办理此事项。"))
+
+def measure_actor_refusal(actor, am: AssistanceMeasure, action: str) -> str | None:
+    """Reads what the measure's actor guard needs (the person's area) and asks it."""
+    from monitoring.rules.guards import measure_actor_error
+
+    if actor is None:
+        return None
+    return measure_actor_error(
+        action,
+        role=actor.role,
+        superuser=actor.is_superuser,
+        covered=actor.covers(am.case.area_code),
+        own_department=bool(actor.department_id) and actor.department_id == am.department_id,
+        department=am.department.name if am.department_id is not None else None,
+    )
 
 
 def _check_status(am: AssistanceMeasure, action: str) -> None:
@@ -549,17 +547,12 @@ def measure_stop(
 
 
 def measure_actions(actor, am: AssistanceMeasure) -> dict[str, str | None]:
-    """For a page: each action → ``None`` when available, else why not (status or permission)."""
-    out: dict[str, str | None] = {}
-    for action in transitions.MEASURE_ACTIONS:
-        why = transitions.measure_refusal(am.status, action)
-        if why is None:
-            try:
-                check_measure_actor(actor, am, action)
-            except NotAllowed as exc:
-                why = exc.message
-        out[action] = why
-    return out
+    """Each action → ``None`` when available, else why not: the person first, then the status,
+    as the services check them."""
+    return {
+        action: measure_actor_refusal(actor, am, action) or transitions.measure_refusal(am.status, action)
+        for action in transitions.MEASURE_ACTIONS
+    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.errors import InvalidTransition, ValidationError
+from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import AreaLevel, Role
 from households.models import Household, MonitoringCategory, MonitoringStatus
 from monitoring.county import calendar_for, identification_limit, settings_for, threshold_for
@@ -136,13 +136,15 @@ def case_open(
 
 
 def step_guard(step: CaseStep, case: MonitoringCase, *, today: dt.date) -> str | None:
-    """Why the step cannot be completed now (``None`` when it can)."""
+    """Why the step cannot be completed now (``None`` when it can): reads what
+    :func:`monitoring.rules.guards.step_error` needs for the step's kind and asks it."""
     if step.kind == StepKind.VILLAGE_NOTICE:
         notice = PublicNotice.objects.filter(step=step).first()
-        return guards.notice_error(
-            posted=notice is not None,
-            end_date=notice and notice.end_date,
+        return guards.step_error(
+            step.kind,
             today=today,
+            notice_posted=notice is not None,
+            notice_end=notice and notice.end_date,
             open_objections=open_objections(case),
         )
     if step.kind == StepKind.COUNTY_APPROVAL:
@@ -152,7 +154,9 @@ def step_guard(step: CaseStep, case: MonitoringCase, *, today: dt.date) -> str |
                 procedure_kind=step.procedure_kind, status__in=[StepStatus.WAITING, StepStatus.AVAILABLE]
             ).exclude(pk=step.pk)
         ]
-        return guards.approval_error(pending_steps=pending, open_objections=open_objections(case))
+        return guards.step_error(
+            step.kind, today=today, pending_steps=pending, open_objections=open_objections(case)
+        )
     return None
 
 
@@ -566,23 +570,23 @@ def case_green_channel(
     now = now_or(now)
     reason = require_reason(reason)
     case = lock_case(case.pk, expected_version=expected_version)
-    require_role(actor, Role.COUNTY_APPROVER, Role.TOWNSHIP_REVIEWER)
-    require_area(actor, case.area_code)
-    refusal = green_channel_error(case)
-    if refusal and case.status == CaseStatus.IDENTIFYING:
-        raise InvalidTransition(refusal)
+    if actor is not None:
+        refusal = guards.green_channel_actor_error(
+            has_role=actor.has_role(*guards.GREEN_CHANNEL_ROLES), covered=actor.covers(case.area_code)
+        )
+        if refusal:
+            raise NotAllowed(refusal)
+    if case.status == CaseStatus.IDENTIFYING:
+        # any other status is refused by the transition table
+        refusal = guards.green_channel_error(
+            status=case.status, green_risk=case.risk_types.filter(green_channel=True).exists()
+        )
+        if refusal:
+            raise InvalidTransition(refusal)
     case_transition(case, "green_channel", actor=actor, now=now, reason=reason)
     case.green_channel, case.provisional_on = True, deadlines.local_date(now)
     bump(case)
     return case
-
-
-def green_channel_error(case: MonitoringCase) -> str | None:
-    if case.status != CaseStatus.IDENTIFYING:
-        return _("只有识别中的案件可走绿色通道。")
-    if not case.risk_types.filter(green_channel=True).exists():
-        return _("只有自然灾害、意外事故等风险可走绿色通道。")
-    return None
 
 
 @transaction.atomic
@@ -593,10 +597,15 @@ def case_secure_tracking(
     now = now_or(now)
     reason = require_reason(reason)
     case = lock_case(case.pk, expected_version=expected_version)
-    require_role(actor, Role.COUNTY_APPROVER)
-    require_area(actor, case.area_code)
-    if not case.household.no_labour_safety_net:
-        raise InvalidTransition(_("只有整户无劳动能力兜底保障户转为兜底保障跟踪。"))
+    if actor is not None:
+        refusal = guards.secure_tracking_actor_error(
+            has_role=actor.has_role(*guards.SECURE_TRACKING_ROLES), covered=actor.covers(case.area_code)
+        )
+        if refusal:
+            raise NotAllowed(refusal)
+    refusal = guards.secure_tracking_error(no_labour_safety_net=case.household.no_labour_safety_net)
+    if refusal:
+        raise InvalidTransition(refusal)
     case_transition(case, "secure_tracking", actor=actor, now=now, reason=reason)
     set_household_status(
         case.household, actor=actor, reason=reason, monitoring_status=MonitoringStatus.SECURED_TRACKING

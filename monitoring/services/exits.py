@@ -14,9 +14,8 @@ from accounts.models import Role
 from households.models import MonitoringStatus
 from monitoring.county import calendar_for, settings_for
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, StatusChange
-from monitoring.rules import deadlines
+from monitoring.rules import deadlines, guards
 from monitoring.rules.eligibility import eligibility_for_case
-from monitoring.services.audit import require_area, require_role
 from monitoring.services.procedure import (
     bump,
     case_transition,
@@ -64,8 +63,12 @@ def exit_propose(
     now = now or timezone.now()
     today = deadlines.local_date(now)
     case = lock_case(case.pk, expected_version=expected_version)
-    require_role(actor, *PROPOSERS)
-    require_area(actor, case.area_code)
+    if actor is not None:
+        refusal = guards.exit_proposer_error(
+            has_role=actor.has_role(*PROPOSERS), covered=actor.covers(case.area_code)
+        )
+        if refusal:
+            raise NotAllowed(refusal)
     if mode not in ExitMode.values:
         raise ValidationError({"mode": _("请选择风险消除方式。")})
     if case.status not in (CaseStatus.MONITORED, CaseStatus.SECURED_TRACKING):

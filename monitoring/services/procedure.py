@@ -26,8 +26,8 @@ from monitoring.models import (
     ProcedureDefinition,
     StepStatus,
 )
-from monitoring.rules import deadlines, transitions
-from monitoring.services.audit import apply_transition, record_change, require_area
+from monitoring.rules import deadlines, guards, transitions
+from monitoring.services.audit import apply_transition, record_change
 
 STAFF = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
 
@@ -170,9 +170,13 @@ def lock_step(step: CaseStep | int, *, expected_version=None) -> tuple[Monitorin
 def check_step_actor(actor, step: CaseStep, case: MonitoringCase) -> None:
     if actor is None:
         return
-    require_area(actor, case.area_code)
-    if not actor.has_role(step.actor_role):
-        raise NotAllowed(_("此步骤由%(role)s办理。") % {"role": Role(step.actor_role).label})
+    refusal = guards.step_actor_error(
+        covered=actor.covers(case.area_code),
+        has_role=actor.has_role(step.actor_role),
+        role_label=Role(step.actor_role).label,
+    )
+    if refusal:
+        raise NotAllowed(refusal)
 
 
 def open_objections(case: MonitoringCase) -> int:
