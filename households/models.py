@@ -99,6 +99,10 @@ class Household(models.Model):
         "Person", verbose_name=_("户主"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    #: How many people the registry lists in the household (every member, resident or not),
+    #: kept by the one service that adds or moves a member, so county-wide people counts read
+    #: the household rows only.
+    member_count = models.PositiveSmallIntegerField(_("家庭人口数"), default=0, editable=False)
     household_type = models.CharField(
         _("户类型"), max_length=20, choices=HouseholdType.choices, default=HouseholdType.ORDINARY
     )

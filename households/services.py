@@ -194,7 +194,15 @@ def person_add(
         raise
     _sync_head(household, person, actor=actor)
     _recompute_latest_income(household, actor=actor)
+    _count_members(household)
     return person
+
+
+def _count_members(*households: Household) -> None:
+    """``member_count`` from the registry's rows (a derived figure: no history row of its own)."""
+    for household in households:
+        household.member_count = household.members.count()
+        Household.objects.filter(pk=household.pk).update(member_count=household.member_count)
 
 
 def _sync_head(household: Household, person: Person, *, actor) -> None:
@@ -253,6 +261,7 @@ def person_move(*, actor, person: Person, to_household: Household, relation: str
     _sync_head(to_household, person, actor=actor)
     _recompute_latest_income(old, actor=actor)
     _recompute_latest_income(to_household, actor=actor)
+    _count_members(old, to_household)
     return person
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import enum
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from households.filters import code_range_q, with_scope_range
@@ -120,21 +121,25 @@ def ledger_counts(*, user, area: str = "") -> dict[str, int]:
     the four household ledgers, plus ``"households"`` and ``"people"`` (the totals, which
     ledgers 1–3 add up to). For the early-warning ledger the count is of clues, and
     ``early_warning_households`` / ``early_warning_people`` are the distinct households the
-    clues name and their people. Four queries, each one pass over its table."""
+    clues name and their people. People are the households' ``member_count`` (every member in
+    the registry), so this is two queries, neither of them over the people: one conditional
+    aggregate over the households, one count of the clues."""
+    clues = ledger_clues(user=user, area=area)
+    warned = Q(pk__in=clues.values("household_id"))
     aggregates = {str(ledger): Count("pk", filter=household_ledger_q(ledger)) for ledger in HOUSEHOLD_LEDGERS}
-    counts = scoped_households(user=user, area=area).aggregate(households=Count("pk"), **aggregates)
     people = {
-        f"{ledger}_people": Count("pk", filter=household_ledger_q(ledger, "household__"))
+        f"{ledger}_people": Coalesce(Sum("member_count", filter=household_ledger_q(ledger)), 0)
         for ledger in HOUSEHOLD_LEDGERS
     }
-    counts.update(scoped_people(user=user, area=area).aggregate(people=Count("pk"), **people))
-    clues = ledger_clues(user=user, area=area)
-    warned = clues.aggregate(n=Count("pk"), households=Count("household_id", distinct=True))
-    counts[str(Ledger.EARLY_WARNING)] = warned["n"]
-    counts["early_warning_households"] = warned["households"]
-    counts["early_warning_people"] = (
-        scoped_people(user=user, area=area).filter(household_id__in=clues.values("household_id")).count()
+    counts = scoped_households(user=user, area=area).aggregate(
+        households=Count("pk"),
+        people=Coalesce(Sum("member_count"), 0),
+        early_warning_households=Count("pk", filter=warned),
+        early_warning_people=Coalesce(Sum("member_count", filter=warned), 0),
+        **aggregates,
+        **people,
     )
+    counts[str(Ledger.EARLY_WARNING)] = clues.count()
     return counts
 
 
@@ -152,7 +157,8 @@ def year_exits(*, user, area: str = "", year: int) -> list[dict]:
         for row in cases.order_by()
         .values("exit_mode")
         .annotate(
-            households=Count("household_id", distinct=True), people=Count("household__members", distinct=True)
+            households=Count("household_id", distinct=True),
+            people=Count("household__members", distinct=True),
         )
     }
     empty = {"households": 0, "people": 0}

@@ -292,6 +292,7 @@ def give_ids(writer: Writer, chunk, persons, incomes, helpers, *, village_ids) -
             p["id"], p["household_id"] = next(person_ids), hh_id
         # the head's row is written after the household's: foreign keys are checked at commit
         hh["head_id"] = plan.persons[0]["id"]
+        hh["member_count"] = len(plan.persons)
         for r in plan.incomes:
             r["id"], r["household_id"] = next(income_ids), hh_id
         if plan.assignment is not None:

@@ -26,9 +26,7 @@ OUT, ORDINARY = HouseholdType.OUT_OF_POVERTY, HouseholdType.ORDINARY
 
 
 def make(village, household_type, members, *, status="", low_income="", case=None, **case_fields):
-    home = hf.household(
-        village, members=members, household_type=household_type, low_income_status=low_income
-    )
+    home = hf.household(village, members=members, household_type=household_type, low_income_status=low_income)
     Household.objects.filter(pk=home.pk).update(monitoring_status=status)
     if case:
         mf.case(home, status=case, **case_fields)
@@ -120,6 +118,9 @@ def test_people_per_ledger_equal_the_registry(who, request, county):
         assert counts[f"{ledger}_people"] == registry_people(ids), ledger
     seen = Household.objects.for_user(user).values_list("pk", flat=True)
     assert counts["people"] == registry_people(seen) == Person.objects.for_user(user).count()
+    # the households' member counts, kept by the services, are the registry's
+    for home in Household.objects.for_user(user):
+        assert home.member_count == home.members.count()
     # ledgers 1-3 partition the people as they do the households
     first_three = (Ledger.KEY_MONITORING, Ledger.STABLE_OUT_OF_POVERTY, Ledger.ORDINARY)
     assert sum(counts[f"{ledger}_people"] for ledger in first_three) == counts["people"]
@@ -196,3 +197,17 @@ def test_a_bad_query_is_reported_not_a_500(client, county_approver, county):
 def test_who_reads_the_counts_page(client, areas, role, status):
     client.force_login(af.user(role, areas["v11"]))
     assert client.get("/reports/").status_code == status
+
+
+def test_member_counts_follow_adds_and_moves(areas, cadre):
+    from households import services
+
+    a = hf.household(areas["v11"], members=2, actor=cadre)
+    b = hf.household(areas["v11"], members=1, actor=cadre)
+    assert (a.member_count, b.member_count) == (2, 1)
+    services.person_add(actor=cadre, household=b, id_number=hf.id_number(), name="新成员", relation="child")
+    mover = a.members.exclude(pk=a.head_id).get()
+    services.person_move(actor=cadre, person=mover, to_household=b, relation="child", reason="分户")
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.member_count, b.member_count) == (1, 3) == (a.members.count(), b.members.count())
