@@ -131,6 +131,13 @@ def household_detail(request, pk: int):
 # --- the helper's households -----------------------------------------------------------------
 
 
+def _by_next_visit(row: dict) -> tuple:
+    """The earliest visit due first; households with no visit due (no open case, or a case
+    whose visits have not started) after them, in household-number order."""
+    due = row["due"].due if row["due"] is not None else None
+    return (due is None, due or dt.date.max, row["household"].number)
+
+
 @login_required
 def my_households(request):
     """The households assigned to the signed-in helper, the most urgent visit first."""
@@ -171,8 +178,7 @@ def my_households(request):
                 due_soon_days=s.due_soon_days,
             )
         rows.append({"assignment": a, "household": a.household, "case": case, "due": due})
-    far = dt.date.max
-    rows.sort(key=lambda r: (r["due"] is None or r["due"].due is None, r["due"].due if r["due"] else far))
+    rows.sort(key=_by_next_visit)
     return render(request, "monitoring/household_mine.html", {"rows": rows, "today": today})
 
 
