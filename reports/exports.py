@@ -27,7 +27,7 @@ def counts_workbook(report: dict, *, area_name: str = "") -> bytes:
     sheet.append([_("农户总数（前三本台账之和）"), report["households"], report["people"], None])
     sheet.append([])
     exits = report["exits"]
-    sheet.append([_("%(year)s年风险消除") % {"year": exits["year"]}, _("户数"), _("人数")])
+    sheet.append([_("%(year)s年风险消除（按消除方式）") % {"year": exits["year"]}, _("户数"), _("人数")])
     for cell in sheet[sheet.max_row]:
         cell.font = bold
     for mode in exits["modes"]:
