@@ -94,11 +94,22 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=SHANGHAI)
 
 
+#: The widest UTC offsets in use (UTC−12:00 to UTC+14:00); PostgreSQL refuses some beyond.
+MIN_OFFSET, MAX_OFFSET = dt.timedelta(hours=-12), dt.timedelta(hours=14)
+
+
 def _sane_year(value, name: str | None = None):
-    """Refuse years the database (or the conversion to UTC) cannot hold."""
+    """Refuse years the database (or the conversion to UTC) cannot hold, and date-times with a
+    UTC offset no place uses; an accepted date-time is returned in UTC."""
     if value is not None and not (1900 <= value.year <= 2999):
         message = _("日期超出范围。")
         raise exceptions.ValidationError({name: message} if name else message)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        offset = value.utcoffset()
+        if offset is not None and not (MIN_OFFSET <= offset <= MAX_OFFSET):
+            message = _("时区偏移超出范围（须在 -12:00 至 +14:00 之间）。")
+            raise exceptions.ValidationError({name: message} if name else message)
+        value = value.astimezone(dt.UTC)
     return value
 
 
