@@ -17,6 +17,7 @@ from households.api import MaskedIdNumberField
 from households.filters import MAX_ID
 from households.models import Helper, Household, Person
 from monitoring.models import (
+    CLUE_DESCRIPTION_MAX,
     AssistanceMeasure,
     CaseStep,
     Channel,
@@ -135,7 +136,9 @@ class ClueCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=[Channel.SELF_REPORT, Channel.CADRE_SCREENING])
     found_date = serializers.DateField()
     risk_type_codes = serializers.ListField(child=serializers.CharField(max_length=8), allow_empty=False)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=CLUE_DESCRIPTION_MAX
+    )
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
     reporter_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
 
@@ -534,7 +537,9 @@ class VisitSerializer(ReadOnlyModelSerializer):
 
 class VisitClueSerializer(serializers.Serializer):
     risk_type_codes = serializers.ListField(child=serializers.CharField(max_length=8), allow_empty=False)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=CLUE_DESCRIPTION_MAX
+    )
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
 
 

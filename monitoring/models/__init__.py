@@ -1,4 +1,5 @@
 from .cases import (  # noqa: F401, E402
+    CLUE_DESCRIPTION_MAX,
     OPEN_CASE_STATUSES,
     AssistanceMeasure,
     Breach,

@@ -54,6 +54,11 @@ class ClueQuerySet(AreaScopedQuerySet):
         return Q(department_id=department_id)
 
 
+#: The longest clue description, whoever sends it (a page, the staff API, a department's alert,
+#: a visit raising a clue): checked once, in ``monitoring.services.clues.clue_create``.
+CLUE_DESCRIPTION_MAX = 2000
+
+
 class Clue(models.Model):
     """风险线索: one row of the early-warning information ledger."""
 

@@ -42,6 +42,7 @@ from households import idnumber
 from households.models import Person
 from monitoring.county import settings_for
 from monitoring.models import (
+    CLUE_DESCRIPTION_MAX,
     OPEN_CASE_STATUSES,
     Channel,
     Clue,
@@ -59,7 +60,7 @@ FIELDS = frozenset(
 )
 MAX_EXTERNAL_ID = 64  # Clue.external_id
 MAX_NAME = 50  # Clue.name
-MAX_DESCRIPTION = 2000
+MAX_DESCRIPTION = CLUE_DESCRIPTION_MAX
 MAX_AMOUNT = Decimal("9999999999.99")  # Clue.amount: 12 digits, 2 decimals
 #: Same as ``clue_create``: found more than two years ago is refused.
 MAX_AGE = dt.timedelta(days=366 * 2)

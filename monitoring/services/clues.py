@@ -20,7 +20,15 @@ from accounts.models import Department, Role
 from households import idnumber
 from households.models import Household, Person
 from monitoring.county import settings_for
-from monitoring.models import CaseStatus, Channel, Clue, ClueStatus, DismissReason, MonitoringCase
+from monitoring.models import (
+    CLUE_DESCRIPTION_MAX,
+    CaseStatus,
+    Channel,
+    Clue,
+    ClueStatus,
+    DismissReason,
+    MonitoringCase,
+)
 from monitoring.rules import coerce, deadlines, transitions
 from monitoring.services.audit import (
     apply_transition,
@@ -160,6 +168,9 @@ def clue_create(
         today=today,
     )
     number = _id_number(id_number, errors, today=today)
+    description = coerce.text_field(
+        {"description": description}, "description", errors, required=False, max_length=CLUE_DESCRIPTION_MAX
+    )
     if errors:
         raise ValidationError(errors)
     risks = check_risk_types(list(risk_type_codes or []), household.area_code if household else "000000")
