@@ -14,7 +14,7 @@ from households import idnumber
 from households.models import Household, IncomeRecord, Person
 
 ACTIONS = {"+": gettext_lazy("新增"), "~": gettext_lazy("修改"), "-": gettext_lazy("删除")}
-SKIPPED = {"id", "created_at", "updated_at", "area_code"}
+SKIPPED = {"id", "created_at", "updated_at", "area_code", "member_count"}
 PHONES = {"phone", "monitoring_contact_phone"}
 
 
