@@ -237,6 +237,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A periodic task's running record is a lease: the run stamps a heartbeat every quarter of it;
+# a run with no heartbeat for this long is dead (its worker was killed) and the next run of the
+# same task over the same area takes over.
+TASK_RUN_LEASE_SECONDS = env.int("TASK_RUN_LEASE_SECONDS", default=120)
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="noreply@example.org")

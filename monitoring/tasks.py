@@ -3,7 +3,15 @@
 Every task takes an optional ``area_code`` (a county, township or village code; empty = the
 whole deployment) and ``user_id`` (who asked for an on-demand run). A database hiccup retries
 the task with backoff; the services are idempotent, so a retry finishes what the failed run
-began and repeats nothing. Schedules are rows of django-celery-beat (``PeriodicTask``),
+began and repeats nothing.
+
+A worker killed mid-run (out of memory, a deploy, a lost node) leaves its run record running
+with a heartbeat that stops: the next run of the task over the area takes over once the lease
+(``TASK_RUN_LEASE_SECONDS``) has run out. The message itself is acknowledged only when the task
+ends (``acks_late``) and is given back to the broker when the worker process is lost
+(``reject_on_worker_lost``); its new delivery finds its own dead run holding the lease and
+retries after the lease, when it takes over, or answers the earlier delivery's result if that
+one finished. Schedules are rows of django-celery-beat (``PeriodicTask``),
 editable by an operator in the admin; the defaults come from ``monitoring/defaults.py``.
 """
 
@@ -13,7 +21,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
-from monitoring.models import TaskName
+from monitoring.models import RunStatus, TaskName, TaskRun
 from monitoring.services import review, runs, screening, watch, year_end
 
 RETRY = {
@@ -23,6 +31,7 @@ RETRY = {
     "retry_backoff_max": 600,
     "max_retries": 5,
     "acks_late": True,
+    "reject_on_worker_lost": True,
 }
 
 
@@ -34,7 +43,21 @@ def _run(task, name: str, service, area_code: str, user_id: int | None) -> dict:
             return service(now=now, area_code=area_code, actor=actor)
         return service(now=now, area_code=area_code)
 
-    run = runs.task_run(name, work, area_code=area_code or "", actor=actor, celery_id=task.request.id or "")
+    celery_id = task.request.id or ""
+    done = (
+        TaskRun.objects.filter(celery_id=celery_id, status=RunStatus.SUCCEEDED).first() if celery_id else None
+    )
+    if done is not None:
+        # a new delivery of a message whose run finished before the worker could acknowledge it
+        return {"run": done.pk, "status": done.status, **done.counts}
+    run = runs.task_run(name, work, area_code=area_code or "", actor=actor, celery_id=celery_id)
+    if run.status == RunStatus.SKIPPED and celery_id and task.request.retries < task.max_retries:
+        mine = TaskRun.objects.filter(
+            task=name, area_code=area_code or "", status=RunStatus.RUNNING, celery_id=celery_id
+        )
+        if mine.exists():
+            # this message's earlier delivery died holding the lease: take over once it runs out
+            raise task.retry(countdown=runs.lease().total_seconds() + 5)
     return {"run": run.pk, "status": run.status, **run.counts}
 
 

@@ -52,6 +52,9 @@ class TaskRun(models.Model):
     status = models.CharField(_("状态"), max_length=20, choices=RunStatus.choices, default=RunStatus.RUNNING)
     started_at = models.DateTimeField(_("开始时间"), db_index=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    #: stamped while the run works (``monitoring.services.runs``); a running row whose
+    #: heartbeat is older than the lease belongs to a dead worker and is taken over
+    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
     as_of = models.DateTimeField(_("评估时点"))
     counts = models.JSONField(_("结果统计"), default=dict, blank=True)
     error = models.TextField(_("错误信息"), blank=True)

@@ -5,17 +5,27 @@ same area while one is running (a unique constraint, so also across workers), re
 counts the service returns, and on failure records the error and re-raises so Celery can
 retry. The services themselves are idempotent: a retried or repeated run changes nothing
 that the first one already did.
+
+A running row is a lease: while the work runs, a heartbeat thread stamps ``heartbeat_at``
+every quarter of ``TASK_RUN_LEASE_SECONDS``. A row whose heartbeat is older than the lease
+belongs to a run that died without finishing (its worker was killed): the next run of the
+task over the area marks it failed and takes over, in the same transaction that inserts its
+own running row, so of two would-be takers one runs and the other is skipped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 import traceback
 from collections.abc import Callable
 
 from celery import current_app
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models import Q
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.errors import NotAllowed, ValidationError
@@ -23,8 +33,102 @@ from accounts.models import Area, Role
 from monitoring.county import county_code_of
 from monitoring.models import RunStatus, TaskName, TaskRun
 
-#: A run still marked running after this long was cut off (worker killed): it no longer blocks.
+log = logging.getLogger(__name__)
+
+#: The last resort: a run still marked running this long after it started is taken over even
+#: if something still stamps its heartbeat (a hung run).
 STALE_AFTER = dt.timedelta(hours=6)
+
+
+def lease() -> dt.timedelta:
+    """How long a running row stays valid without a heartbeat."""
+    return dt.timedelta(seconds=max(1, int(settings.TASK_RUN_LEASE_SECONDS)))
+
+
+def dead_runs(task: str, area_code: str, *, at: dt.datetime):
+    """The running rows of ``task`` over ``area_code`` whose lease has run out at ``at``."""
+    cutoff = at - lease()
+    dead = (
+        Q(heartbeat_at__lt=cutoff)
+        | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+        | Q(started_at__lt=at - STALE_AFTER)
+    )
+    return TaskRun.objects.filter(task=task, area_code=area_code, status=RunStatus.RUNNING).filter(dead)
+
+
+def abandoned_reason(run: TaskRun) -> str:
+    since = timezone.localtime(run.heartbeat_at or run.started_at)
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("已中断：自%(since)s起没有心跳（进程可能已被终止），由新的运行接管。") % {
+            "since": since.strftime("%Y-%m-%d %H:%M:%S")
+        }
+
+
+def take_over_and_start(fields: dict, *, started: dt.datetime) -> TaskRun | None:
+    """Mark the dead running rows of the task failed and insert the new running row, in one
+    transaction; None when another run holds the lease (or took over first)."""
+    try:
+        with transaction.atomic():
+            for dead in dead_runs(fields["task"], fields["area_code"], at=started).select_for_update():
+                TaskRun.objects.filter(pk=dead.pk, status=RunStatus.RUNNING).update(
+                    status=RunStatus.FAILED, finished_at=started, error=abandoned_reason(dead)
+                )
+            return TaskRun.objects.create(
+                status=RunStatus.RUNNING, started_at=started, heartbeat_at=started, **fields
+            )
+    except IntegrityError:
+        return None
+
+
+class Heartbeat(threading.Thread):
+    """Stamps the run's ``heartbeat_at`` every ``every`` seconds, on its own database
+    connection (closed when it stops), until stopped or until the row is no longer running."""
+
+    def __init__(self, run_id: int, every: float):
+        super().__init__(name=f"taskrun-heartbeat-{run_id}", daemon=True)
+        self.run_id = run_id
+        self.every = every
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(self.every):
+                try:
+                    beating = TaskRun.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError:
+                    log.warning("task run %s: heartbeat not stamped", self.run_id, exc_info=True)
+                    connections.close_all()
+                    continue
+                if not beating:
+                    log.warning("task run %s: no longer running (taken over?)", self.run_id)
+                    return
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=max(5.0, self.every))
+
+
+def heartbeat(run: TaskRun) -> Heartbeat | None:
+    """Start the heartbeat of ``run``; none inside a transaction, where no other connection
+    sees the row (so none can take it over either)."""
+    if transaction.get_connection().in_atomic_block:
+        return None
+    beat = Heartbeat(run.pk, lease().total_seconds() / 4)
+    beat.start()
+    return beat
+
+
+def finish(run: TaskRun, **values) -> None:
+    """Write the run's outcome, unless another run took it over meanwhile (it stays failed)."""
+    for name, value in values.items():
+        setattr(run, name, value)
+    if not TaskRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**values):
+        log.warning("task run %s finished after it was taken over", run.pk)
+        run.refresh_from_db()
 
 
 def task_run(
@@ -39,9 +143,6 @@ def task_run(
     """Run ``work(now=..., area_code=...)`` and record it; returns the run record."""
     as_of = now or timezone.now()
     started = timezone.now()
-    TaskRun.objects.filter(
-        task=task, area_code=area_code, status=RunStatus.RUNNING, started_at__lt=started - STALE_AFTER
-    ).update(status=RunStatus.FAILED, finished_at=started, error="abandoned: still running after 6 hours")
     fields = {
         "task": task,
         "area_code": area_code,
@@ -49,25 +150,27 @@ def task_run(
         "triggered_by": actor,
         "celery_id": celery_id or "",
     }
-    try:
-        with transaction.atomic():
-            run = TaskRun.objects.create(status=RunStatus.RUNNING, started_at=started, **fields)
-    except IntegrityError:
+    run = take_over_and_start(fields, started=started)
+    if run is None:
         return TaskRun.objects.create(
             status=RunStatus.SKIPPED, started_at=started, finished_at=timezone.now(), **fields
         )
+    beat = heartbeat(run)
     try:
         counts = work(now=as_of, area_code=area_code)
     except Exception:
-        run.status = RunStatus.FAILED
-        run.error = traceback.format_exc(limit=8)[-4000:]
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
+        if beat:
+            beat.stop()
+        finish(
+            run,
+            status=RunStatus.FAILED,
+            error=traceback.format_exc(limit=8)[-4000:],
+            finished_at=timezone.now(),
+        )
         raise
-    run.status = RunStatus.SUCCEEDED
-    run.counts = counts or {}
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "counts", "finished_at"])
+    if beat:
+        beat.stop()
+    finish(run, status=RunStatus.SUCCEEDED, counts=counts or {}, finished_at=timezone.now())
     return run
 
 

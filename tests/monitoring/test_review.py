@@ -1045,6 +1045,7 @@ def test_task_run_skips_while_the_same_run_is_running(db):
         area_code=COUNTY,
         status=RunStatus.RUNNING,
         started_at=timezone.now() - dt.timedelta(minutes=5),
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=10),
         as_of=NOW,
     )
     calls = []
@@ -1081,7 +1082,7 @@ def test_a_run_stuck_for_hours_no_longer_blocks(db):
     assert run.status == RunStatus.SUCCEEDED
     stuck.refresh_from_db()
     assert stuck.status == RunStatus.FAILED
-    assert "abandoned" in stuck.error
+    assert "没有心跳" in stuck.error
     assert stuck.finished_at is not None
 
 

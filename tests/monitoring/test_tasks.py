@@ -82,7 +82,7 @@ def test_a_second_run_while_one_is_running_is_skipped(areas):
     assert result["status"] == RunStatus.SKIPPED
 
 
-def test_a_run_left_running_by_a_killed_worker_stops_blocking_after_six_hours(areas):
+def test_a_run_left_running_by_a_killed_worker_is_taken_over(areas):
     from django.utils import timezone
 
     long_ago = timezone.now() - dt.timedelta(hours=7)
@@ -92,7 +92,7 @@ def test_a_run_left_running_by_a_killed_worker_stops_blocking_after_six_hours(ar
     result = tasks.visit_watch.delay().get()
     assert result["status"] == RunStatus.SUCCEEDED
     stale.refresh_from_db()
-    assert stale.status == RunStatus.FAILED and "abandoned" in stale.error
+    assert stale.status == RunStatus.FAILED and "没有心跳" in stale.error
 
 
 def test_on_demand_run_by_a_county_approver(areas, county_approver, django_capture_on_commit_callbacks):

@@ -8,113 +8,37 @@ missing, except under ``CI=true``, where a missing Redis fails the run (CI start
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from celery import Celery
-from django.db import connection
 
 from households.demo import generate_county
 from monitoring.models import Clue, RunStatus, TaskRun
 from monitoring.services.review import risk_review
 from tests.transactional import reference_data, reference_data_afterwards  # noqa: F401
+from tests.worker.workers import BROKER, MARKS, require_services, start_worker, stop_worker
 
-BROKER = os.environ.get("CELERY_TEST_BROKER", "redis://127.0.0.1:6379/15")
-ROOT = Path(__file__).resolve().parents[2]
 COUNTY = "130727000000"
 
-
-def _redis_up() -> bool:
-    url = urlparse(BROKER)
-    try:
-        with socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="the worker process needs a shared database: run on PostgreSQL (DATABASE_URL)",
-    ),
-    # committed data the worker can see; the reference data comes back afterwards
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
-
-
-def _require_services():
-    if not _redis_up():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not reachable at {BROKER}; CI must start it")
-        pytest.skip(f"Redis is not reachable at {BROKER}")
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    user = s.get("USER") or "postgres"
-    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
-    return f"postgres://{user}{password}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+pytestmark = MARKS
 
 
 @pytest.fixture
 def worker(tmp_path):
-    """A worker process on its own queue (no other worker or test run takes its messages)."""
+    """A worker process on its own queue."""
     queue = f"test-{uuid.uuid4().hex[:12]}"
     log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": BROKER,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "NOTIFICATION_EMAIL": "false",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}@%h",
-                "-l",
-                "info",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_worker(queue, log)
     try:
         yield queue, proc, log
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_worker(proc)
 
 
 def test_worker_runs_the_risk_review_and_the_database_has_the_result(reference_data, worker):  # noqa: F811
-    _require_services()
+    require_services()
     queue, proc, log = worker
     generate_county(households=300, county_code=COUNTY, history=False)
     assert not Clue.objects.exists()
