@@ -8,7 +8,9 @@ A plan is checked against the county's catalogue rules (domain §3.3, §7.3 rule
   (因病 needs a health, social or safety-net measure, rule 3_11_003; 因学 an education or
   social measure, rule 3_11_004; …);
 * a household able to work needs at least one **development** measure (industry, jobs,
-  finance, public-welfare posts), when the county requires it.
+  finance, public-welfare posts), when the county requires it; unless the county allows the
+  "point-to-point" exception and the case's only risk is of a type flagged for it (Yangyuan:
+  "对住房、饮水安全等风险单一的采取点对点针对性政策帮扶").
 
 Subtypes follow their root: a plan for 洪涝灾害 (0201) obeys the rules of 因自然灾害 (02), and
 also any rule a county wrote for 0201 itself.
@@ -77,6 +79,8 @@ class PlanRules:
     category_names: Mapping[str, str] = field(default_factory=dict)
     #: category codes whose kind is development (for the message of the development rule)
     development_categories: tuple[str, ...] = ()
+    #: risk codes flagged "point-to-point" (a single such risk may go without development)
+    point_to_point: frozenset[str] = frozenset()
 
     def root(self, code: str) -> str:
         seen = set()
@@ -151,8 +155,13 @@ def validate_plan(
     able_to_work: bool,
     rules: PlanRules,
     require_development_for_able: bool = True,
+    point_to_point_exempt: bool = False,
 ) -> list[Violation]:
-    """Every reason the plan breaks the rules; an empty list means the plan is valid."""
+    """Every reason the plan breaks the rules; an empty list means the plan is valid.
+
+    ``point_to_point_exempt``: the county lets a case whose only risk is flagged
+    point-to-point (``rules.point_to_point``) go without a development measure.
+    """
     violations: list[Violation] = []
     if not measures:
         violations.append(Violation("empty", _("帮扶计划至少应有一项帮扶措施。")))
@@ -213,7 +222,13 @@ def validate_plan(
                 )
             )
 
-    if require_development_for_able and able_to_work and not any(m.kind == DEVELOPMENT for m in measures):
+    if needs_development(
+        risk_codes,
+        able_to_work=able_to_work,
+        rules=rules,
+        require_development_for_able=require_development_for_able,
+        point_to_point_exempt=point_to_point_exempt,
+    ) and not any(m.kind == DEVELOPMENT for m in measures):
         violations.append(
             Violation(
                 DEVELOPMENT,
@@ -222,6 +237,26 @@ def validate_plan(
             )
         )
     return violations
+
+
+def is_point_to_point(risk_codes: Iterable[str], rules: PlanRules) -> bool:
+    """The case has a single risk (subtypes count as their root) flagged point-to-point."""
+    roots = root_codes(risk_codes, rules)
+    return len(roots) == 1 and roots[0] in rules.point_to_point
+
+
+def needs_development(
+    risk_codes: Sequence[str],
+    *,
+    able_to_work: bool,
+    rules: PlanRules,
+    require_development_for_able: bool = True,
+    point_to_point_exempt: bool = False,
+) -> bool:
+    """Whether the plan must hold a development measure (the county's development rule)."""
+    if not (require_development_for_able and able_to_work):
+        return False
+    return not (point_to_point_exempt and is_point_to_point(risk_codes, rules))
 
 
 def _name(code: str, chosen: Mapping[str, PlanMeasure], rules: PlanRules) -> str:
@@ -300,9 +335,12 @@ def rules_from_rows(
     category_names: dict[str, str] = {}
     parents: dict[str, str] = {}
     development: list[str] = []
+    point_to_point: set[str] = set()
 
     for rt in risk_types:
         risk_names[rt.code] = rt.name
+        if getattr(rt, "point_to_point", False):
+            point_to_point.add(rt.code)
         if rt.parent_id:
             parents[rt.code] = rt.parent.code
     for cat in categories:
@@ -346,6 +384,7 @@ def rules_from_rows(
         measure_names=measure_names,
         category_names=category_names,
         development_categories=tuple(development),
+        point_to_point=frozenset(point_to_point),
     )
 
 

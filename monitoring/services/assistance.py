@@ -193,6 +193,7 @@ def plan_violations(
         able_to_work=_able_to_work(case),
         rules=rules,
         require_development_for_able=county_settings.require_development_for_able,
+        point_to_point_exempt=county_settings.point_to_point_exempt,
     )
 
 
