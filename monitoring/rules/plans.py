@@ -312,6 +312,92 @@ def options_for_risks(risk_codes: Sequence[str], rules: PlanRules) -> list[dict]
 
 
 # ---------------------------------------------------------------------------------------------
+# The plan editor: every catalogue measure marked for the case's risks
+# ---------------------------------------------------------------------------------------------
+
+UNLISTED = "unlisted"
+#: a measure's mark when several risks list it: forbidden wins, then must-use, then optional
+MARK_ORDER = (FORBIDDEN, MUST, OPTIONAL)
+
+
+def _join(names: Iterable[str]) -> str:
+    return _("、").join(names)
+
+
+def mark_of(code: str, risk_codes: Sequence[str], rules: PlanRules) -> tuple[str, list[str]]:
+    """A measure's mark for the case's risks and the risk codes it comes from.
+
+    Subtypes follow their root (the rule's key is reported); a measure no risk lists is
+    ``unlisted``: allowed, but not on the county's lists for these risks.
+    """
+    found: dict[str, list[str]] = {level: [] for level in MARK_ORDER}
+    for key in _applicable_keys(risk_codes, rules):
+        risk_rules = rules.rules.get(key)
+        if risk_rules is None:
+            continue
+        for level, codes in (
+            (FORBIDDEN, risk_rules.forbidden),
+            (MUST, risk_rules.must),
+            (OPTIONAL, risk_rules.optional),
+        ):
+            if code in codes and key not in found[level]:
+                found[level].append(key)
+    for level in MARK_ORDER:
+        if found[level]:
+            return level, found[level]
+    return UNLISTED, []
+
+
+def _mark_reason(mark: str, risks: list[str], rules: PlanRules) -> str:
+    names = _join(rules.risk_name(r) for r in risks)
+    if mark == FORBIDDEN:
+        return _("%(risks)s禁选") % {"risks": names}
+    if mark == MUST:
+        return _("%(risks)s必选") % {"risks": names}
+    if mark == OPTIONAL:
+        return _("%(risks)s可选") % {"risks": names}
+    return _("未列入本案风险的措施清单")
+
+
+def measure_marks(risk_codes: Sequence[str], measures: Sequence[PlanMeasure], rules: PlanRules) -> list[dict]:
+    """The catalogue grouped by category (in the order given), each measure marked.
+
+    Each group: ``{"code", "name", "kind", "counts": {mark: n}, "requirements": [rule names
+    this category satisfies], "measures": [{"code", "name", "mark", "risks": [{"code",
+    "name"}], "reason"}]}``.
+    """
+    keys = _applicable_keys(risk_codes, rules)
+    groups: dict[str, dict] = {}
+    for m in measures:
+        group = groups.get(m.category_code)
+        if group is None:
+            group = groups[m.category_code] = {
+                "code": m.category_code,
+                "name": rules.category_names.get(m.category_code, m.category_code),
+                "kind": m.kind,
+                "counts": {level: 0 for level in (*MARK_ORDER, UNLISTED)},
+                "requirements": [
+                    req.name or _requirement_message(req, rules)
+                    for req in rules.requirements
+                    if req.risk_code in keys and m.category_code in req.category_codes
+                ],
+                "measures": [],
+            }
+        mark, risks = mark_of(m.code, risk_codes, rules)
+        group["counts"][mark] += 1
+        group["measures"].append(
+            {
+                "code": m.code,
+                "name": m.name or rules.measure_name(m.code),
+                "mark": mark,
+                "risks": [{"code": r, "name": rules.risk_name(r)} for r in risks],
+                "reason": _mark_reason(mark, risks, rules),
+            }
+        )
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------------------------------------
 # Building the rule data from the database rows
 # ---------------------------------------------------------------------------------------------
 

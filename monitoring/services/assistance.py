@@ -197,6 +197,39 @@ def plan_violations(
     )
 
 
+def plan_editor_marks(case: MonitoringCase, catalogue, *, rules: plans.PlanRules | None = None) -> dict:
+    """What the plan editor shows: the catalogue by category with each measure's mark for the
+    case's risks (:func:`monitoring.rules.plans.measure_marks`, with each measure's ``id``), and
+    whether the plan needs a development measure (``"needed"``), is let off by the
+    point-to-point exception (``"exempt"``) or not (``""``)."""
+    from monitoring.county import settings_for
+
+    rules = rules or plans.plan_rules_for(case.area_code)
+    county_settings = settings_for(case.area_code)
+    risk_codes = [rt.code for rt in case.risk_types.all()]
+    measures = list(catalogue)
+    groups = plans.measure_marks(risk_codes, [plans.plan_measure_of(m) for m in measures], rules)
+    ids = {m.code: m.pk for m in measures}
+    for group in groups:
+        for item in group["measures"]:
+            item["id"] = ids[item["code"]]
+    able = _able_to_work(case)
+    rule = {
+        "able_to_work": able,
+        "rules": rules,
+        "require_development_for_able": county_settings.require_development_for_able,
+    }
+    if plans.needs_development(
+        risk_codes, point_to_point_exempt=county_settings.point_to_point_exempt, **rule
+    ):
+        development = "needed"
+    elif plans.needs_development(risk_codes, **rule):
+        development = "exempt"
+    else:
+        development = ""
+    return {"groups": groups, "development": development}
+
+
 def current_plan_violations(case: MonitoringCase) -> list[plans.Violation]:
     """The violations of the case's current plan (its measures that are not stopped)."""
     active = (
