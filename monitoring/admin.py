@@ -123,6 +123,7 @@ class CountySettingsAdmin(RoleScopedHistoryAdmin):
         "visit_interval_days",
         "require_development_for_able",
         "point_to_point_exempt",
+        "relief_first",
         "identification_procedure",
         "exit_procedure",
     )

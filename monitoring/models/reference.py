@@ -285,6 +285,11 @@ class CountySettings(models.Model):
         default=True,
         help_text=_("户的风险只有一类且该类风险标为“单一风险点对点帮扶”（默认住房安全、饮水安全）时适用。"),
     )
+    relief_first = models.BooleanField(
+        _("绿色通道先救助再帮扶"),
+        default=True,
+        help_text=_("绿色通道先行帮扶期间，计划可只有救助措施；纳入监测后再要求开发式帮扶措施。"),
+    )
     max_risk_types = models.PositiveSmallIntegerField(
         _("每户最多风险类型"), default=5, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )

@@ -156,11 +156,14 @@ def validate_plan(
     rules: PlanRules,
     require_development_for_able: bool = True,
     point_to_point_exempt: bool = False,
+    relief_first: bool = False,
 ) -> list[Violation]:
     """Every reason the plan breaks the rules; an empty list means the plan is valid.
 
     ``point_to_point_exempt``: the county lets a case whose only risk is flagged
     point-to-point (``rules.point_to_point``) go without a development measure.
+    ``relief_first``: a green-channel case before identification ("先救助再帮扶"): the
+    development measure comes later.
     """
     violations: list[Violation] = []
     if not measures:
@@ -228,6 +231,7 @@ def validate_plan(
         rules=rules,
         require_development_for_able=require_development_for_able,
         point_to_point_exempt=point_to_point_exempt,
+        relief_first=relief_first,
     ) and not any(m.kind == DEVELOPMENT for m in measures):
         violations.append(
             Violation(
@@ -252,9 +256,10 @@ def needs_development(
     rules: PlanRules,
     require_development_for_able: bool = True,
     point_to_point_exempt: bool = False,
+    relief_first: bool = False,
 ) -> bool:
     """Whether the plan must hold a development measure (the county's development rule)."""
-    if not (require_development_for_able and able_to_work):
+    if relief_first or not (require_development_for_able and able_to_work):
         return False
     return not (point_to_point_exempt and is_point_to_point(risk_codes, rules))
 

@@ -117,3 +117,14 @@ def test_a_forbidden_measure_wins_over_optional_and_subtypes_follow_their_root()
     assert plans.mark_of("M0806", ["0201"], rules) == ("must", ["02"])
     assert plans.mark_of("M0801", ["03", "04"], rules) == ("optional", ["03", "04"])
     assert plans.mark_of("M1401", ["03"], rules) == ("unlisted", [])
+
+
+def test_green_channel_case_says_relief_comes_first(client, county_approver, able):
+    import datetime as dt
+
+    from monitoring.models import CaseStatus
+
+    case = mf.case(able, risks=("05",), status=CaseStatus.PROVISIONAL, provisional_on=dt.date(2026, 2, 1))
+    response = editor(client, county_approver, case)
+    assert response.context["development"] == "relief_first"
+    assert "先救助再帮扶" in response.content.decode()

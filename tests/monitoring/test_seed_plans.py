@@ -44,8 +44,10 @@ Jiaozhou, Shandong (001_b70ac55dd9757bb0):
 
 * "里岔镇王家乔村贫困户王慎廷通过黑猪养殖实现年家庭收入达7万余元" - industry M0101 (risk 99),
   able to work.
-* "切实保障因病因学因灾因意外等可能新致贫的困难群众得到即时救助" - accident 05, 临时救助 M0803
-  (household unable to work; for the able, Yangyuan's "先救助再帮扶" adds development later).
+* "切实保障因病因学因灾因意外等可能新致贫的困难群众得到即时救助" - accident 05, 临时救助 M0803.
+  With Yangyuan's green channel ("对因灾因意外事故的开通'绿色通道'，先救助再帮扶") the relief
+  alone is accepted for an able household while the case is provisional; the development
+  measure is due once it is identified.
 
 Huancui, Weihai (003_2dde6170744b9f8c):
 
@@ -56,11 +58,13 @@ Huancui, Weihai (003_2dde6170744b9f8c):
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from accounts.errors import ValidationError
 from monitoring import defaults
-from monitoring.models import CountySettings, RiskMeasureRule, RiskType
+from monitoring.models import CaseStatus, CountySettings, RiskMeasureRule, RiskType
 from monitoring.services import assistance
 from tests.households import factories as hf
 from tests.monitoring import factories as mf
@@ -174,6 +178,28 @@ def test_a_county_row_has_its_own_switch(areas, able, county_approver):
     case = mf.case(able, risks=("11",))
     with pytest.raises(ValidationError) as exc:
         assistance.plan_set(actor=county_approver, case=case, items=[{"measure": "M1001"}])
+    assert exc.value.message_dict["plan"] == [DEVELOPMENT]
+
+
+def provisional(household):
+    return mf.case(
+        household, risks=("05",), status=CaseStatus.PROVISIONAL, provisional_on=dt.date(2026, 2, 1)
+    )
+
+
+def test_green_channel_relief_first_then_development(able, county_approver):
+    case = provisional(able)
+    assistance.plan_set(actor=county_approver, case=case, items=[{"measure": "M0803"}])
+    assert assistance.current_plan_violations(case) == []
+    case.status = CaseStatus.MONITORED  # identified: the development measure is now due
+    case.save(update_fields=["status"])
+    assert [v.message for v in assistance.current_plan_violations(case)] == [DEVELOPMENT]
+
+
+def test_green_channel_relief_first_off_in_the_county_settings(able, county_approver):
+    settings(relief_first=False)
+    with pytest.raises(ValidationError) as exc:
+        assistance.plan_set(actor=county_approver, case=provisional(able), items=[{"measure": "M0803"}])
     assert exc.value.message_dict["plan"] == [DEVELOPMENT]
 
 
