@@ -128,3 +128,22 @@ def test_green_channel_case_says_relief_comes_first(client, county_approver, abl
     response = editor(client, county_approver, case)
     assert response.context["development"] == "relief_first"
     assert "先救助再帮扶" in response.content.decode()
+
+
+def test_operator_gets_the_link_to_the_lists_and_edits_the_switches_in_the_admin(client, operator, able):
+    from django.urls import reverse
+
+    from monitoring.models import CountySettings, RiskType
+
+    case = mf.case(able, risks=("10",))
+    client.force_login(operator)
+    response = client.get(f"/cases/{case.pk}/plan/")
+    assert response.status_code == 200
+    assert reverse("admin:monitoring_riskmeasurerule_changelist") in response.content.decode()
+    row = CountySettings.objects.get(county__isnull=True)
+    html = client.get(reverse("admin:monitoring_countysettings_change", args=[row.pk])).content.decode()
+    for name in ("require_development_for_able", "point_to_point_exempt", "relief_first"):
+        assert f'name="{name}"' in html
+    risk = RiskType.objects.get(code="10")
+    html = client.get(reverse("admin:monitoring_risktype_change", args=[risk.pk])).content.decode()
+    assert 'name="point_to_point"' in html
