@@ -56,7 +56,16 @@ class IncomeThresholdAdmin(RoleScopedHistoryAdmin):
 
 @admin.register(RiskType)
 class RiskTypeAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "parent", "needs_subtype", "green_channel", "is_active", "sort_order")
+    list_display = (
+        "code",
+        "name",
+        "parent",
+        "needs_subtype",
+        "green_channel",
+        "point_to_point",
+        "is_active",
+        "sort_order",
+    )
     list_select_related = ("parent",)
     list_filter = ("is_active", "green_channel", "needs_subtype")
     search_fields = ("code", "name")
@@ -112,6 +121,9 @@ class CountySettingsAdmin(RoleScopedHistoryAdmin):
         "notice_days",
         "exit_notice_days",
         "visit_interval_days",
+        "require_development_for_able",
+        "point_to_point_exempt",
+        "relief_first",
         "identification_procedure",
         "exit_procedure",
     )

@@ -114,7 +114,9 @@ MEASURES = [
 
 # risk code -> {level: [measure codes]}; subtypes of 02 follow 02.
 RULES = {
-    "01": {"must": ["M0504"], "optional": ["M0501", "M0502", "M0503", "M0505", "M0801", "M0803", "M0302"]},
+    # No must-use measure for illness: the seeds' illness plans go through the safety net
+    # (Yangyuan, 孙海青: 低保, 临时救助, 防贫保险, 雨露计划, 公益岗位), not one fixed measure.
+    "01": {"optional": ["M0504", "M0501", "M0502", "M0503", "M0505", "M0801", "M0803", "M0302"]},
     "02": {"must": ["M0806"], "optional": ["M0803", "M0302", "M0901", "M0101"]},
     "03": {"must": ["M0804"], "optional": ["M0801", "M0603", "M0401", "M0504"]},
     "04": {"optional": ["M0801", "M0802", "M0805", "M0103"], "forbidden": ["M0201", "M0203", "M0202"]},
@@ -123,7 +125,9 @@ RULES = {
     "07": {"optional": ["M0201", "M0202", "M0203", "M0204", "M0205", "M0401"], "forbidden": ["M0802"]},
     "09": {"optional": ["M0601", "M0602", "M0701", "M0702", "M0703"]},
     "10": {"must": ["M0901"], "optional": ["M0902", "M1201"]},
-    "11": {"must": ["M1001"], "optional": ["M1002"]},
+    # Water: a water-supply project or a purification device (Pingdu 2020: 81 single-village
+    # supplies got purification), either one.
+    "11": {"optional": ["M1001", "M1002"]},
 }
 
 # risk code -> (rule name, [category codes]): at least one measure of these categories.
@@ -131,7 +135,26 @@ REQUIREMENTS = [
     ("01", "因病须有健康帮扶、社会帮扶或综合保障措施", ["100A45", "100A52", "100A48"]),
     ("09", "因学须有教育帮扶、义务教育保障或社会帮扶措施", ["100A46", "100A47", "100A52"]),
     ("03", "因残须有综合保障或健康帮扶措施", ["100A48", "100A45"]),
-    ("04", "因缺劳动力须有综合保障或公益岗位措施", ["100A48", "100A42"]),
+    # Asset income (产业项目入股分红) counts: Pingdu distributes project income to ~500
+    # households without labour (2024).
+    ("04", "因缺劳动力须有综合保障、公益岗位或产业帮扶（资产收益）措施", ["100A48", "100A42", "100A39"]),
+]
+
+#: Risk types whose single-risk households get "point-to-point" measures and may go without a
+#: development measure (Yangyuan: "对住房、饮水安全等风险单一的采取点对点针对性政策帮扶").
+POINT_TO_POINT = ["10", "11"]
+
+#: Starting values changed since the first release, (old, new), applied to county-less rows an
+#: operator has not edited (see :func:`update_plan_rules`).
+CHANGED_RULES = [
+    (("01", "M0504", "must"), ("01", "M0504", "optional")),
+    (("11", "M1001", "must"), ("11", "M1001", "optional")),
+]
+CHANGED_REQUIREMENTS = [
+    (
+        ("04", "因缺劳动力须有综合保障或公益岗位措施", ["100A48", "100A42"]),
+        ("04", "因缺劳动力须有综合保障、公益岗位或产业帮扶（资产收益）措施", ["100A48", "100A42", "100A39"]),
+    ),
 ]
 
 THRESHOLDS = [
@@ -377,6 +400,42 @@ def load(apps) -> None:  # noqa: C901 - one straight pass over the tables above
             identification_procedure=procedures[PROCEDURES[0][0]],
             exit_procedure=procedures[PROCEDURES[2][0]],
         )
+    mark_point_to_point(apps)
+
+
+def mark_point_to_point(apps) -> None:
+    """Flag the default point-to-point risk types (once the field exists; left as set after)."""
+    RiskType = apps.get_model("monitoring", "RiskType")
+    if "point_to_point" not in {f.name for f in RiskType._meta.get_fields()}:
+        return
+    RiskType.objects.filter(code__in=POINT_TO_POINT, point_to_point=False).update(point_to_point=True)
+
+
+def update_plan_rules(apps) -> None:
+    """Bring the county-less plan rules to the current starting values.
+
+    A default row is changed only while it still is the old starting value and, for measure
+    rules, its history shows no operator edit (only its creation); county rows are left alone.
+    """
+    RiskMeasureRule = apps.get_model("monitoring", "RiskMeasureRule")
+    History = apps.get_model("monitoring", "HistoricalRiskMeasureRule")
+    RiskCategoryRequirement = apps.get_model("monitoring", "RiskCategoryRequirement")
+    MeasureCategory = apps.get_model("monitoring", "MeasureCategory")
+    for (risk, measure, level), (_r, _m, new_level) in CHANGED_RULES:
+        row = RiskMeasureRule.objects.filter(
+            county=None, risk_type__code=risk, measure__code=measure, level=level
+        ).first()
+        if row is None or History.objects.filter(id=row.pk).exclude(history_type="+").exists():
+            continue
+        row.level = new_level
+        row.save(update_fields=["level"])
+    for (risk, name, codes), (_r, new_name, new_codes) in CHANGED_REQUIREMENTS:
+        for req in RiskCategoryRequirement.objects.filter(county=None, risk_type__code=risk, name=name):
+            if sorted(req.categories.values_list("code", flat=True)) != sorted(codes):
+                continue
+            req.name = new_name
+            req.save(update_fields=["name"])
+            req.categories.set(MeasureCategory.objects.filter(code__in=new_codes))
 
 
 # Risk review rules: code, risk type code, parameter.

@@ -87,6 +87,14 @@ class RiskType(models.Model):
     green_channel = models.BooleanField(_("可走绿色通道"), default=False)
     is_active = models.BooleanField(_("启用"), default=True)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    # Plan rules: a household whose only risk is of this type gets "point-to-point" measures.
+    point_to_point = models.BooleanField(
+        _("单一风险点对点帮扶"),
+        default=False,
+        help_text=_(
+            "户的风险只有这一类时，按点对点针对性政策帮扶，可不要求开发式帮扶措施（须县级设置开启）。"
+        ),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -271,6 +279,17 @@ class CountySettings(models.Model):
         _("年度集中排查天数"), default=30, validators=[MinValueValidator(1), MaxValueValidator(120)]
     )
     require_development_for_able = models.BooleanField(_("有劳动能力的户须有开发式帮扶措施"), default=True)
+    # The exception to the rule above: risk types flagged "point-to-point" (RiskType).
+    point_to_point_exempt = models.BooleanField(
+        _("单一风险点对点帮扶的户可不要求开发式帮扶措施"),
+        default=True,
+        help_text=_("户的风险只有一类且该类风险标为“单一风险点对点帮扶”（默认住房安全、饮水安全）时适用。"),
+    )
+    relief_first = models.BooleanField(
+        _("绿色通道先救助再帮扶"),
+        default=True,
+        help_text=_("绿色通道先行帮扶期间，计划可只有救助措施；纳入监测后再要求开发式帮扶措施。"),
+    )
     max_risk_types = models.PositiveSmallIntegerField(
         _("每户最多风险类型"), default=5, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django import forms
 from django.contrib import messages
 from django.db.models import Q
 from django.shortcuts import redirect, render
@@ -17,11 +18,11 @@ from config.forms import already_submitted, remember_submitted
 from monitoring import dispatch
 from monitoring.county import county_code_of
 from monitoring.forms import ExitProposeForm, PlanForm, PlanFormSet
-from monitoring.models import ExitMode, Measure, MeasureStatus
+from monitoring.models import ExitMode, Measure, MeasureStatus, RuleLevel
 from monitoring.rules import plans
 from monitoring.selectors import case_option
 from monitoring.services import exits
-from monitoring.services.assistance import current_plan_violations
+from monitoring.services.assistance import current_plan_violations, plan_editor_marks
 
 from .common import error_status, load_case, show_error, staff_page
 
@@ -38,17 +39,84 @@ def catalogue(case):
     )
 
 
-def _plan_context(request, case, *, form, formset) -> dict:
+class MarkedSelect(forms.Select):
+    """The measure picker: options grouped by category, forbidden ones disabled with the reason."""
+
+    def __init__(self, *args, disabled: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.disabled = disabled or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        reason = self.disabled.get(str(value))
+        if reason and not selected:
+            option["attrs"]["disabled"] = True
+            option["attrs"]["title"] = reason
+        return option
+
+
+MARK_CSS = {
+    plans.MUST: "text-bg-danger",
+    plans.OPTIONAL: "text-bg-success",
+    plans.FORBIDDEN: "text-bg-dark",
+    plans.UNLISTED: "text-bg-light border",
+}
+
+
+def mark_label(mark: str) -> str:
+    return RuleLevel(mark).label if mark in RuleLevel.values else _("未列出")
+
+
+def _mark_measure_fields(formset, groups: list[dict]) -> None:
+    """Every row's measure picker (and the template row's) grouped and marked like the list."""
+    choices: list = [("", "---------")]
+    disabled: dict[str, str] = {}
+    for group in groups:
+        options = []
+        for m in group["measures"]:
+            label = _("%(name)s（%(mark)s）") % {"name": m["name"], "mark": mark_label(m["mark"])}
+            if m["mark"] == plans.FORBIDDEN:
+                label = _("%(name)s（%(reason)s）") % {"name": m["name"], "reason": m["reason"]}
+                disabled[str(m["id"])] = m["reason"]
+            options.append((m["id"], label))
+        choices.append((group["name"], options))
+    for row in [*formset.forms, formset.empty_form_marked]:
+        field = row.fields["measure"]
+        field.widget = MarkedSelect(attrs=field.widget.attrs, disabled=disabled)
+        field.choices = choices
+
+
+def _must_rows(case, groups: list[dict]) -> list[dict]:
+    """New rows pre-filled with the must-use measures the plan does not have yet."""
+    active = set(case.measures.exclude(status=MeasureStatus.STOPPED).values_list("measure_id", flat=True))
+    return [
+        {"measure": m["id"]}
+        for group in groups
+        for m in group["measures"]
+        if m["mark"] == plans.MUST and m["id"] not in active
+    ]
+
+
+def _plan_context(request, case, *, form, formset, marks) -> dict:
     existing = list(case.measures.select_related("measure__category", "department").order_by("id"))
     options = plans.measure_options_for_case(case)
     plan_option = case_option(case, request.user, "set_plan", now=timezone.now())
     active = [am for am in existing if am.status != MeasureStatus.STOPPED]
+    is_operator = request.user.has_role(Role.OPERATOR)
     return {
         "case": case,
         "household": case.household,
         "form": form,
         "formset": formset,
         "options": options,
+        "groups": marks["groups"],
+        "development": marks["development"],
+        "marks": [
+            (level, mark_label(level), MARK_CSS[level])
+            for level in (plans.MUST, plans.OPTIONAL, plans.FORBIDDEN, plans.UNLISTED)
+        ],
+        "requirements": list(dict.fromkeys(r for risk in options for r in risk["requirements"])),
+        "rules_admin_url": reverse("admin:monitoring_riskmeasurerule_changelist") if is_operator else "",
         "existing": existing,
         "current_violations": current_plan_violations(case) if active else [],
         "plan_allowed": plan_option,
@@ -87,6 +155,7 @@ def _mark_rows(formset, rows: list[int], message: str) -> None:
 def case_plan(request, pk: int):
     case = load_case(request, pk)
     measures = catalogue(case)
+    marks = plan_editor_marks(case, measures)
     status = 200
     if request.method == "POST":
         form = PlanForm(request.POST)
@@ -130,8 +199,10 @@ def case_plan(request, pk: int):
                 return redirect(url)
     else:
         form = PlanForm(initial={"expected_version": case.version})
-        formset = PlanFormSet(prefix="items", measures=measures)
-    context = _plan_context(request, case, form=form, formset=formset)
+        formset = PlanFormSet(prefix="items", measures=measures, initial=_must_rows(case, marks["groups"]))
+    formset.empty_form_marked = formset.empty_form
+    _mark_measure_fields(formset, marks["groups"])
+    context = _plan_context(request, case, form=form, formset=formset, marks=marks)
     return render(request, "monitoring/case_plan.html", context, status=status)
 
 

@@ -8,7 +8,9 @@ A plan is checked against the county's catalogue rules (domain §3.3, §7.3 rule
   (因病 needs a health, social or safety-net measure, rule 3_11_003; 因学 an education or
   social measure, rule 3_11_004; …);
 * a household able to work needs at least one **development** measure (industry, jobs,
-  finance, public-welfare posts), when the county requires it.
+  finance, public-welfare posts), when the county requires it; unless the county allows the
+  "point-to-point" exception and the case's only risk is of a type flagged for it (Yangyuan:
+  "对住房、饮水安全等风险单一的采取点对点针对性政策帮扶").
 
 Subtypes follow their root: a plan for 洪涝灾害 (0201) obeys the rules of 因自然灾害 (02), and
 also any rule a county wrote for 0201 itself.
@@ -77,6 +79,8 @@ class PlanRules:
     category_names: Mapping[str, str] = field(default_factory=dict)
     #: category codes whose kind is development (for the message of the development rule)
     development_categories: tuple[str, ...] = ()
+    #: risk codes flagged "point-to-point" (a single such risk may go without development)
+    point_to_point: frozenset[str] = frozenset()
 
     def root(self, code: str) -> str:
         seen = set()
@@ -151,8 +155,16 @@ def validate_plan(
     able_to_work: bool,
     rules: PlanRules,
     require_development_for_able: bool = True,
+    point_to_point_exempt: bool = False,
+    relief_first: bool = False,
 ) -> list[Violation]:
-    """Every reason the plan breaks the rules; an empty list means the plan is valid."""
+    """Every reason the plan breaks the rules; an empty list means the plan is valid.
+
+    ``point_to_point_exempt``: the county lets a case whose only risk is flagged
+    point-to-point (``rules.point_to_point``) go without a development measure.
+    ``relief_first``: a green-channel case before identification ("先救助再帮扶"): the
+    development measure comes later.
+    """
     violations: list[Violation] = []
     if not measures:
         violations.append(Violation("empty", _("帮扶计划至少应有一项帮扶措施。")))
@@ -213,7 +225,14 @@ def validate_plan(
                 )
             )
 
-    if require_development_for_able and able_to_work and not any(m.kind == DEVELOPMENT for m in measures):
+    if needs_development(
+        risk_codes,
+        able_to_work=able_to_work,
+        rules=rules,
+        require_development_for_able=require_development_for_able,
+        point_to_point_exempt=point_to_point_exempt,
+        relief_first=relief_first,
+    ) and not any(m.kind == DEVELOPMENT for m in measures):
         violations.append(
             Violation(
                 DEVELOPMENT,
@@ -222,6 +241,27 @@ def validate_plan(
             )
         )
     return violations
+
+
+def is_point_to_point(risk_codes: Iterable[str], rules: PlanRules) -> bool:
+    """The case has a single risk (subtypes count as their root) flagged point-to-point."""
+    roots = root_codes(risk_codes, rules)
+    return len(roots) == 1 and roots[0] in rules.point_to_point
+
+
+def needs_development(
+    risk_codes: Sequence[str],
+    *,
+    able_to_work: bool,
+    rules: PlanRules,
+    require_development_for_able: bool = True,
+    point_to_point_exempt: bool = False,
+    relief_first: bool = False,
+) -> bool:
+    """Whether the plan must hold a development measure (the county's development rule)."""
+    if relief_first or not (require_development_for_able and able_to_work):
+        return False
+    return not (point_to_point_exempt and is_point_to_point(risk_codes, rules))
 
 
 def _name(code: str, chosen: Mapping[str, PlanMeasure], rules: PlanRules) -> str:
@@ -277,6 +317,92 @@ def options_for_risks(risk_codes: Sequence[str], rules: PlanRules) -> list[dict]
 
 
 # ---------------------------------------------------------------------------------------------
+# The plan editor: every catalogue measure marked for the case's risks
+# ---------------------------------------------------------------------------------------------
+
+UNLISTED = "unlisted"
+#: a measure's mark when several risks list it: forbidden wins, then must-use, then optional
+MARK_ORDER = (FORBIDDEN, MUST, OPTIONAL)
+
+
+def _join(names: Iterable[str]) -> str:
+    return _("、").join(names)
+
+
+def mark_of(code: str, risk_codes: Sequence[str], rules: PlanRules) -> tuple[str, list[str]]:
+    """A measure's mark for the case's risks and the risk codes it comes from.
+
+    Subtypes follow their root (the rule's key is reported); a measure no risk lists is
+    ``unlisted``: allowed, but not on the county's lists for these risks.
+    """
+    found: dict[str, list[str]] = {level: [] for level in MARK_ORDER}
+    for key in _applicable_keys(risk_codes, rules):
+        risk_rules = rules.rules.get(key)
+        if risk_rules is None:
+            continue
+        for level, codes in (
+            (FORBIDDEN, risk_rules.forbidden),
+            (MUST, risk_rules.must),
+            (OPTIONAL, risk_rules.optional),
+        ):
+            if code in codes and key not in found[level]:
+                found[level].append(key)
+    for level in MARK_ORDER:
+        if found[level]:
+            return level, found[level]
+    return UNLISTED, []
+
+
+def _mark_reason(mark: str, risks: list[str], rules: PlanRules) -> str:
+    names = _join(rules.risk_name(r) for r in risks)
+    if mark == FORBIDDEN:
+        return _("%(risks)s禁选") % {"risks": names}
+    if mark == MUST:
+        return _("%(risks)s必选") % {"risks": names}
+    if mark == OPTIONAL:
+        return _("%(risks)s可选") % {"risks": names}
+    return _("未列入本案风险的措施清单")
+
+
+def measure_marks(risk_codes: Sequence[str], measures: Sequence[PlanMeasure], rules: PlanRules) -> list[dict]:
+    """The catalogue grouped by category (in the order given), each measure marked.
+
+    Each group: ``{"code", "name", "kind", "counts": {mark: n}, "requirements": [rule names
+    this category satisfies], "measures": [{"code", "name", "mark", "risks": [{"code",
+    "name"}], "reason"}]}``.
+    """
+    keys = _applicable_keys(risk_codes, rules)
+    groups: dict[str, dict] = {}
+    for m in measures:
+        group = groups.get(m.category_code)
+        if group is None:
+            group = groups[m.category_code] = {
+                "code": m.category_code,
+                "name": rules.category_names.get(m.category_code, m.category_code),
+                "kind": m.kind,
+                "counts": {level: 0 for level in (*MARK_ORDER, UNLISTED)},
+                "requirements": [
+                    req.name or _requirement_message(req, rules)
+                    for req in rules.requirements
+                    if req.risk_code in keys and m.category_code in req.category_codes
+                ],
+                "measures": [],
+            }
+        mark, risks = mark_of(m.code, risk_codes, rules)
+        group["counts"][mark] += 1
+        group["measures"].append(
+            {
+                "code": m.code,
+                "name": m.name or rules.measure_name(m.code),
+                "mark": mark,
+                "risks": [{"code": r, "name": rules.risk_name(r)} for r in risks],
+                "reason": _mark_reason(mark, risks, rules),
+            }
+        )
+    return list(groups.values())
+
+
+# ---------------------------------------------------------------------------------------------
 # Building the rule data from the database rows
 # ---------------------------------------------------------------------------------------------
 
@@ -300,9 +426,12 @@ def rules_from_rows(
     category_names: dict[str, str] = {}
     parents: dict[str, str] = {}
     development: list[str] = []
+    point_to_point: set[str] = set()
 
     for rt in risk_types:
         risk_names[rt.code] = rt.name
+        if getattr(rt, "point_to_point", False):
+            point_to_point.add(rt.code)
         if rt.parent_id:
             parents[rt.code] = rt.parent.code
     for cat in categories:
@@ -346,6 +475,7 @@ def rules_from_rows(
         measure_names=measure_names,
         category_names=category_names,
         development_categories=tuple(development),
+        point_to_point=frozenset(point_to_point),
     )
 
 

@@ -183,17 +183,56 @@ def plan_violations(
     rules: plans.PlanRules | None = None,
 ) -> list[plans.Violation]:
     """What is wrong with a plan made of these catalogue measures for this case (no writes)."""
-    from monitoring.county import settings_for
-
     rules = rules or plans.plan_rules_for(case.area_code)
-    county_settings = settings_for(case.area_code)
     return plans.validate_plan(
         risk_codes=[rt.code for rt in case.risk_types.all()],
         measures=[plans.plan_measure_of(m) for m in measures],
-        able_to_work=_able_to_work(case),
         rules=rules,
-        require_development_for_able=county_settings.require_development_for_able,
+        **_development_rule(case),
     )
+
+
+def _development_rule(case: MonitoringCase) -> dict:
+    """The development rule's inputs for a case: the household's labour, the county's switches."""
+    from monitoring.county import settings_for
+
+    county_settings = settings_for(case.area_code)
+    return {
+        "able_to_work": _able_to_work(case),
+        "require_development_for_able": county_settings.require_development_for_able,
+        "point_to_point_exempt": county_settings.point_to_point_exempt,
+        "relief_first": county_settings.relief_first and case.status == CaseStatus.PROVISIONAL,
+    }
+
+
+def plan_editor_marks(case: MonitoringCase, catalogue, *, rules: plans.PlanRules | None = None) -> dict:
+    """What the plan editor shows: the catalogue by category with each measure's mark for the
+    case's risks (:func:`monitoring.rules.plans.measure_marks`, with each measure's ``id``), and
+    whether the plan needs a development measure (``"needed"``), waits for it (green channel,
+    ``"relief_first"``), is let off by the point-to-point exception (``"exempt"``) or not
+    (``""``)."""
+    rules = rules or plans.plan_rules_for(case.area_code)
+    risk_codes = [rt.code for rt in case.risk_types.all()]
+    measures = list(catalogue)
+    groups = plans.measure_marks(risk_codes, [plans.plan_measure_of(m) for m in measures], rules)
+    ids = {m.code: m.pk for m in measures}
+    for group in groups:
+        for item in group["measures"]:
+            item["id"] = ids[item["code"]]
+    rule = _development_rule(case)
+
+    def needs(**changed) -> bool:
+        return plans.needs_development(risk_codes, rules=rules, **{**rule, **changed})
+
+    if needs():
+        development = "needed"
+    elif rule["relief_first"] and needs(relief_first=False):
+        development = "relief_first"
+    elif needs(point_to_point_exempt=False):
+        development = "exempt"
+    else:
+        development = ""
+    return {"groups": groups, "development": development}
 
 
 def current_plan_violations(case: MonitoringCase) -> list[plans.Violation]:

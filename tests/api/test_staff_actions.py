@@ -482,7 +482,7 @@ def test_plan_errors_name_the_item_and_the_plan(areas, desks):
     error = assert_error(approver.post("set_plan", data={"items": [{"measure": "M9999"}]}), 400, "invalid")
     assert "data.items[0].measure" in error["fields"]
     error = assert_error(approver.post("set_plan", data={"items": [{"measure": "M0201"}]}), 400, "invalid")
-    assert "家庭医生签约服务" in error["fields"]["data.items"]
+    assert "因病须有健康帮扶、社会帮扶或综合保障措施" in error["fields"]["data.items"]
     assert not AssistanceMeasure.objects.filter(case=case).exists()
 
 

@@ -1,5 +1,5 @@
 """The county approver: completes an identification, builds a valid assistance plan after a
-forbidden measure is refused with its reason, and triages department alerts (Chromium against
+plan without a development measure is refused with its reason, and triages department alerts (Chromium against
 the live server, desk and phone widths)."""
 
 from __future__ import annotations
@@ -92,29 +92,32 @@ def test_county_approver_identifies_and_plans(desk_page, phone_page, county):
     page.emulate_media(media="screen")
     page.goto(f"/cases/{case.pk}/")
 
-    # the plan: the rules per risk are on the page
+    # the plan: every measure marked for the case's risk; the forbidden one cannot be picked
     page.click("#measures a[href$='/plan/']")
     page.wait_for_selector("#plan-form")
-    rules = page.inner_text("[data-risk='07']")
-    assert "特困人员救助供养" in rules and "禁选" in rules
+    forbidden = page.inner_text("[data-measure='M0802']")
+    assert "特困人员救助供养" in forbidden and "禁选" in forbidden and "因务工就业不稳" in forbidden
+    m0802 = Measure.objects.get(code="M0802").pk
+    assert page.locator(f"#id_items-0-measure option[value='{m0802}']").is_disabled()
     shot(page, "plan-editor-desk")
 
-    # a forbidden measure: refused with the rule and the risk, rows kept
-    _select_measure(page, 0, "M0203")  # 就业岗位推荐
+    # no development measure for a household able to work: refused with the rule, rows kept
+    _select_measure(page, 0, "M1101")  # 社会爱心捐助
     page.fill("#id_items-0-responsible_person", "县人社局王科长")
     page.fill("#id_items-0-planned_end", (_today() + dt.timedelta(days=20)).isoformat())
-    _select_measure(page, 1, "M0802")  # 特困人员救助供养
+    _select_measure(page, 1, "M1102")  # 结对帮扶慰问
     page.fill("#id_items-1-responsible_person", "民政所李某")
     page.click("#plan-form button[type=submit]")
     page.wait_for_selector(".plan-errors")
     errors = page.inner_text(".plan-errors")
-    assert "因务工就业不稳" in errors and "禁选" in errors and "特困人员救助供养" in errors
+    assert "有劳动能力的户须至少有一项开发式帮扶措施" in errors
     assert page.input_value("#id_items-1-responsible_person") == "民政所李某"
     assert page.input_value("#id_items-0-responsible_person") == "县人社局王科长"
     assert AssistanceMeasure.objects.filter(case=case).count() == 0
     shot(page, "plan-refused-desk")
 
-    # put a public-welfare post instead, add a row with the "add" button: saved
+    # a job referral and a public-welfare post instead, a row added with the "add" button: saved
+    _select_measure(page, 0, "M0203")  # 就业岗位推荐
     _select_measure(page, 1, "M0401")  # 乡村公益性岗位
     page.click("#plan-add-row")
     _select_measure(page, 2, "M0202")  # 职业技能培训

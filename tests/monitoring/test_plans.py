@@ -71,9 +71,9 @@ def test_forbidden_measure_is_refused_naming_rule_risk_and_measure():
 
 
 def test_missing_must_use_measure_is_refused():
-    found = check(["01"], ["M0502"])
-    assert rules_of(found) == [("must", "01", "M0504")]
-    assert found[0].message == "因病：缺少必选措施「家庭医生签约服务」"
+    found = check(["10"], ["M0902"])
+    assert rules_of(found) == [("must", "10", "M0901")]
+    assert found[0].message == "住房安全：缺少必选措施「农村危房改造」"
 
 
 def test_measure_forbidden_for_one_risk_but_optional_for_another_is_still_refused():
@@ -83,8 +83,8 @@ def test_measure_forbidden_for_one_risk_but_optional_for_another_is_still_refuse
 
 
 def test_every_violation_is_listed_not_just_the_first():
-    found = check(["01", "07"], ["M0802", "M0101"], able=True)
-    assert rules_of(found) == [("forbidden", "07", "M0802"), ("must", "01", "M0504")]
+    found = check(["10", "07"], ["M0802", "M0101"], able=True)
+    assert rules_of(found) == [("forbidden", "07", "M0802"), ("must", "10", "M0901")]
 
 
 def test_empty_plan_is_refused():
@@ -110,8 +110,9 @@ def test_duplicate_measure_in_plain_input_is_reported():
         ("09", "M0101", "M0701", "因学须有教育帮扶、义务教育保障或社会帮扶措施"),
         ("03", "M0101", "M0804", "因残须有综合保障或健康帮扶措施"),
         ("03", "M0101", "M0504", "因残须有综合保障或健康帮扶措施"),
-        ("04", "M0101", "M0801", "因缺劳动力须有综合保障或公益岗位措施"),
-        ("04", "M0101", "M0401", "因缺劳动力须有综合保障或公益岗位措施"),
+        ("04", "M1301", "M0801", "因缺劳动力须有综合保障、公益岗位或产业帮扶（资产收益）措施"),
+        ("04", "M1301", "M0401", "因缺劳动力须有综合保障、公益岗位或产业帮扶（资产收益）措施"),
+        ("04", "M1301", "M0103", "因缺劳动力须有综合保障、公益岗位或产业帮扶（资产收益）措施"),
     ],
 )
 def test_consistency_requirement(risk, bad, good, message):
@@ -262,7 +263,8 @@ def test_a_county_with_its_own_rules_uses_only_those(areas):
     assert "07" not in built.rules
     # another county keeps the defaults
     other = plans.plan_rules_for("130728100201")
-    assert other.rules["01"].must == ("M0504",)
+    assert other.rules["10"].must == ("M0901",)
+    assert "M0504" in other.rules["01"].optional
 
 
 # --- measure status table -----------------------------------------------------------------------
@@ -297,3 +299,24 @@ def test_measure_transition_table(status, action):
         assert refusal
     else:
         assert refusal is None
+
+
+def test_point_to_point_exception_counts_subtypes_as_their_root():
+    from dataclasses import replace
+
+    rules = replace(default_rules(), point_to_point=frozenset({"10", "02"}))
+
+    def dev(risks, exempt=True):
+        found = plans.validate_plan(
+            risk_codes=risks,
+            measures=[pm("M0806")],
+            able_to_work=True,
+            rules=rules,
+            point_to_point_exempt=exempt,
+        )
+        return [v.rule for v in found if v.rule == "development"]
+
+    assert dev(["0201"]) == []  # one risk (a subtype of a flagged root)
+    assert dev(["0201", "0202"]) == []  # two subtypes of one root are still one risk
+    assert dev(["0201", "10"]) == ["development"]
+    assert dev(["0201"], exempt=False) == ["development"]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitoring", "0007_procedure_time_limits"),
+        ("monitoring", "0009_county_settings_relief_first"),
     ]
 
     operations = [
