@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
-from config.forms import SubmitTokenField, new_token
+from config.forms import SubmitTokenField, add_service_errors, new_token
 from households.forms import PageFormMixin, show_service_error
 from households.models import MonitoringCategory
 from monitoring.models import Channel, DismissReason, ExitMode, Measure, RiskType, Visit
@@ -554,7 +554,7 @@ class VisitForm(PageFormMixin, forms.Form):
                 "amount": data.get("amount"),
             }
         return {
-            "visited_on": data["visited_on"],
+            "visited_on": data.get("visited_on"),
             **{name: data.get(name) for name in AMOUNT_FIELDS},
             **{name: bool(data.get(name)) for name in GUARANTEE_FIELDS},
             "needs": data.get("needs", ""),
@@ -562,10 +562,19 @@ class VisitForm(PageFormMixin, forms.Form):
             "raise_clue": clue,
         }
 
-    def show_service_error(self, exc: Exception) -> None:
+    @staticmethod
+    def _renamed(exc: Exception) -> Exception:
         if hasattr(exc, "error_dict"):
             renamed = {}
             for field, messages in exc.message_dict.items():
                 renamed.setdefault(_RENAMED.get(field, field), []).extend(messages)
             exc = ValidationError(renamed)
-        show_service_error(self, exc)
+        return exc
+
+    def show_service_error(self, exc: Exception) -> None:
+        show_service_error(self, self._renamed(exc))
+
+    def add_service_errors(self, exc: Exception | None) -> None:
+        """The service's messages for the fields without an error of their own (see
+        :func:`config.forms.add_service_errors`)."""
+        add_service_errors(self, self._renamed(exc) if exc is not None else None)
