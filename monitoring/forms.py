@@ -157,6 +157,9 @@ class ClueBulkForm(PageForm):
             self.add_error("clues", _("请至少勾选一条线索。"))
         if not data.get("bulk_action"):
             self.add_error("bulk_action", _("请选择批量操作。"))
+        elif data["bulk_action"] == "dismiss" and not data.get("reason") and "reason" not in self.errors:
+            # refused as a whole before any clue is touched (the page disables the button too)
+            self.add_error("reason", _("批量排除须先选择排除原因；未排除任何线索。"))
         return data
 
 
