@@ -113,7 +113,9 @@ def household_list(request):
 def household_create(request):
     _require_registry_role(request.user)
     villages = _villages(request.user)
-    form = HouseholdPageForm(request.POST or None, villages=villages)
+    form = HouseholdPageForm(
+        request.POST or None, villages=villages, suggestion_url=reverse("households:number_suggestion")
+    )
     if request.method == "POST":
         if done := already_submitted(request, request.POST.get("submit_token")):
             return done
@@ -135,6 +137,23 @@ def household_create(request):
             data = {"number": "", "village": None, **form.service_data()}
             _ask_service_too(form, lambda: services.household_create(actor=request.user, **data))
     return render(request, "households/household_form.html", {"form": form, "household": None})
+
+
+@login_required
+@require_http_methods(["GET"])
+def number_suggestion(request):
+    """The registration form's number field for the chosen village (htmx swaps it in): the
+    village's next free number, or the number typed by hand with the suggestion as a hint."""
+    _require_registry_role(request.user)
+    form = HouseholdPageForm(villages=_villages(request.user))
+    raw = request.GET.get("village") or ""
+    village = form.fields["village"].queryset.filter(pk=raw).first() if raw.isdigit() else None
+    typed = request.GET.get("number") or ""
+    if village is not None:
+        form.suggest_for(village, typed=typed, previous=request.GET.get("suggested_number") or "")
+    else:
+        form.initial["number"] = typed
+    return render(request, "households/_number_field.html", {"form": form})
 
 
 @login_required
