@@ -111,12 +111,12 @@ class ClueReportForm(PageForm):
     def service_values(self) -> dict:
         d = self.cleaned_data
         return {
-            "channel": d["channel"],
-            "found_date": d["found_date"],
-            "risk_type_codes": list(d["risk_type_codes"]),
-            "description": d["description"],
-            "reporter_name": d["reporter_name"],
-            "amount": d["amount"],
+            "channel": d.get("channel") or Channel.SELF_REPORT,
+            "found_date": d.get("found_date"),
+            "risk_type_codes": list(d.get("risk_type_codes") or []),
+            "description": d.get("description", ""),
+            "reporter_name": d.get("reporter_name", ""),
+            "amount": d.get("amount"),
         }
 
 
@@ -181,7 +181,7 @@ class CaseActionForm(PageForm):
     def action_values(self) -> dict:
         d = self.cleaned_data
         return {
-            "action": d["action"],
+            "action": d.get("action") or self.data.get("action") or "",
             "step_id": d.get("step"),
             "data": {k: d.get(k) for k in self.data_fields if k in d},
             "reason": d.get("reason") or "",

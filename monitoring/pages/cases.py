@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
-from config.forms import already_submitted, remember_submitted
+from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
 from households import idnumber
 from households.api import reveals_identity
 from households.models import MonitoringCategory
@@ -457,6 +457,9 @@ def _act(request, pk: int):
             label = DONE_MESSAGES.get(action, _("已办理：%(step)s。"))
             messages.success(request, label % {"step": step.name if step else action_label(action)})
             return redirect(url)
+    else:  # the service's messages too, in the same round (nothing is written)
+        values = form.action_values()
+        add_service_errors(form, refusal(lambda: dispatch.run(user=request.user, case=case, **values)))
     case = load_case(request, pk)
     context = case_context(request, case, bound=(key, form))
     context["open_key"] = key

@@ -174,5 +174,3 @@ def my_households(request):
     far = dt.date.max
     rows.sort(key=lambda r: (r["due"] is None or r["due"].due is None, r["due"].due if r["due"] else far))
     return render(request, "monitoring/household_mine.html", {"rows": rows, "today": today})
-
-
