@@ -6,15 +6,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_notification_key_index'),
+        ("accounts", "0004_notification_key_index"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='user',
-            name='phone',
-            field=models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator(re.compile('^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$', 2), code='invalid_phone', message='电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。')], verbose_name='联系电话'),
+            model_name="user",
+            name="phone",
+            field=models.CharField(
+                blank=True,
+                max_length=20,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        re.compile(
+                            "^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$",
+                            2,
+                        ),
+                        code="invalid_phone",
+                        message="电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。",
+                    )
+                ],
+                verbose_name="联系电话",
+            ),
         ),
     ]

@@ -7,50 +7,149 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('households', '0001_initial'),
+        ("households", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='helper',
-            name='phone',
-            field=models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator(re.compile('^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$', 2), code='invalid_phone', message='电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。')], verbose_name='联系电话'),
+            model_name="helper",
+            name="phone",
+            field=models.CharField(
+                blank=True,
+                max_length=20,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        re.compile(
+                            "^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$",
+                            2,
+                        ),
+                        code="invalid_phone",
+                        message="电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。",
+                    )
+                ],
+                verbose_name="联系电话",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalhelper',
-            name='phone',
-            field=models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator(re.compile('^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$', 2), code='invalid_phone', message='电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。')], verbose_name='联系电话'),
+            model_name="historicalhelper",
+            name="phone",
+            field=models.CharField(
+                blank=True,
+                max_length=20,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        re.compile(
+                            "^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$",
+                            2,
+                        ),
+                        code="invalid_phone",
+                        message="电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。",
+                    )
+                ],
+                verbose_name="联系电话",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalhousehold',
-            name='cultivated_land_mu',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0'), message='面积不能为负数。')], verbose_name='耕地面积（亩）'),
+            model_name="historicalhousehold",
+            name="cultivated_land_mu",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=0,
+                max_digits=8,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0"), message="面积不能为负数。")
+                ],
+                verbose_name="耕地面积（亩）",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalhousehold',
-            name='monitoring_contact_phone',
-            field=models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator(re.compile('^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$', 2), code='invalid_phone', message='电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。')], verbose_name='监测联系人电话'),
+            model_name="historicalhousehold",
+            name="monitoring_contact_phone",
+            field=models.CharField(
+                blank=True,
+                max_length=20,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        re.compile(
+                            "^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$",
+                            2,
+                        ),
+                        code="invalid_phone",
+                        message="电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。",
+                    )
+                ],
+                verbose_name="监测联系人电话",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalhousehold',
-            name='phone',
-            field=models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator(re.compile('^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$', 2), code='invalid_phone', message='电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。')], verbose_name='联系电话'),
+            model_name="historicalhousehold",
+            name="phone",
+            field=models.CharField(
+                blank=True,
+                max_length=20,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        re.compile(
+                            "^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$",
+                            2,
+                        ),
+                        code="invalid_phone",
+                        message="电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。",
+                    )
+                ],
+                verbose_name="联系电话",
+            ),
         ),
         migrations.AlterField(
-            model_name='household',
-            name='cultivated_land_mu',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0'), message='面积不能为负数。')], verbose_name='耕地面积（亩）'),
+            model_name="household",
+            name="cultivated_land_mu",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=0,
+                max_digits=8,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0"), message="面积不能为负数。")
+                ],
+                verbose_name="耕地面积（亩）",
+            ),
         ),
         migrations.AlterField(
-            model_name='household',
-            name='monitoring_contact_phone',
-            field=models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator(re.compile('^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$', 2), code='invalid_phone', message='电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。')], verbose_name='监测联系人电话'),
+            model_name="household",
+            name="monitoring_contact_phone",
+            field=models.CharField(
+                blank=True,
+                max_length=20,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        re.compile(
+                            "^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$",
+                            2,
+                        ),
+                        code="invalid_phone",
+                        message="电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。",
+                    )
+                ],
+                verbose_name="监测联系人电话",
+            ),
         ),
         migrations.AlterField(
-            model_name='household',
-            name='phone',
-            field=models.CharField(blank=True, max_length=20, validators=[django.core.validators.RegexValidator(re.compile('^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$', 2), code='invalid_phone', message='电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。')], verbose_name='联系电话'),
+            model_name="household",
+            name="phone",
+            field=models.CharField(
+                blank=True,
+                max_length=20,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        re.compile(
+                            "^(?:(?:\\+?86[- ]?)?1[3-9]\\d{9}|0\\d{2,3}-?\\d{7,8}(?:(?:-|转|#|ext\\.?)\\d{1,6})?)$",
+                            2,
+                        ),
+                        code="invalid_phone",
+                        message="电话号码不正确：请填写11位手机号码，或带区号的固定电话（如 0313-1234567）。",
+                    )
+                ],
+                verbose_name="联系电话",
+            ),
         ),
     ]
