@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
+from accounts.validators import validate_phone
+
 
 class AreaLevel(models.TextChoices):
     PROVINCE = "province", _("省")
@@ -237,7 +239,7 @@ ROLE_AREA_LEVEL = {
 
 class User(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=50, blank=True)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[validate_phone])
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.VILLAGE_CADRE)
     areas = models.ManyToManyField(Area, verbose_name=_("工作区域"), blank=True, related_name="users")
     department = models.ForeignKey(

@@ -10,7 +10,10 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.db import transaction
 from django.http import HttpResponseRedirect
+
+from accounts.errors import ServiceError, ValidationError
 
 SESSION_KEY = "submitted_tokens"
 KEEP = 50
@@ -58,4 +61,56 @@ def apply_service_errors(form: forms.Form, exc) -> None:
                 form.add_error(target, message)
     else:
         for message in getattr(exc, "messages", [str(exc)]):
+            form.add_error(None, message)
+
+
+class _RolledBack(Exception):
+    """Raised inside :func:`refusal` to undo a trial call that went through."""
+
+
+def refusal(call) -> Exception | None:
+    """Try a service call in a transaction that is always rolled back; its refusal, if any.
+
+    A page whose form has errors of its own asks the service too (with what did parse), so a
+    person sees every error of one submission together, never one round after another.
+    Nothing is written: the transaction is undone (and its on-commit work dropped) whatever the
+    service did.
+    """
+    try:
+        with transaction.atomic():
+            call()
+            raise _RolledBack
+    except _RolledBack:
+        return None
+    except (ValidationError, ServiceError) as exc:
+        return exc
+
+
+def add_service_errors(form: forms.Form, exc: Exception | None) -> None:
+    """Add a service's field messages to the fields that have no error of their own yet (a
+    field the form could not parse was sent to the service empty, so its message there is
+    not the one to show); the service's messages about other things go on top once."""
+    if exc is None:
+        return
+    if isinstance(exc, ServiceError):
+        fields = {name: m if isinstance(m, list | tuple) else [m] for name, m in exc.fields.items()}
+        general = [] if fields else [exc.message]
+    elif hasattr(exc, "error_dict"):
+        fields = {name: list(m) for name, m in exc.message_dict.items()}
+        general = []
+    else:
+        fields, general = {}, list(getattr(exc, "messages", [str(exc)]))
+    errors = form.errors  # the form's own, computed once
+    shown = {str(m) for m in errors.get("__all__", [])}
+    for name, messages in fields.items():
+        if name in form.fields:
+            if name in errors:
+                continue
+            for message in messages:
+                form.add_error(name, message)
+        else:
+            general.extend(messages)
+    for message in general:
+        if str(message) not in shown:
+            shown.add(str(message))
             form.add_error(None, message)

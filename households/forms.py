@@ -255,7 +255,7 @@ class _PageModelForm(PageFormMixin, ServiceModelForm):
         return {
             name: value
             for name, value in self.cleaned_data.items()
-            if name not in ("submit_token", "reason") and not self.fields[name].disabled
+            if name not in ("submit_token", "reason", "suggested_number") and not self.fields[name].disabled
         }
 
 
@@ -300,7 +300,7 @@ class HouseholdPageForm(_PageModelForm):
         (_("监测联系人"), ("monitoring_contact", "monitoring_contact_phone")),
     )
 
-    def __init__(self, *args, villages=None, **kwargs):
+    def __init__(self, *args, villages=None, suggestion_url: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None:
             self.fields["reason"] = forms.CharField(
@@ -319,6 +319,45 @@ class HouseholdPageForm(_PageModelForm):
         village.empty_label = _("请选择村")
         if not self.is_bound and self.instance.pk is None and len(village.queryset) == 1:
             self.initial["village"] = village.queryset[0].pk
+        self.suggests_number = self.instance.pk is None
+        if self.suggests_number:
+            self._offer_number(suggestion_url)
+
+    def _offer_number(self, suggestion_url: str) -> None:
+        """Registering: the number field holds the village's next free number (village code +
+        a 4-digit running number), replaced when the village changes unless one was typed."""
+        self.fields["suggested_number"] = forms.CharField(required=False, widget=forms.HiddenInput)
+        number = self.fields["number"]
+        number.widget.attrs.update({"inputmode": "numeric", "autocomplete": "off"})
+        number.help_text = _("村代码（12位）加4位顺序号，共16位；选择村后自动填入该村下一个可用编号。")
+        if suggestion_url:
+            self.fields["village"].widget.attrs.update(
+                {
+                    "hx-get": suggestion_url,
+                    "hx-trigger": "change",
+                    "hx-target": "#number-field",
+                    "hx-swap": "outerHTML",
+                    "hx-include": "#id_number, #id_suggested_number",
+                }
+            )
+        if not self.is_bound:
+            village = self.initial.get("village")
+            area = self.fields["village"].queryset.filter(pk=village).first() if village else None
+            if area is not None:
+                self.suggest_for(area, typed="", previous="")
+
+    def suggest_for(self, village, *, typed: str, previous: str) -> str:
+        """Offer ``village``'s next free number; a number typed by hand (not the previous
+        suggestion) is kept, the suggestion then shown as a hint."""
+        suggestion = services.suggest_number(village)
+        typed = (typed or "").strip()
+        keep = bool(typed) and typed != (previous or "").strip()
+        self.initial["number"] = typed if keep else suggestion
+        self.initial["suggested_number"] = suggestion
+        self.fields["number"].help_text = _("该村下一个可用编号：%(number)s（村代码加4位顺序号）。") % {
+            "number": suggestion
+        }
+        return suggestion
 
     def sections(self):
         for title, names in self.SECTIONS:

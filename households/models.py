@@ -18,11 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Role, ScopedQuerySet
+from accounts.validators import validate_phone
 
 from . import idnumber
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 NON_NEGATIVE = [MinValueValidator(Decimal("0"), message=_("金额不能为负数。"))]
+NON_NEGATIVE_AREA = [MinValueValidator(Decimal("0"), message=_("面积不能为负数。"))]
 
 
 def validate_id_number(value: str) -> None:
@@ -98,7 +100,7 @@ class Household(models.Model):
     head = models.ForeignKey(
         "Person", verbose_name=_("户主"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[validate_phone])
     #: How many people the registry lists in the household (every member, resident or not),
     #: kept by the one service that adds or moves a member, so county-wide people counts read
     #: the household rows only.
@@ -117,7 +119,7 @@ class Household(models.Model):
         _("住房安全等级"), max_length=1, choices=HousingGrade.choices, default="A"
     )
     cultivated_land_mu = models.DecimalField(
-        _("耕地面积（亩）"), max_digits=8, decimal_places=2, default=0, validators=NON_NEGATIVE
+        _("耕地面积（亩）"), max_digits=8, decimal_places=2, default=0, validators=NON_NEGATIVE_AREA
     )
     # 两不愁三保障 + 饮水安全: True = secured.
     food_clothing_secure = models.BooleanField(_("吃穿不愁"), default=True)
@@ -135,7 +137,9 @@ class Household(models.Model):
     identified_on = models.DateField(_("识别监测时间"), null=True, blank=True)
     eliminated_on = models.DateField(_("风险消除时间"), null=True, blank=True)
     monitoring_contact = models.CharField(_("监测联系人"), max_length=50, blank=True)
-    monitoring_contact_phone = models.CharField(_("监测联系人电话"), max_length=20, blank=True)
+    monitoring_contact_phone = models.CharField(
+        _("监测联系人电话"), max_length=20, blank=True, validators=[validate_phone]
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -352,7 +356,7 @@ class Helper(models.Model):
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, blank=True)
     political_status = models.CharField(_("政治面貌"), max_length=20, blank=True)
     unit = models.CharField(_("帮扶（选派）单位"), max_length=100, blank=True)
-    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True, validators=[validate_phone])
     county = models.ForeignKey(
         "accounts.Area", verbose_name=_("所在县"), on_delete=models.PROTECT, related_name="helpers"
     )

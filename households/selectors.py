@@ -129,4 +129,3 @@ def _display(field, value, *, reveal: bool, names: dict) -> str:
     if field.name in PHONES and not reveal:
         return idnumber.mask_phone(value)
     return str(value)
-

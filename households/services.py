@@ -43,11 +43,41 @@ def _check_can_edit(actor) -> None:
         raise NotAllowed(_("您的角色不能修改农户信息。"))
 
 
-def _save(instance, *, actor, reason: str = "", exclude=None) -> None:
-    instance.full_clean(exclude=exclude)
+def _save(instance, *, actor, reason: str = "", exclude=None, errors: dict | None = None) -> None:
+    """Validate (adding the model's own messages to ``errors`` found before), then save.
+
+    Every message of one call is raised together in one ValidationError, by field.
+    """
+    _full_clean(instance, errors or {}, exclude=exclude)
     instance._history_user = actor
     instance._change_reason = reason
     instance.save()
+
+
+def _full_clean(instance, errors: dict, *, exclude=None) -> None:
+    """Run the model's checks on the fields without an error yet; raise all errors at once."""
+    skip = [*(exclude or ()), *errors]
+    try:
+        instance.full_clean(exclude=skip)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            _add(errors, name, *messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _add(errors: dict, field: str, *messages) -> None:
+    errors.setdefault(field, []).extend(messages)
+
+
+def _collect(errors: dict, check, *args, **kwargs):
+    """Call ``check``; a ValidationError it raises is added to ``errors`` (and None returned)."""
+    try:
+        return check(*args, **kwargs)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            _add(errors, name, *messages)
+        return None
 
 
 def _apply(instance, fields: dict, allowed: tuple[str, ...]) -> None:
@@ -118,16 +148,19 @@ def _village(village) -> Area:
 @transaction.atomic
 def household_create(*, actor, number: str, village, reason: str = "", **fields) -> Household:
     _check_can_edit(actor)
-    village = _village(village)
-    _check_area(actor, village.code)
+    errors: dict = {}
+    village = _collect(errors, _village, village)
+    if village is not None:
+        _collect(errors, _check_area, actor, village.code)
     number = (number or "").strip()
     if not number:
-        raise ValidationError({"number": _("请填写户编号。")})
-    if Household.objects.filter(number=number).exists():
-        raise ValidationError({"number": _("户编号已存在。")})
-    household = Household(number=number, village=village, area_code=village.code)
+        _add(errors, "number", _("请填写户编号。"))
+    elif Household.objects.filter(number=number).exists():
+        _add(errors, "number", _("户编号已存在。"))
+    household = Household(number=number, village=village, area_code=village.code if village else "")
     _apply(household, fields, HOUSEHOLD_FIELDS)
-    _save(household, actor=actor, reason=reason or _("登记农户"))
+    exclude = [] if village is not None else ["village", "area_code"]
+    _save(household, actor=actor, reason=reason or _("登记农户"), exclude=exclude, errors=errors)
     return household
 
 
@@ -136,13 +169,31 @@ def household_update(*, actor, household: Household, reason: str = "", **fields)
     _check_can_edit(actor)
     household = Household.objects.select_for_update().get(pk=household.pk)
     _check_area(actor, household.area_code)
+    errors: dict = {}
     if "village" in fields:
-        village = _village(fields.pop("village"))
-        _check_area(actor, village.code)
-        household.village, household.area_code = village, village.code
+        village = _collect(errors, _village, fields.pop("village"))
+        if village is not None:
+            _collect(errors, _check_area, actor, village.code)
+        if village is not None and "village" not in errors:
+            household.village, household.area_code = village, village.code
     _apply(household, fields, HOUSEHOLD_FIELDS)
-    _save(household, actor=actor, reason=reason or _("修改农户信息"))
+    _save(household, actor=actor, reason=reason or _("修改农户信息"), errors=errors)
     return household
+
+
+def suggest_number(village) -> str:
+    """The next free household number of ``village``: its 12-digit code and a 4-digit running
+    number (the format the registry's numbers use), one above the highest in use."""
+    code = village.code
+    used = Household.objects.filter(number__startswith=code).values_list("number", flat=True)
+    highest = max(
+        (int(n[len(code) :]) for n in used if len(n) == len(code) + 4 and n[len(code) :].isdigit()),
+        default=0,
+    )
+    candidate = highest + 1
+    while Household.objects.filter(number=f"{code}{candidate:04d}").exists():  # pragma: no cover
+        candidate += 1
+    return f"{code}{candidate:04d}"
 
 
 def _parse_id(raw: str) -> idnumber.IDInfo:
@@ -165,6 +216,13 @@ def _check_unique_id(number: str, *, exclude_pk=None) -> None:
         )
 
 
+def _check_person(errors: dict, *, id_number: str, exclude_pk=None) -> idnumber.IDInfo | None:
+    info = _collect(errors, _parse_id, id_number)
+    if info is not None:
+        _collect(errors, _check_unique_id, info.number, exclude_pk=exclude_pk)
+    return info
+
+
 @transaction.atomic
 def person_add(
     *, actor, household: Household, id_number: str, name: str, reason: str = "", **fields
@@ -174,18 +232,20 @@ def person_add(
     # copy the caller read before someone else's edit.
     household = Household.objects.select_for_update().get(pk=household.pk)
     _check_area(actor, household.area_code, field="household")
-    info = _parse_id(id_number)
+    errors: dict = {}
+    info = _check_person(errors, id_number=id_number)
     if not (name or "").strip():
-        raise ValidationError({"name": _("请填写姓名。")})
-    _check_unique_id(info.number)
+        _add(errors, "name", _("请填写姓名。"))
     person = Person(
         household=household,
-        id_number=info.number,
-        name=name.strip(),
-        birth_date=info.birth_date,
-        sex=info.sex,
+        id_number=info.number if info else "",
+        name=(name or "").strip(),
+        birth_date=info.birth_date if info else None,
+        sex=info.sex if info else "",
     )
     _apply(person, fields, PERSON_FIELDS)
+    exclude = [] if info else ["id_number", "birth_date", "sex"]
+    _full_clean(person, errors, exclude=exclude)
     try:
         with transaction.atomic():
             _save(person, actor=actor, reason=reason or _("新增家庭成员"))
@@ -224,12 +284,13 @@ def person_update(*, actor, person: Person, reason: str = "", **fields) -> Perso
     _check_can_edit(actor)
     person = Person.objects.select_for_update().select_related("household").get(pk=person.pk)
     _check_area(actor, person.household.area_code, field="household")
+    errors: dict = {}
     if "id_number" in fields:
-        info = _parse_id(fields.pop("id_number"))
-        _check_unique_id(info.number, exclude_pk=person.pk)
-        person.id_number, person.birth_date, person.sex = info.number, info.birth_date, info.sex
+        info = _check_person(errors, id_number=fields.pop("id_number"), exclude_pk=person.pk)
+        if info is not None and "id_number" not in errors:
+            person.id_number, person.birth_date, person.sex = info.number, info.birth_date, info.sex
     _apply(person, fields, PERSON_FIELDS)
-    _save(person, actor=actor, reason=reason or _("修改成员信息"))
+    _save(person, actor=actor, reason=reason or _("修改成员信息"), errors=errors)
     household = Household.objects.select_for_update().get(pk=person.household_id)
     _sync_head(household, person, actor=actor)
     _recompute_latest_income(household, actor=actor)
@@ -280,6 +341,30 @@ def _compute(record: IncomeRecord) -> None:
     record.per_capita_net_income = income.per_capita(record.net_income, record.members)
 
 
+#: the first year whose income the registry takes
+FIRST_INCOME_YEAR = 2000
+
+
+def check_income_year(year) -> int:
+    """The year as a number, from 2000 to next year (figures are recorded for a year that has
+    ended, or estimated for the current one)."""
+    last = timezone.localdate().year + 1
+    try:
+        value = int(str(year).strip())
+    except (TypeError, ValueError):
+        raise ValidationError(
+            {"year": _("请填写年度（4位数字，如 %(year)s）。") % {"year": last - 2}}
+        ) from None
+    if not (FIRST_INCOME_YEAR <= value <= last):
+        raise ValidationError(
+            {
+                "year": _("年度须在%(first)s年至%(last)s年之间，您填写的是%(year)s。")
+                % {"first": FIRST_INCOME_YEAR, "last": last, "year": value}
+            }
+        )
+    return value
+
+
 INCOME_FIELDS = (
     "wages",
     "business",
@@ -299,14 +384,8 @@ def income_record_set(
     _check_can_edit(actor)
     household = Household.objects.select_for_update().get(pk=household.pk)
     _check_area(actor, household.area_code, field="household")
-    this_year = timezone.localdate().year
-    try:
-        year = int(year)
-    except (TypeError, ValueError):
-        year = 0
-    if not (2000 <= year <= this_year + 1):
-        raise ValidationError({"year": _("年度不正确。")})
     errors = {}
+    year = _collect(errors, check_income_year, year)
     clean = {}
     for name in INCOME_FIELDS:
         raw = amounts.pop(name, 0)

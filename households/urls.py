@@ -10,6 +10,7 @@ app_name = "households"
 urlpatterns = [
     path("", views.household_list, name="list"),
     path("new/", views.household_create, name="create"),
+    path("new/number/", views.number_suggestion, name="number_suggestion"),
     path("<int:pk>/edit/", views.household_edit, name="edit"),
     path("<int:pk>/members/new/", views.member_add, name="member_add"),
     path("<int:pk>/members/<int:person_pk>/edit/", views.member_edit, name="member_edit"),

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Role
-from config.forms import already_submitted, remember_submitted
+from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
 
 from . import services
 from .filters import HouseholdFilter
@@ -53,6 +53,12 @@ def _require_registry_role(user) -> None:
 
 def _villages(user):
     return Area.objects.for_user(user).filter(level=AreaLevel.VILLAGE).select_related("parent")
+
+
+def _ask_service_too(form, call) -> None:
+    """The form has errors of its own: try the service with what did parse (nothing is
+    written), so the person sees the service's messages in the same round."""
+    add_service_errors(form, refusal(call))
 
 
 def _submitted(request, form, url: str, message: str):
@@ -107,7 +113,9 @@ def household_list(request):
 def household_create(request):
     _require_registry_role(request.user)
     villages = _villages(request.user)
-    form = HouseholdPageForm(request.POST or None, villages=villages)
+    form = HouseholdPageForm(
+        request.POST or None, villages=villages, suggestion_url=reverse("households:number_suggestion")
+    )
     if request.method == "POST":
         if done := already_submitted(request, request.POST.get("submit_token")):
             return done
@@ -125,7 +133,27 @@ def household_create(request):
                     _("农户 %(number)s 已登记，请添加家庭成员（先添加户主）。")
                     % {"number": household.number},
                 )
+        else:
+            data = {"number": "", "village": None, **form.service_data()}
+            _ask_service_too(form, lambda: services.household_create(actor=request.user, **data))
     return render(request, "households/household_form.html", {"form": form, "household": None})
+
+
+@login_required
+@require_http_methods(["GET"])
+def number_suggestion(request):
+    """The registration form's number field for the chosen village (htmx swaps it in): the
+    village's next free number, or the number typed by hand with the suggestion as a hint."""
+    _require_registry_role(request.user)
+    form = HouseholdPageForm(villages=_villages(request.user))
+    raw = request.GET.get("village") or ""
+    village = form.fields["village"].queryset.filter(pk=raw).first() if raw.isdigit() else None
+    typed = request.GET.get("number") or ""
+    if village is not None:
+        form.suggest_for(village, typed=typed, previous=request.GET.get("suggested_number") or "")
+    else:
+        form.initial["number"] = typed
+    return render(request, "households/_number_field.html", {"form": form})
 
 
 @login_required
@@ -149,6 +177,11 @@ def household_edit(request, pk: int):
                 show_service_error(form, exc)
             else:
                 return _submitted(request, form, _household_url(household), _("农户信息已保存。"))
+        else:
+            data = form.service_data()
+            _ask_service_too(
+                form, lambda: services.household_update(actor=request.user, household=household, **data)
+            )
     return render(request, "households/household_form.html", {"form": form, "household": household})
 
 
@@ -174,6 +207,11 @@ def member_add(request, pk: int):
                 more = "add_another" in request.POST
                 url = reverse("households:member_add", args=[pk]) if more else _household_url(household)
                 return _submitted(request, form, url, _("已添加家庭成员 %(name)s。") % {"name": person.name})
+        else:
+            data = {"id_number": "", "name": "", **form.service_data()}
+            _ask_service_too(
+                form, lambda: services.person_add(actor=request.user, household=household, **data)
+            )
     return render(
         request,
         "households/member_form.html",
@@ -208,6 +246,9 @@ def member_edit(request, pk: int, person_pk: int):
                     _household_url(household),
                     _("已保存成员 %(name)s 的信息。") % {"name": person.name},
                 )
+        else:
+            data = form.service_data()
+            _ask_service_too(form, lambda: services.person_update(actor=request.user, person=person, **data))
     return render(
         request,
         "households/member_form.html",
@@ -249,6 +290,19 @@ def income_edit(request, pk: int):
                     text = _("已保存%(year)s年度收支情况，人均纯收入 %(pc)s 元。")
                 message = text % {"year": record.year, "pc": record.per_capita_net_income}
                 return _submitted(request, form, _household_url(household) + "#income", message)
+        else:
+            data = form.cleaned_data
+            _ask_service_too(
+                form,
+                lambda: services.income_record_set(
+                    actor=request.user,
+                    household=household,
+                    year=data.get("year") or "",
+                    recorded_on=data.get("recorded_on"),
+                    note=data.get("note", ""),
+                    **form.amounts(),
+                ),
+            )
     else:
         opened = _open_year(records, request.GET.get("year"))
         initial = {"year": timezone.localdate().year - 1, "recorded_on": timezone.localdate()}

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
-from config.forms import SubmitTokenField, new_token
+from config.forms import SubmitTokenField, add_service_errors, new_token
 from households.forms import PageFormMixin, show_service_error
 from households.models import MonitoringCategory
 from monitoring.models import Channel, DismissReason, ExitMode, Measure, RiskType, Visit
@@ -111,12 +111,12 @@ class ClueReportForm(PageForm):
     def service_values(self) -> dict:
         d = self.cleaned_data
         return {
-            "channel": d["channel"],
-            "found_date": d["found_date"],
-            "risk_type_codes": list(d["risk_type_codes"]),
-            "description": d["description"],
-            "reporter_name": d["reporter_name"],
-            "amount": d["amount"],
+            "channel": d.get("channel") or Channel.SELF_REPORT,
+            "found_date": d.get("found_date"),
+            "risk_type_codes": list(d.get("risk_type_codes") or []),
+            "description": d.get("description", ""),
+            "reporter_name": d.get("reporter_name", ""),
+            "amount": d.get("amount"),
         }
 
 
@@ -157,6 +157,9 @@ class ClueBulkForm(PageForm):
             self.add_error("clues", _("请至少勾选一条线索。"))
         if not data.get("bulk_action"):
             self.add_error("bulk_action", _("请选择批量操作。"))
+        elif data["bulk_action"] == "dismiss" and not data.get("reason") and "reason" not in self.errors:
+            # refused as a whole before any clue is touched (the page disables the button too)
+            self.add_error("reason", _("批量排除须先选择排除原因；未排除任何线索。"))
         return data
 
 
@@ -178,7 +181,7 @@ class CaseActionForm(PageForm):
     def action_values(self) -> dict:
         d = self.cleaned_data
         return {
-            "action": d["action"],
+            "action": d.get("action") or self.data.get("action") or "",
             "step_id": d.get("step"),
             "data": {k: d.get(k) for k in self.data_fields if k in d},
             "reason": d.get("reason") or "",
@@ -554,7 +557,7 @@ class VisitForm(PageFormMixin, forms.Form):
                 "amount": data.get("amount"),
             }
         return {
-            "visited_on": data["visited_on"],
+            "visited_on": data.get("visited_on"),
             **{name: data.get(name) for name in AMOUNT_FIELDS},
             **{name: bool(data.get(name)) for name in GUARANTEE_FIELDS},
             "needs": data.get("needs", ""),
@@ -562,10 +565,19 @@ class VisitForm(PageFormMixin, forms.Form):
             "raise_clue": clue,
         }
 
-    def show_service_error(self, exc: Exception) -> None:
+    @staticmethod
+    def _renamed(exc: Exception) -> Exception:
         if hasattr(exc, "error_dict"):
             renamed = {}
             for field, messages in exc.message_dict.items():
                 renamed.setdefault(_RENAMED.get(field, field), []).extend(messages)
             exc = ValidationError(renamed)
-        show_service_error(self, exc)
+        return exc
+
+    def show_service_error(self, exc: Exception) -> None:
+        show_service_error(self, self._renamed(exc))
+
+    def add_service_errors(self, exc: Exception | None) -> None:
+        """The service's messages for the fields without an error of their own (see
+        :func:`config.forms.add_service_errors`)."""
+        add_service_errors(self, self._renamed(exc) if exc is not None else None)

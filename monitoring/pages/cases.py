@@ -1,10 +1,12 @@
 """Case pages: the list with its queues, the case page with every action, the printable notice.
 
-The case page posts every action to one URL (``/cases/<pk>/act/``); the form for it is chosen
-by the action (and, to complete a step, the step's kind), parsed, and handed to
-:func:`monitoring.dispatch.run`, which calls the one service. A refusal re-renders the page with
-the person's input and the service's message next to the field (or on top); a stale page (the
-case changed since it was loaded) gets the conflict message and the current state.
+The case page posts every action to itself (``/cases/<pk>/``); the form for it is chosen by
+the action (and, to complete a step, the step's kind), parsed, and handed to
+:func:`monitoring.dispatch.run`, which calls the one service. A refusal re-renders the page, at
+the case's own URL (so reloading it or switching the language shows the case), with the
+person's input and the service's message next to the field (or on top); a stale page (the case
+changed since it was loaded) gets the conflict message and the current state. The older
+``/cases/<pk>/act/`` takes the same posts and sends a GET to the case page.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
-from config.forms import already_submitted, remember_submitted
+from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
 from households import idnumber
 from households.api import reveals_identity
 from households.models import MonitoringCategory
@@ -386,7 +388,11 @@ def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
 
 
 @staff_page
+@require_http_methods(["GET", "POST"])
 def case_detail(request, pk: int):
+    """The case page; a POST is one of its actions (see :func:`case_act`)."""
+    if request.method == "POST":
+        return _act(request, pk)
     case = load_case(request, pk)
     return render(request, "monitoring/case_detail.html", case_context(request, case))
 
@@ -400,8 +406,17 @@ DONE_MESSAGES = {
 
 
 @staff_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def case_act(request, pk: int):
+    """The actions' older address: a post is handled as on the case page; a GET (a reload, the
+    language switch, a bookmark) goes to the case page instead of failing."""
+    if request.method != "POST":
+        load_case(request, pk)  # a case outside the person's area is still a 404
+        return redirect("monitoring:case_detail", pk=pk)
+    return _act(request, pk)
+
+
+def _act(request, pk: int):
     """Every action of the case page: parse, call the dispatcher (one service), redirect."""
     case = load_case(request, pk)
     action = request.POST.get("action") or ""
@@ -442,6 +457,9 @@ def case_act(request, pk: int):
             label = DONE_MESSAGES.get(action, _("已办理：%(step)s。"))
             messages.success(request, label % {"step": step.name if step else action_label(action)})
             return redirect(url)
+    else:  # the service's messages too, in the same round (nothing is written)
+        values = form.action_values()
+        add_service_errors(form, refusal(lambda: dispatch.run(user=request.user, case=case, **values)))
     case = load_case(request, pk)
     context = case_context(request, case, bound=(key, form))
     context["open_key"] = key

@@ -4,6 +4,7 @@ case — one at a time or for several clues at once."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.errors import ServiceError, ValidationError
-from config.forms import already_submitted, remember_submitted
+from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
 from households import idnumber
 from households.api import reveals_identity
 from households.filters import HouseholdFilter
@@ -74,6 +75,12 @@ def clue_report(request, pk: int):
                     messages.success(request, _("线索已登记，等待乡镇或县级研判。"))
                 _remember(request, form, url)
                 return redirect(url)
+        else:  # the service's messages too, in the same round (nothing is written)
+            values = form.service_values()
+            add_service_errors(
+                form,
+                refusal(lambda: clue_services.clue_create(actor=request.user, household=household, **values)),
+            )
     else:
         form = ClueReportForm(initial={"found_date": timezone.localdate()})
     return render(request, "monitoring/clue_form.html", {"form": form, "household": household}, status=status)
@@ -197,6 +204,11 @@ def clue_detail(request, pk: int):
     return render(request, "monitoring/clue_detail.html", _clue_context(request, clue))
 
 
+def _blank(field):
+    """What a field that did not parse is sent to the service as, in a trial call."""
+    return "" if isinstance(field, forms.CharField) else None
+
+
 def _clue_action(request, pk: int, form_class, form_name: str, call):
     clue = get_object_or_404(_clue_queryset(request.user), pk=pk)  # outside my area: 404 first
     _triage_only(request.user)
@@ -215,6 +227,9 @@ def _clue_action(request, pk: int, form_class, form_name: str, call):
             _remember(request, form, url)
             messages.success(request, message)
             return redirect(url)
+    else:  # the service's messages too, in the same round (nothing is written)
+        data = {name: form.cleaned_data.get(name, _blank(form.fields[name])) for name in form.fields}
+        add_service_errors(form, refusal(lambda: call(clue, data)))
     clue = get_object_or_404(_clue_queryset(request.user), pk=pk)
     context = _clue_context(request, clue, **{form_name: form})
     return render(request, "monitoring/clue_detail.html", context, status=status)

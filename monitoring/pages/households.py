@@ -180,5 +180,3 @@ def my_households(request):
         rows.append({"assignment": a, "household": a.household, "case": case, "due": due})
     rows.sort(key=_by_next_visit)
     return render(request, "monitoring/household_mine.html", {"rows": rows, "today": today})
-
-

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from config.forms import already_submitted, remember_submitted
+from config.forms import already_submitted, refusal, remember_submitted
 from monitoring.forms import VisitForm
 from monitoring.pages.households import SERVICE_ERRORS, VISIT_ROLES, guarantees, household_for
 from monitoring.rules import deadlines
@@ -46,6 +46,12 @@ def visit_create(request, pk: int):
                     text += " " + _("已登记风险线索。")
                 messages.success(request, text)
                 return redirect(url)
+        else:
+            # Ask the service too (nothing is written), so every error shows in one round.
+            data = {"visited_on": None, **form.service_data()}
+            form.add_service_errors(
+                refusal(lambda: visit_record(actor=request.user, household=household, now=now, **data))
+            )
     else:
         initial = {"visited_on": deadlines.local_date(now)}
         initial.update({name: getattr(household, name) for name in GUARANTEE_FIELDS})
@@ -94,5 +100,3 @@ def visit_list(request, pk: int):
             "can_visit": request.user.has_role(*VISIT_ROLES),
         },
     )
-
-

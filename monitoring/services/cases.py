@@ -475,17 +475,26 @@ def objection_record(
     step = CaseStep.objects.get(pk=notice.step_id)
     if step.status != StepStatus.AVAILABLE:
         raise InvalidTransition(_("公示已结束，不能再登记异议。"))
-    if not (notice.start_date <= raised_on <= notice.end_date):
-        raise ValidationError(
-            {
-                "raised_on": _("异议须在公示期内提出（%(s)s至%(e)s）。")
-                % {"s": notice.start_date.isoformat(), "e": notice.end_date.isoformat()}
-            }
-        )
-    if raised_on > deadlines.local_date(now):
-        raise ValidationError({"raised_on": _("日期不能晚于今天。")})
+    errors = {}
+    if isinstance(raised_on, str) and raised_on.strip():
+        try:
+            raised_on = dt.date.fromisoformat(raised_on.strip())
+        except ValueError:
+            raised_on = None
+            errors["raised_on"] = _("日期格式不正确。")
+    if not isinstance(raised_on, dt.date) or isinstance(raised_on, dt.datetime):
+        errors.setdefault("raised_on", _("请填写异议提出日期。"))
+    elif not (notice.start_date <= raised_on <= notice.end_date):
+        errors["raised_on"] = _("异议须在公示期内提出（%(s)s至%(e)s）。") % {
+            "s": notice.start_date.isoformat(),
+            "e": notice.end_date.isoformat(),
+        }
+    elif raised_on > deadlines.local_date(now):
+        errors["raised_on"] = _("日期不能晚于今天。")
     if not (content or "").strip():
-        raise ValidationError({"content": _("请填写异议内容。")})
+        errors["content"] = _("请填写异议内容。")
+    if errors:
+        raise ValidationError(errors)
     objection = Objection.objects.create(
         case=case,
         notice=notice,

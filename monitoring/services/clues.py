@@ -171,9 +171,12 @@ def clue_create(
     description = coerce.text_field(
         {"description": description}, "description", errors, required=False, max_length=CLUE_DESCRIPTION_MAX
     )
+    try:  # checked with the rest, so every error of the call is reported together
+        risks = check_risk_types(list(risk_type_codes or []), household.area_code if household else "000000")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
-    risks = check_risk_types(list(risk_type_codes or []), household.area_code if household else "000000")
     person, household = _locate(number, person, household)
     received = "receive" if household is not None else "receive_unmatched"
     clue = Clue(

@@ -257,10 +257,13 @@ def visit_record(
     household = Household.objects.get(pk=household.pk)
     _check_role(actor, household)
     errors: dict = {}
+    # Every input error of the call is raised together: the date's, the amounts', the clue's.
     day = _check_date(visited_on, household, today, errors)
-    if day is None:
-        raise ValidationError(errors)
-    helper = _visitor(actor, household, helper, day)
+    if day is not None:
+        try:
+            helper = _visitor(actor, household, helper, day)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     raw_amounts = {
         "wages": wages,
         "business": business,

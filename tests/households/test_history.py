@@ -26,7 +26,7 @@ def test_household_as_it_was_before_an_edit(areas, cadre):
 
 def test_history_records_the_actor_and_the_reason(areas, cadre):
     hh = services.household_create(actor=cadre, number="H1", village=areas["v11"])
-    services.household_update(actor=cadre, household=hh, phone="1", reason="电话变更")
+    services.household_update(actor=cadre, household=hh, phone="13700000003", reason="电话变更")
     created, updated = hh.history.order_by("history_date")
     assert (created.history_type, created.history_user, created.history_change_reason) == (
         "+",
@@ -43,7 +43,7 @@ def test_history_records_the_actor_and_the_reason(areas, cadre):
 def test_default_reasons_are_chinese(areas, cadre):
     with translation.override("zh-hans"):
         hh = services.household_create(actor=cadre, number="H1", village=areas["v11"])
-        services.household_update(actor=cadre, household=hh, phone="1")
+        services.household_update(actor=cadre, household=hh, phone="13700000003")
         person = services.person_add(
             actor=cadre, household=hh, id_number=hf.id_number(), name="张三", relation="head"
         )

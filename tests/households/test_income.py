@@ -234,12 +234,23 @@ def test_more_than_two_decimals_is_refused(areas, cadre):
     assert set(_errors(exc)) == {"wages"}
 
 
-@pytest.mark.parametrize("year", [1999, "abc", None, "next year"])
-def test_bad_year_is_refused(areas, cadre, year):
+@pytest.mark.parametrize("year", [1999, "abc", None, "next year", "after next"])
+def test_bad_year_is_refused_with_the_reason(areas, cadre, year):
     hh = hf.household(areas["v11"], actor=cadre)
+    last = timezone.localdate().year + 1
+    if year == "after next":
+        year = last + 1
+    elif year == "next year":
+        year = "明年"
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
-        services.income_record_set(actor=cadre, household=hh, year=year, wages=1)
-    assert _errors(exc) == {"year": ["年度不正确。"]}
+        services.income_record_set(actor=cadre, household=hh, year=year, wages=-1)
+    errors = _errors(exc)
+    # the year's reason says what is expected, and the amount's error comes in the same round
+    assert set(errors) == {"year", "wages"}
+    if isinstance(year, int):
+        assert errors["year"] == [f"年度须在2000年至{last}年之间，您填写的是{year}。"]
+    else:
+        assert errors["year"] == [f"请填写年度（4位数字，如 {last - 2}）。"]
 
 
 def test_year_after_next_is_refused_next_year_allowed(areas, cadre):

@@ -100,7 +100,7 @@ def test_household_bad_choice_and_negative_land_are_refused(areas, cadre):
     assert set(exc.value.message_dict) == {"household_type", "cultivated_land_mu"}
     with translation.override("zh-hans"), pytest.raises(ValidationError) as exc:
         services.household_create(actor=cadre, number="H1", village=areas["v11"], cultivated_land_mu=-1)
-    assert exc.value.message_dict == {"cultivated_land_mu": ["金额不能为负数。"]}
+    assert exc.value.message_dict == {"cultivated_land_mu": ["面积不能为负数。"]}
 
 
 @pytest.mark.parametrize("role", [Role.HELPER, Role.DEPARTMENT])

@@ -334,7 +334,9 @@ def test_for_case_threshold_of_the_county(ready_case, areas):
 
 
 def test_for_case_without_income_records(areas):
-    hh = hf.household(areas["v11"], labour=("none",), monitoring_contact="张三", monitoring_contact_phone="1")
+    hh = hf.household(
+        areas["v11"], labour=("none",), monitoring_contact="张三", monitoring_contact_phone="13900000001"
+    )
     case = mf.case(hh, identified_on=dt.date(2026, 1, 10))
     result = eligibility.eligibility_for_case(case, today=TODAY, mode="natural")
     assert [c.code for c in result.failed] == ["income_above_threshold", "income_stable"]

@@ -309,7 +309,11 @@ def test_a_future_date_is_refused_and_everything_typed_is_kept(cadre_client, hou
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert form.errors == {"visited_on": ["走访日期不能晚于今天。"]}
+    # every error of the submission at once: the date's and the clue's missing risk type
+    assert form.errors == {
+        "visited_on": ["走访日期不能晚于今天。"],
+        "risk_type_codes": ["发现风险时请选择风险类型。"],
+    }
     body = response.content.decode()
     assert f'value="{tomorrow}"' in body and 'value="1500"' in body and 'value="800"' in body
     assert "屋顶漏雨，需要维修" in body and "户主慢性病，按时服药" in body
