@@ -22,6 +22,7 @@ from monitoring.models import (
     MeasureStatus,
     MonitoringCase,
     ObjectionStatus,
+    RiskType,
     StepStatus,
 )
 from monitoring.rules import deadlines
@@ -164,6 +165,14 @@ def status_label(object_type: str, status: str) -> str:
 
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
+
+
+def risk_type_names(codes) -> list[str]:
+    """The names of the risk types ``codes``, in the order given (an unknown code as is), so a
+    step's record reads "因病", not "01"."""
+    codes = [str(code) for code in codes]
+    names = dict(RiskType.objects.filter(code__in=codes).values_list("code", "name"))
+    return [names.get(code, code) for code in codes]
 
 
 def user_name(user) -> str:
