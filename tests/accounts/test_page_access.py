@@ -56,3 +56,12 @@ def test_admin_link_in_the_menu_only_for_operators(client, request, fixture, sho
     client.force_login(user)
     content = client.get("/").content.decode()
     assert ('href="/admin/"' in content) is shown
+
+
+def test_the_english_menu_uses_short_plural_labels(client, county_approver):
+    client.force_login(county_approver)
+    client.cookies["django_language"] = "en"
+    content = client.get("/").content.decode()
+    for label in ("To do", "Households", "Cases", "Leads", "Screening", "Year-end", "Ledgers", "Task runs"):
+        assert f">{label}<" in content, label
+    assert ">Log out<" in content
