@@ -1,6 +1,7 @@
 """Who may do what in the admin: a role → model → actions table, and the mixins that apply it.
 
-The admin is the operators' and staff's UI for now. Access follows the user's ``role`` (not
+The admin is the operators' (and superusers') UI: the other staff roles work in the pages, whose
+forms carry the checks, and department accounts use the API. Access follows the user's ``role`` (not
 Django's per-user permission rows or ``is_staff``): the table :data:`ADMIN_PERMISSIONS`, which
 each app fills with the grants on its own models (its ``role_grants`` module), is the only place
 that says which screens a role gets, and every ``has_*_permission`` of our ModelAdmins reads it.

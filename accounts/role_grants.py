@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from .models import Role
-from .permissions import RAC, R
+from .permissions import RAC
 
+#: Only operators (and superusers) use the admin.
 GRANTS = {
     Role.OPERATOR: {"accounts.user": RAC, "accounts.area": RAC, "accounts.department": RAC},
-    Role.COUNTY_APPROVER: {"accounts.department": R},
 }
 NEVER: dict = {}

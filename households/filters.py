@@ -6,6 +6,8 @@ cheap on a county of 300,000 households:
 * ``area``: a division-code prefix (``1307271002``…) or a full 12-digit code, turned into the
   area's prefix — ``area_code LIKE 'prefix%'`` on the indexed column, *within* the caller's
   ``for_user`` scope (it narrows, never widens);
+* ``township``/``village``: a township or village of the caller's areas, picked by name from a
+  list (the lists' selects), the same code range as ``area`` for that area;
 * ``search``: one box for an ID number (exact, normalised), a household number (prefix) or a
   person's name (exact: the name index serves equality; a prefix search would need a
   ``varchar_pattern_ops`` index on PostgreSQL).
@@ -23,7 +25,7 @@ from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Area, Role
+from accounts.models import Area, AreaLevel, Role
 
 from . import idnumber
 from .models import (
@@ -139,6 +141,76 @@ class AreaFilter(filters.CharFilter):
         )
 
 
+def village_choices(user, township_id=None):
+    """The villages of the user's areas (in one township if ``township_id`` is given), by code."""
+    if user is None or not user.is_authenticated:
+        return Area.objects.none()
+    villages = Area.objects.for_user(user).filter(level=AreaLevel.VILLAGE).select_related("parent")
+    if township_id is not None:
+        villages = villages.filter(parent_id=township_id)
+    return villages.order_by("code")
+
+
+def township_choices(user):
+    """The townships the user's villages lie in (a village cadre's own township), by code."""
+    if user is None or not user.is_authenticated:
+        return Area.objects.none()
+    parents = village_choices(user).values("parent_id")
+    return Area.objects.filter(level=AreaLevel.TOWNSHIP, pk__in=parents).order_by("code")
+
+
+def selected_township(request) -> int | None:
+    """The township picked in the request's query (``township=<id>``), if it is a number."""
+    raw = (request.GET.get("township") or "").strip() if request is not None else ""
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID else None
+
+
+class _AreaChoiceFilter(filters.ModelChoiceFilter):
+    """An area picked by name; rows whose ``field_name`` (an area code) lies in it, as a code
+    range (see :func:`code_range_q`). Choices are the caller's own areas, so it narrows only."""
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(code_range_q(self.field_name, [value.prefix]))
+
+
+class TownshipFilter(_AreaChoiceFilter):
+    """``township=<id>`` of a township of the caller's areas. Changing it reloads the village
+    list of the same form (htmx: the list page is asked again and its village select kept)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", lambda request: township_choices(getattr(request, "user", None)))
+        kwargs.setdefault("label", _("乡镇"))
+        kwargs.setdefault(
+            "widget",
+            forms.Select(
+                attrs={
+                    "hx-get": "",
+                    "hx-trigger": "change",
+                    "hx-include": "closest form",
+                    "hx-params": "not village,page",
+                    "hx-select": "#id_village",
+                    "hx-target": "#id_village",
+                    "hx-swap": "outerHTML",
+                }
+            ),
+        )
+        super().__init__(*args, **kwargs)
+
+
+class VillageFilter(_AreaChoiceFilter):
+    """``village=<id>`` of a village of the caller's areas, in the township picked (if one is)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "queryset",
+            lambda request: village_choices(getattr(request, "user", None), selected_township(request)),
+        )
+        kwargs.setdefault("label", _("村"))
+        super().__init__(*args, **kwargs)
+
+
 class StatusFilter(filters.MultipleChoiceFilter):
     """Several values of a choice field whose empty value is spelt ``none``.
 
@@ -174,6 +246,7 @@ class HouseholdFilter(filters.FilterSet):
     search = SearchFilter()
     number = filters.CharFilter(field_name="number", lookup_expr="startswith", label=_("户编号（前缀）"))
     area = AreaFilter(field_name="area_code")
+    township = TownshipFilter(field_name="area_code")
     village = IdFilter(field_name="village_id")
     household_type = filters.ChoiceFilter(choices=HouseholdType.choices)
     monitoring_status = StatusFilter(choices=MonitoringStatus.choices)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.access import staff_page
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Role
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
@@ -70,7 +71,7 @@ def _submitted(request, form, url: str, message: str):
 # --- list ------------------------------------------------------------------------------------
 
 
-@login_required
+@staff_page
 def household_list(request):
     """Search by name, household number or ID number; masked ID numbers; a fixed number of
     queries whatever the page length."""

@@ -13,7 +13,15 @@ import django_filters as filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from households.filters import MAX_ID, AreaFilter, IdFilter, SearchFilter, StatusFilter
+from households.filters import (
+    MAX_ID,
+    AreaFilter,
+    IdFilter,
+    SearchFilter,
+    StatusFilter,
+    TownshipFilter,
+    VillageFilter,
+)
 from households.models import MonitoringCategory
 from monitoring.models import (
     OPEN_CASE_STATUSES,
@@ -57,6 +65,8 @@ class ClueFilter(filters.FilterSet):
         field_name="rule_code", distinct=False, choices=ReviewRuleCode.choices, label=_("预警规则")
     )
     area = AreaFilter(field_name="area_code")
+    township = TownshipFilter(field_name="area_code")
+    village = VillageFilter(field_name="area_code")
     household = IdFilter(field_name="household_id")
     case = IdFilter(field_name="case_id")
     department = DepartmentFilter()
@@ -74,6 +84,8 @@ class CaseFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(distinct=False, choices=CaseStatus.choices)
     open = filters.BooleanFilter(method="filter_open", label=_("在办"))
     area = AreaFilter(field_name="area_code")
+    township = TownshipFilter(field_name="area_code")
+    village = VillageFilter(field_name="area_code")
     household = IdFilter(field_name="household_id")
     category = StatusFilter(choices=MonitoringCategory.choices)
     green_channel = filters.BooleanFilter()

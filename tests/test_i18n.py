@@ -128,11 +128,13 @@ def test_committed_mo_is_the_compiled_po():
     for e in _po_entries(PO)[1:]:
         if e["obsolete"]:
             continue
+        # an entry with a context is stored under "context\x04msgid"
+        key = f"{e['msgctxt']}\x04{e['msgid']}" if "msgctxt" in e else e["msgid"]
         if "msgid_plural" in e:  # plural forms are stored under (msgid, n)
             forms = [e[f"msgstr[{i}]"] for i in range(len(e["msgstrs"]))]
-            if [catalog.get((e["msgid"], i)) for i in range(len(forms))] != forms:
+            if [catalog.get((key, i)) for i in range(len(forms))] != forms:
                 stale.append(e["msgid"])
-        elif catalog.get(e["msgid"]) != e["msgstr"]:
+        elif catalog.get(key) != e["msgstr"]:
             stale.append(e["msgid"])
     assert stale == []
 

@@ -19,7 +19,7 @@ class DemoUser:
     full_name: str
     area: str | None  # "village" (first village), "township" (first township), "county" or None
     phone: str
-    is_staff: bool = True
+    is_staff: bool = False  # the admin is the operators' only
     is_superuser: bool = False
     department: str | None = None
 
@@ -36,11 +36,10 @@ DEMO_USERS = (
         "赵丽娟",
         "county",
         "13931300005",
-        is_staff=False,
         department="medical_insurance",
     ),
-    DemoUser("operator", Role.OPERATOR, "陈晓东", "county", "13931300006"),
-    DemoUser("admin", Role.OPERATOR, "孙立平", "county", "13931300007", is_superuser=True),
+    DemoUser("operator", Role.OPERATOR, "陈晓东", "county", "13931300006", is_staff=True),
+    DemoUser("admin", Role.OPERATOR, "孙立平", "county", "13931300007", is_staff=True, is_superuser=True),
 )
 
 

@@ -52,6 +52,7 @@ from .common import (
     load_case,
     paginate,
     query_without_page,
+    risk_type_names,
     show_error,
     staff_page,
     status_label,
@@ -180,6 +181,8 @@ def _data_rows(step: CaseStep) -> list[tuple[str, str]]:
     for key, value in (step.data or {}).items():
         if value in (None, "", []):
             continue
+        if key == "risk_type_codes" and isinstance(value, list):
+            value = risk_type_names(value)
         if isinstance(value, list):
             value = "、".join(str(v) for v in value)
         elif isinstance(value, bool):

@@ -109,7 +109,9 @@ def clue_list(request):
     params = request.GET.copy()
     if "status" not in params and not params.get("all"):
         params.setlist("status", list(OPEN))
-    filterset = ClueFilter(params, queryset=_clue_queryset(request.user).order_by("found_date", "id"))
+    filterset = ClueFilter(
+        params, queryset=_clue_queryset(request.user).order_by("found_date", "id"), request=request
+    )
     style(filterset.form)
     page = paginate(request, filterset.qs)
     for clue in page.object_list:

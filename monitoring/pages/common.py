@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import wraps
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+# The pages' access rule is the accounts app's (the registry's pages share it).
+from accounts.access import PAGE_ROLES as PAGE_ROLES
+from accounts.access import staff_page as staff_page
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Role
 from config.forms import apply_service_errors
@@ -23,35 +22,15 @@ from monitoring.models import (
     MeasureStatus,
     MonitoringCase,
     ObjectionStatus,
+    RiskType,
     StepStatus,
 )
 from monitoring.rules import deadlines
 
 PAGE_SIZE = 25
 
-#: Roles that work on cases through these pages (departments use the API).
-PAGE_ROLES = (
-    Role.VILLAGE_CADRE,
-    Role.HELPER,
-    Role.TOWNSHIP_REVIEWER,
-    Role.COUNTY_APPROVER,
-    Role.OPERATOR,
-)
 STEP_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
 TRIAGE_ROLES = (Role.COUNTY_APPROVER,)
-
-
-def staff_page(view):
-    """Signed in (else to the login page), and a role that uses the web pages."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.has_role(*PAGE_ROLES):
-            raise PermissionDenied(_("您的角色不使用此页面。"))
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 # --- deadlines, for display --------------------------------------------------------------------
@@ -186,6 +165,14 @@ def status_label(object_type: str, status: str) -> str:
 
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action, action))
+
+
+def risk_type_names(codes) -> list[str]:
+    """The names of the risk types ``codes``, in the order given (an unknown code as is), so a
+    step's record reads "因病", not "01"."""
+    codes = [str(code) for code in codes]
+    names = dict(RiskType.objects.filter(code__in=codes).values_list("code", "name"))
+    return [names.get(code, code) for code in codes]
 
 
 def user_name(user) -> str:

@@ -13,6 +13,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import AreaLevel, Role
@@ -21,6 +22,7 @@ from monitoring.county import calendar_for, identification_limit, settings_for, 
 from monitoring.models import (
     CaseStatus,
     CaseStep,
+    Channel,
     Clue,
     MonitoringCase,
     Objection,
@@ -361,25 +363,50 @@ def step_return(
 # --- notice and objections ----------------------------------------------------------------
 
 
+#: How the household came to the village's attention, in the notice's words, by clue channel.
+NOTICE_SOURCES = {
+    Channel.SELF_REPORT: gettext_lazy("农户申请"),
+    Channel.CADRE_SCREENING: gettext_lazy("排查发现"),
+    Channel.DEPARTMENT_ALERT: gettext_lazy("部门预警"),
+    Channel.SYSTEM: gettext_lazy("系统预警"),
+    Channel.OTHER: gettext_lazy("群众反映"),
+}
+
+
+def notice_sources(case: MonitoringCase) -> list[str]:
+    """The channels of the case's clues, in the order they were found, as the notice words them."""
+    channels = case.clues.order_by("found_date", "id").values_list("channel", flat=True)
+    return [str(NOTICE_SOURCES[c]) for c in dict.fromkeys(channels) if c in NOTICE_SOURCES]
+
+
 def notice_text(case: MonitoringCase, *, start: dt.date, end: dt.date, exit_: bool) -> tuple[str, str]:
-    """The notice's title and text: no ID number, phone, bank account or health detail."""
+    """The notice's title and text: no ID number, phone, bank account or health detail.
+
+    The text says how the household came to notice (its clues' channels: 农户申请, 排查发现,
+    部门预警, ...) and proposes what the title announces."""
     household = case.household
     head = household.head.name if household.head_id else household.number
     members = household.members.filter(is_resident=True).count()
     village = household.village
     town = village.parent.name if village.parent_id else ""
+    sources = [] if exit_ else notice_sources(case)
+    if sources:
+        basis = _("%(sources)s、入户核查和村民主评议") % {"sources": _("、").join(sources)}
+    else:
+        basis = _("入户核查和村民主评议")
     if exit_:
-        title = _("%(village)s拟风险消除对象公示") % {"village": village.name}
+        title = _("%(village)s拟标注风险消除对象公示") % {"village": village.name}
         proposal = _("拟标注风险消除（%(mode)s）") % {"mode": case.get_exit_mode_display()}
     else:
-        title = _("%(village)s拟纳入防止返贫监测对象公示") % {"village": village.name}
+        title = _("%(village)s拟纳入防止返贫致贫监测对象公示") % {"village": village.name}
         proposal = _("拟纳入防止返贫致贫监测对象")
     body = _(
-        "经农户申请（或排查发现）、入户核查和村民主评议，现将以下农户予以公示：\n"
+        "经%(basis)s，现将以下农户予以公示：\n"
         "户主：%(head)s　家庭人口：%(members)s人　所在地：%(town)s%(village)s\n"
         "%(proposal)s。\n"
         "公示期：%(start)s至%(end)s。公示期内如有异议，请向村民委员会或乡镇人民政府反映。"
     ) % {
+        "basis": basis,
         "head": head,
         "members": members,
         "town": town,

@@ -86,7 +86,7 @@ def test_county_approver_identifies_and_plans(desk_page, phone_page, county):
     page.goto(f"/cases/{case.pk}/notice/")
     page.emulate_media(media="print")
     text = page.inner_text("body")
-    assert "拟纳入防止返贫监测对象公示" in text
+    assert "拟纳入防止返贫致贫监测对象公示" in text
     assert household.head.id_number not in text and "退出" not in text  # no ID, no navigation
     shot(page, "notice-print-desk")
     page.emulate_media(media="screen")

@@ -1,4 +1,7 @@
-"""The registry's admin: area scoping, saving through the services, refusals shown on the form."""
+"""The registry's admin: area scoping, saving through the services, refusals shown on the form.
+
+Only operators (and superusers) use the admin; an operator may be placed at a village, a
+township or the county, and sees that area's records only."""
 
 from __future__ import annotations
 
@@ -66,13 +69,23 @@ def _bad_check_digit(number: str) -> str:
     return number[:-1] + wrong
 
 
+@pytest.fixture
+def village_operator(areas):
+    return af.user(Role.OPERATOR, areas["v11"], username="operator_v11")
+
+
+@pytest.fixture
+def township_operator(areas):
+    return af.user(Role.OPERATOR, areas["t1"], username="operator_t1")
+
+
 # --- scoping ------------------------------------------------------------------------------
 
 
-def test_cadre_changelist_shows_only_their_village(client, areas, cadre):
+def test_village_operator_changelist_shows_only_their_village(client, areas, village_operator):
     mine = hf.household(areas["v11"], members=1)
     other = hf.household(areas["v12"], members=1)
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.get(_url(Household, "changelist"))
     assert response.status_code == 200
     assert [h.pk for h in response.context["cl"].result_list] == [mine.pk]
@@ -81,18 +94,18 @@ def test_cadre_changelist_shows_only_their_village(client, areas, cadre):
     assert other.number not in content
 
 
-def test_township_reviewer_sees_their_township(client, areas, township_reviewer):
+def test_township_operator_sees_their_township(client, areas, township_operator):
     in_t1 = [hf.household(areas["v11"]), hf.household(areas["v12"])]
     hf.household(areas["v21"])
-    client.force_login(township_reviewer)
+    client.force_login(township_operator)
     response = client.get(_url(Household, "changelist"))
     assert {h.pk for h in response.context["cl"].result_list} == {h.pk for h in in_t1}
 
 
-def test_other_villages_records_do_not_open(client, areas, cadre):
+def test_other_villages_records_do_not_open(client, areas, village_operator):
     other = hf.household(areas["v12"], members=1)
     person = other.members.get()
-    client.force_login(cadre)
+    client.force_login(village_operator)
     for url in (_url(Household, "change", other.pk), _url(Person, "change", person.pk)):
         response = client.get(url)
         assert response.status_code in (302, 404)
@@ -103,8 +116,8 @@ def test_other_villages_records_do_not_open(client, areas, cadre):
     assert client.get(_url(Household, "simple_history", other.pk, version)).status_code == 403
 
 
-def test_cadre_can_only_pick_their_own_villages(client, areas, cadre):
-    client.force_login(cadre)
+def test_village_operator_can_only_pick_their_own_villages(client, areas, village_operator):
+    client.force_login(village_operator)
     response = client.get(_url(Household, "add"))
     assert list(response.context["adminform"].form.fields["village"].queryset) == [areas["v11"]]
 
@@ -116,26 +129,34 @@ def test_cadre_can_only_pick_their_own_villages(client, areas, cadre):
     assert not Household.objects.filter(number="H-OUT-1").exists()
 
 
-def test_helper_sees_assigned_households_read_only(client, areas, cadre):
-    helper_user = af.user(Role.HELPER, username="helper1")
-    helper = hf.helper(areas["county"], helper_user)
-    assigned = hf.household(areas["v21"], members=1)
-    hf.household(areas["v22"], members=1)
-    services.helper_assign(actor=None, helper=helper, household=assigned, start_date=dt.date(2025, 1, 1))
-    client.force_login(helper_user)
-    response = client.get(_url(Household, "changelist"))
-    assert [h.pk for h in response.context["cl"].result_list] == [assigned.pk]
-    response = client.get(_url(Household, "change", assigned.pk))
-    assert response.status_code == 200
-    assert response.context["has_change_permission"] is False
-    assert client.post(_url(Household, "change", assigned.pk), {}).status_code == 403
-    assert client.get(_url(Household, "add")).status_code == 403
-
-
-def test_reviewer_changes_but_does_not_add(client, areas, township_reviewer):
+@pytest.mark.parametrize(
+    "role", [Role.HELPER, Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER], ids=str
+)
+def test_field_roles_cannot_open_or_edit_households_in_the_admin(client, areas, role):
+    """Cadres, helpers, reviewers and approvers keep the registry through its pages only."""
+    area = {Role.HELPER: None, Role.VILLAGE_CADRE: areas["v11"], Role.TOWNSHIP_REVIEWER: areas["t1"]}.get(
+        role, areas["county"]
+    )
+    user = af.user(role, *([area] if area else []), username=f"field_{role}")
+    if role == Role.HELPER:
+        helper = hf.helper(areas["county"], user)
     hh = hf.household(areas["v11"], members=1)
-    client.force_login(township_reviewer)
-    assert client.get(_url(Household, "add")).status_code == 403
+    if role == Role.HELPER:
+        services.helper_assign(actor=None, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
+    client.force_login(user)
+    for url in (_url(Household, "changelist"), _url(Household, "change", hh.pk), _url(Household, "add")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert reverse("admin:login") in response["Location"]
+    response = client.post(_url(Household, "change", hh.pk), {"address": "改过的地址"})
+    assert response.status_code == 302
+    hh.refresh_from_db()
+    assert hh.address != "改过的地址"
+
+
+def test_township_operator_changes_a_household_with_a_reason(client, areas, township_operator):
+    hh = hf.household(areas["v11"], members=1)
+    client.force_login(township_operator)
     response = client.get(_url(Household, "change", hh.pk))
     data = _page_data(response)
     data["address"] = "西城镇一村5号"
@@ -145,12 +166,12 @@ def test_reviewer_changes_but_does_not_add(client, areas, township_reviewer):
     hh.refresh_from_db()
     assert hh.address == "西城镇一村5号"
     latest = hh.history.first()
-    assert latest.history_user == township_reviewer
+    assert latest.history_user == township_operator
     assert latest.history_change_reason == "乡镇核实地址"
 
 
-def test_changelist_query_count_does_not_grow(client, areas, cadre, django_assert_max_num_queries):
-    client.force_login(cadre)
+def test_changelist_query_count_does_not_grow(client, areas, village_operator, django_assert_max_num_queries):
+    client.force_login(village_operator)
     url = _url(Household, "changelist")
     hf.household(areas["v11"], members=2)
     client.get(url)  # warm up (content types, sessions)
@@ -166,10 +187,10 @@ def test_changelist_query_count_does_not_grow(client, areas, cadre, django_asser
         client.get(url)
 
 
-def test_household_autocomplete_is_scoped(client, areas, cadre):
+def test_household_autocomplete_is_scoped(client, areas, village_operator):
     mine = hf.household(areas["v11"])
     hf.household(areas["v12"])
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.get(
         reverse("admin:autocomplete"),
         {"app_label": "households", "model_name": "person", "field_name": "household", "term": "H"},
@@ -178,18 +199,18 @@ def test_household_autocomplete_is_scoped(client, areas, cadre):
     assert [row["id"] for row in response.json()["results"]] == [str(mine.pk)]
 
 
-def test_changelist_search_by_member_id_number(client, areas, cadre):
+def test_changelist_search_by_member_id_number(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=2)
     hf.household(areas["v11"], members=1)
     member = hh.members.order_by("pk").last()
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.get(_url(Household, "changelist"), {"q": member.id_number})
     assert [h.pk for h in response.context["cl"].result_list] == [hh.pk]
 
 
-def test_phone_is_masked_in_the_list(client, areas, cadre):
+def test_phone_is_masked_in_the_list(client, areas, village_operator):
     hf.household(areas["v11"], phone="13912345678")
-    client.force_login(cadre)
+    client.force_login(village_operator)
     content = client.get(_url(Household, "changelist")).content.decode()
     assert "139****5678" in content
     assert "13912345678" not in content
@@ -198,10 +219,10 @@ def test_phone_is_masked_in_the_list(client, areas, cadre):
 # --- people -------------------------------------------------------------------------------
 
 
-def test_person_list_masks_the_id_number_and_the_change_page_shows_it(client, areas, cadre):
+def test_person_list_masks_the_id_number_and_the_change_page_shows_it(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=1)
     person = hh.members.get()
-    client.force_login(cadre)
+    client.force_login(village_operator)
     content = client.get(_url(Person, "changelist")).content.decode()
     assert person.id_number not in content
     assert idnumber.mask(person.id_number) in content
@@ -222,10 +243,12 @@ def _person_add_data(client, household, **values):
     return data
 
 
-def test_person_add_with_wrong_check_digit_shows_the_error_and_keeps_the_input(client, areas, cadre):
+def test_person_add_with_wrong_check_digit_shows_the_error_and_keeps_the_input(
+    client, areas, village_operator
+):
     hh = hf.household(areas["v11"], members=1)
     bad = _bad_check_digit(hf.id_number())
-    client.force_login(cadre)
+    client.force_login(village_operator)
     before = Person.objects.count()
     response = client.post(
         _url(Person, "add"), _person_add_data(client, hh, id_number=bad, work_place="北京市朝阳区")
@@ -243,20 +266,20 @@ def test_person_add_with_wrong_check_digit_shows_the_error_and_keeps_the_input(c
     assert Person.objects.count() == before
 
 
-def test_person_add_with_a_birth_date_in_the_future_is_refused(client, areas, cadre):
+def test_person_add_with_a_birth_date_in_the_future_is_refused(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=1)
     future = idnumber.make("130727", timezone.localdate() + dt.timedelta(days=30), 11)
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.post(_url(Person, "add"), _person_add_data(client, hh, id_number=future))
     assert response.status_code == 200
     assert "出生日期晚于今天" in str(response.context["adminform"].form.errors["id_number"])
 
 
-def test_person_already_in_another_household_is_refused(client, areas, cadre):
+def test_person_already_in_another_household_is_refused(client, areas, village_operator):
     first = hf.household(areas["v11"], members=1)
     second = hf.household(areas["v11"], members=1)
     taken = first.members.get().id_number
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.post(_url(Person, "add"), _person_add_data(client, second, id_number=taken))
     assert response.status_code == 200
     message = str(response.context["adminform"].form.errors["id_number"])
@@ -264,36 +287,36 @@ def test_person_already_in_another_household_is_refused(client, areas, cadre):
     assert second.members.count() == 1
 
 
-def test_person_add_goes_through_the_service(client, areas, cadre):
+def test_person_add_goes_through_the_service(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=1)
-    services.income_record_set(actor=cadre, household=hh, year=2025, wages=10000)
+    services.income_record_set(actor=village_operator, household=hh, year=2025, wages=10000)
     number = idnumber.make("130727", dt.date(1990, 5, 17), 124)
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.post(
         _url(Person, "add"), _person_add_data(client, hh, id_number=number.lower(), reason="新生儿登记")
     )
     assert response.status_code == 302
     person = Person.objects.get(id_number=number)
     assert (person.birth_date, person.sex) == (dt.date(1990, 5, 17), "F")
-    assert person.history.first().history_user == cadre
+    assert person.history.first().history_user == village_operator
     assert person.history.first().history_change_reason == "新生儿登记"
     # the service recomputed the year's per-capita income for the new member
     assert IncomeRecord.objects.get(household=hh).members == 2
 
 
-def test_person_add_outside_the_area_is_refused(client, areas, cadre):
+def test_person_add_outside_the_area_is_refused(client, areas, village_operator):
     other = hf.household(areas["v12"], members=1)
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.post(_url(Person, "add"), _person_add_data(client, other, id_number=hf.id_number()))
     assert response.status_code == 200
     assert "household" in response.context["adminform"].form.errors
     assert other.members.count() == 1
 
 
-def test_person_change_goes_through_the_service(client, areas, cadre):
+def test_person_change_goes_through_the_service(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=2)
     person = hh.members.order_by("pk").last()
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.get(_url(Person, "change", person.pk))
     data = _page_data(response)
     data["health_status"] = "serious"
@@ -322,9 +345,9 @@ def _income_add_data(client, household, **values):
     return data
 
 
-def test_negative_income_is_refused_with_a_message(client, areas, cadre):
+def test_negative_income_is_refused_with_a_message(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=2)
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.post(
         _url(IncomeRecord, "add"), _income_add_data(client, hh, wages="-100", business="300")
     )
@@ -336,9 +359,9 @@ def test_negative_income_is_refused_with_a_message(client, areas, cadre):
     assert not IncomeRecord.objects.filter(household=hh).exists()
 
 
-def test_income_add_computes_per_capita(client, areas, cadre):
+def test_income_add_computes_per_capita(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=2)
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.post(
         _url(IncomeRecord, "add"),
         _income_add_data(client, hh, wages="20000", business="5000", business_expenditure="1000"),
@@ -355,10 +378,10 @@ def test_income_add_computes_per_capita(client, areas, cadre):
     assert not {"members", "net_income", "per_capita_net_income"} & set(form.fields)
 
 
-def test_income_add_for_a_year_already_recorded_is_refused(client, areas, cadre):
+def test_income_add_for_a_year_already_recorded_is_refused(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=1)
-    services.income_record_set(actor=cadre, household=hh, year=2025, wages=10000)
-    client.force_login(cadre)
+    services.income_record_set(actor=village_operator, household=hh, year=2025, wages=10000)
+    client.force_login(village_operator)
     response = client.post(_url(IncomeRecord, "add"), _income_add_data(client, hh, wages="1"))
     assert response.status_code == 200
     assert "year" in response.context["adminform"].form.errors
@@ -368,8 +391,8 @@ def test_income_add_for_a_year_already_recorded_is_refused(client, areas, cadre)
 # --- the household page with its inlines ---------------------------------------------------
 
 
-def test_household_add_with_members_and_income_goes_through_the_services(client, areas, cadre):
-    client.force_login(cadre)
+def test_household_add_with_members_and_income_goes_through_the_services(client, areas, village_operator):
+    client.force_login(village_operator)
     response = client.get(_url(Household, "add"))
     data = _page_data(response, extra_rows={"members": 2, "incomes": 1})
     head_id, child_id = hf.id_number(), hf.id_number()
@@ -398,8 +421,8 @@ def test_household_add_with_members_and_income_goes_through_the_services(client,
     assert (record.members, str(record.per_capita_net_income)) == (2, "15000.00")
 
 
-def test_household_add_refused_in_an_inline_row_saves_nothing(client, areas, cadre):
-    client.force_login(cadre)
+def test_household_add_refused_in_an_inline_row_saves_nothing(client, areas, village_operator):
+    client.force_login(village_operator)
     response = client.get(_url(Household, "add"))
     data = _page_data(response, extra_rows={"members": 2})
     bad = _bad_check_digit(hf.id_number())
@@ -429,9 +452,9 @@ def test_household_add_refused_in_an_inline_row_saves_nothing(client, areas, cad
         assert typed in content
 
 
-def test_household_number_taken_is_shown_on_the_field(client, areas, cadre):
+def test_household_number_taken_is_shown_on_the_field(client, areas, village_operator):
     existing = hf.household(areas["v11"])
-    client.force_login(cadre)
+    client.force_login(village_operator)
     data = _page_data(client.get(_url(Household, "add")))
     data.update({"number": existing.number, "village": str(areas["v11"].pk), "address": "某地"})
     response = client.post(_url(Household, "add"), data)
@@ -439,28 +462,28 @@ def test_household_number_taken_is_shown_on_the_field(client, areas, cadre):
     assert "户编号已存在" in str(response.context["adminform"].form.errors["number"])
 
 
-def test_household_status_fields_are_not_editable(client, areas, cadre):
+def test_household_status_fields_are_not_editable(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=1)
-    client.force_login(cadre)
+    client.force_login(village_operator)
     form = client.get(_url(Household, "change", hh.pk)).context["adminform"].form
     assert not {"monitoring_status", "monitoring_category", "area_code", "head"} & set(form.fields)
     assert form.fields["number"].disabled
 
 
-def test_household_revert_is_refused(client, areas, cadre):
+def test_household_revert_is_refused(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=1)
     version = hh.history.last().history_id
-    client.force_login(cadre)
+    client.force_login(village_operator)
     response = client.get(_url(Household, "simple_history", hh.pk, version))
     assert response.status_code == 200
     assert response.context["revert_disabled"] is True
     assert client.post(_url(Household, "simple_history", hh.pk, version), {}).status_code == 403
 
 
-def test_inline_member_change_and_helper_assignment(client, areas, county_approver):
+def test_inline_member_change_and_helper_assignment(client, areas, operator):
     hh = hf.household(areas["v21"], members=1)
     helper = hf.helper(areas["county"])
-    client.force_login(county_approver)
+    client.force_login(operator)
     response = client.get(_url(Household, "change", hh.pk))
     data = _page_data(response, extra_rows={"helper_assignments": 1})
     data.update(
@@ -478,11 +501,11 @@ def test_inline_member_change_and_helper_assignment(client, areas, county_approv
     assert assignment.helper == helper and assignment.start_date == dt.date(2025, 2, 1)
 
 
-def test_household_page_with_an_active_assignment_saves_and_ends_it(client, areas, county_approver):
+def test_household_page_with_an_active_assignment_saves_and_ends_it(client, areas, operator):
     hh = hf.household(areas["v21"], members=1)
     helper = hf.helper(areas["county"])
     services.helper_assign(actor=None, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
-    client.force_login(county_approver)
+    client.force_login(operator)
     data = _page_data(client.get(_url(Household, "change", hh.pk)))
     data["address"] = "三村1号"
     response = client.post(_url(Household, "change", hh.pk), data)
@@ -502,11 +525,11 @@ def test_household_page_with_an_active_assignment_saves_and_ends_it(client, area
     assert HelperAssignment.objects.get(household=hh).end_date == dt.date(2025, 6, 30)
 
 
-def test_cadre_saves_a_household_with_a_view_only_assignment(client, areas, cadre):
+def test_village_operator_saves_a_household_with_a_view_only_assignment(client, areas, village_operator):
     hh = hf.household(areas["v11"], members=1)
     helper = hf.helper(areas["county"])
     services.helper_assign(actor=None, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
-    client.force_login(cadre)
+    client.force_login(village_operator)
     data = _page_data(client.get(_url(Household, "change", hh.pk)))
     data["address"] = "一村2号"
     response = client.post(_url(Household, "change", hh.pk), data)
@@ -515,11 +538,11 @@ def test_cadre_saves_a_household_with_a_view_only_assignment(client, areas, cadr
     assert hh.address == "一村2号"
 
 
-def test_helper_choices_are_scoped_to_the_county(client, areas, township_reviewer):
+def test_helper_choices_are_scoped_to_the_county(client, areas, township_operator):
     other_county = af.area("130728000000", "怀安县", "county", areas["city"])
     mine = hf.helper(areas["county"], name="本县帮扶人")
     hf.helper(other_county, name="外县帮扶人")
-    client.force_login(township_reviewer)
+    client.force_login(township_operator)
     response = client.get(_url(Helper, "changelist"))
     assert [h.pk for h in response.context["cl"].result_list] == [mine.pk]
     response = client.get(_url(Helper, "add"))
@@ -527,12 +550,12 @@ def test_helper_choices_are_scoped_to_the_county(client, areas, township_reviewe
 
 
 @pytest.mark.parametrize("model", [Household, Person, IncomeRecord, Helper, HelperAssignment])
-def test_registry_pages_open_for_the_county_approver(client, areas, county_approver, model):
+def test_registry_pages_open_for_the_operator(client, areas, operator, model):
     hh = hf.household(areas["v11"], members=1)
-    services.income_record_set(actor=county_approver, household=hh, year=2025, wages=1)
+    services.income_record_set(actor=operator, household=hh, year=2025, wages=1)
     helper = hf.helper(areas["county"])
-    services.helper_assign(actor=county_approver, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
-    client.force_login(county_approver)
+    services.helper_assign(actor=operator, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
+    client.force_login(operator)
     assert client.get(_url(model, "changelist")).status_code == 200
     obj = model.objects.first()
     assert client.get(_url(model, "change", obj.pk)).status_code == 200

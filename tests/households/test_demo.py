@@ -305,7 +305,7 @@ def test_demo_users_one_per_role(db):
         assert user.role == role and list(user.areas.all()) == areas
         assert user.check_password(demo.DEMO_PASSWORD)
         assert user.full_name and not user.is_superuser
-        assert user.is_staff == (username != "dept")
+        assert user.is_staff == (username == "operator")  # the admin is the operators' only
     assert users["dept"].department.code == "medical_insurance"
     admin = users["admin"]
     assert admin.is_superuser and admin.is_staff and admin.check_password(demo.DEMO_PASSWORD)
@@ -330,6 +330,9 @@ def test_demo_logins_command_lists_every_login(db):
     for spec in demo.DEMO_USERS:
         assert spec.username in text
     assert demo.DEMO_PASSWORD in text and "医疗保障局" in text
+    # the site's sign-in page, not the admin (which only operators use)
+    assert "登录地址：http://127.0.0.1:8000/accounts/login/" in text
+    assert "/admin/" not in text
 
 
 # --- the command -----------------------------------------------------------------------------

@@ -584,7 +584,7 @@ def test_printed_notice_has_no_id_phone_bank_or_health_data(client_for, actors, 
     response = client_for(actors.cadre).get(f"/cases/{case.pk}/notice/")
     assert response.status_code == 200
     html = body(response)
-    assert "拟纳入防止返贫监测对象公示" in html
+    assert "拟纳入防止返贫致贫监测对象公示" in html
     assert household.head.name in html
     for member in household.members.all():
         assert member.id_number not in html

@@ -188,7 +188,7 @@ def test_the_exit_procedure_ends_in_elimination(monitored, actors):
     hh.refresh_from_db()
     notice = case.notices.get(step__procedure_kind="exit")
     assert (notice.end_date - notice.start_date).days == 6  # seven days
-    assert "拟风险消除对象公示" in notice.title and "帮扶消除" in notice.content
+    assert "拟标注风险消除对象公示" in notice.title and "帮扶消除" in notice.content
     assert case.status == CaseStatus.ELIMINATED and case.eliminated_on == finished - dt.timedelta(days=1)
     assert case.eliminated_on <= case.exit_due_date
     assert case.next_visit_due is None

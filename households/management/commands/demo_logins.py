@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 from accounts.models import User
 from households import demo
@@ -20,6 +21,13 @@ def _pad(text: str, width: int) -> str:
 
 class Command(BaseCommand):
     help = "列出演示账号（用户名 / 密码 / 角色 / 工作区域）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="站点地址（默认为 make run 的本机地址）。",
+        )
 
     def handle(self, *args, **options):
         names = [u.username for u in demo.DEMO_USERS]
@@ -52,4 +60,4 @@ class Command(BaseCommand):
         self.stdout.write(line)
         for row in rows:
             self.stdout.write("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
-        self.stdout.write("登录地址：http://127.0.0.1:8000/admin/")
+        self.stdout.write(f"登录地址：{options['base_url'].rstrip('/')}{reverse('login')}")
