@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import (
     ROLE_AREA_LEVEL,
@@ -154,9 +155,9 @@ class AreaAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "is_active")
+    list_display = ("code", "name", "name_en", "is_active")
     list_filter = ("is_active",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
 
 
 # --- department API keys and the call log ---------------------------------------------------
@@ -330,7 +331,9 @@ class DepartmentAPIKeyAdmin(_OperatorOnlyAdminMixin, admin.ModelAdmin):
         for key in queryset.filter(revoked=False):
             api_key_revoke(actor=request.user, key=key)
             count += 1
-        messages.success(request, _("已吊销%(n)s个密钥。") % {"n": count})
+        messages.success(
+            request, ngettext("已吊销%(n)s个密钥。", "已吊销%(n)s个密钥。", count) % {"n": count}
+        )
 
 
 @admin.register(ApiCallLog)

@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "monitoring.context_processors.notifications",
             ],
+            "builtins": ["accounts.templatetags.texts"],
         },
     },
 ]

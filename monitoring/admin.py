@@ -56,25 +56,34 @@ class IncomeThresholdAdmin(RoleScopedHistoryAdmin):
 
 @admin.register(RiskType)
 class RiskTypeAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "parent", "needs_subtype", "green_channel", "is_active", "sort_order")
+    list_display = (
+        "code",
+        "name",
+        "name_en",
+        "parent",
+        "needs_subtype",
+        "green_channel",
+        "is_active",
+        "sort_order",
+    )
     list_select_related = ("parent",)
     list_filter = ("is_active", "green_channel", "needs_subtype")
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
 
 
 @admin.register(MeasureCategory)
 class MeasureCategoryAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "kind", "sort_order")
+    list_display = ("code", "name", "name_en", "kind", "sort_order")
     list_filter = ("kind",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
 
 
 @admin.register(Measure)
 class MeasureAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "category", "department", "county", "is_active")
+    list_display = ("code", "name", "name_en", "category", "department", "county", "is_active")
     list_select_related = ("category", "department", "county")
     list_filter = ("is_active", "category", "department")
-    search_fields = ("code", "name", "description")
+    search_fields = ("code", "name", "name_en", "description")
 
 
 @admin.register(RiskMeasureRule)
@@ -88,7 +97,7 @@ class RiskMeasureRuleAdmin(RoleScopedHistoryAdmin):
 
 @admin.register(RiskCategoryRequirement)
 class RiskCategoryRequirementAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "risk_type", "county", "category_names")
+    list_display = ("name", "name_en", "risk_type", "county", "category_names")
     list_select_related = ("risk_type", "county")
     list_filter = ("risk_type",)
     search_fields = ("name",)
@@ -140,6 +149,7 @@ class StepDefinitionInline(RoleScopedInlineMixin, admin.TabularInline):
         "sort_order",
         "code",
         "name",
+        "name_en",
         "kind",
         "actor_role",
         "area_level",
@@ -160,11 +170,19 @@ class StepDefinitionInline(RoleScopedInlineMixin, admin.TabularInline):
 
 @admin.register(ProcedureDefinition)
 class ProcedureDefinitionAdmin(RoleScopedHistoryAdmin):
-    list_display = ("name", "kind", "county", "step_count", "planned_days_display", "time_limit_days")
+    list_display = (
+        "name",
+        "name_en",
+        "kind",
+        "county",
+        "step_count",
+        "planned_days_display",
+        "time_limit_days",
+    )
     list_select_related = ("county",)
     list_filter = ("kind",)
     search_fields = ("name",)
-    fields = ("name", "kind", "county", "description", "planned_days_display", "time_limit_days")
+    fields = ("name", "name_en", "kind", "county", "description", "planned_days_display", "time_limit_days")
     readonly_fields = ("planned_days_display",)
     inlines = (StepDefinitionInline,)
 
