@@ -27,6 +27,7 @@ from .models import (
 )
 from .permissions import ADD, VIEW, RoleScopedAdminMixin, RoleScopedHistoryAdmin, configure_admin_site
 from .services import api_key_issue, api_key_revoke
+from .texts import join_list
 
 configure_admin_site(admin.site)
 
@@ -48,7 +49,7 @@ class _RoleAreasFormMixin:
                     % {
                         "role": Role(role).label,
                         "level": AreaLevel(level).label,
-                        "areas": "、".join(wrong),
+                        "areas": join_list(wrong),
                     },
                 )
         if role == Role.DEPARTMENT and not cleaned.get("department"):
@@ -140,7 +141,7 @@ class UserAdmin(RoleScopedAdminMixin, DjangoUserAdmin):
 
     @admin.display(description=_("工作区域"))
     def area_names(self, obj):
-        return "、".join(area.name for area in obj.areas.all())
+        return join_list(area.name for area in obj.areas.all())
 
 
 @admin.register(Area)
@@ -231,7 +232,7 @@ class DepartmentAPIKeyIssueForm(forms.ModelForm):
             except ValueError:
                 wrong.append(entry)
         if wrong:
-            raise forms.ValidationError(_("不是有效的IP地址或网段：%(e)s") % {"e": "、".join(wrong)})
+            raise forms.ValidationError(_("不是有效的IP地址或网段：%(e)s") % {"e": join_list(wrong)})
         return "\n".join(entries)
 
     def clean_expiry_date(self):
@@ -296,7 +297,7 @@ class DepartmentAPIKeyAdmin(_OperatorOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("权限范围"))
     def scope_list(self, obj):
         labels = dict(Scope.choices)
-        return "、".join(str(labels.get(s, s)) for s in obj.scopes or [])
+        return join_list(labels.get(s, s) for s in obj.scopes or [])
 
     @admin.display(description=_("已过期"), boolean=True)
     def expired(self, obj):

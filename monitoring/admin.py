@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import RoleScopedAdminMixin, RoleScopedHistoryAdmin, RoleScopedInlineMixin
+from accounts.texts import join_list
 from households.idnumber import mask
 
 from .models import (
@@ -108,7 +109,7 @@ class RiskCategoryRequirementAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("至少一项属于"))
     def category_names(self, obj):
-        return "、".join(category.name for category in obj.categories.all())
+        return join_list(obj.categories.all())
 
 
 @admin.register(CountySettings)

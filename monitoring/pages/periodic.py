@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Notification, Role, area_prefix_q
 from accounts.notifications import notification_read
+from accounts.texts import join_list
 from config.forms import already_submitted, remember_submitted
 from monitoring.county import settings_for
 from monitoring.forms import PageForm, style
@@ -239,9 +240,9 @@ def _rule_label(code: str) -> str:
 
 def _plain(value) -> str:
     if isinstance(value, dict):
-        return "，".join(f"{k} {_plain(v)}" for k, v in value.items()) or "0"
+        return join_list((f"{k} {_plain(v)}" for k, v in value.items()), "，", ", ") or "0"
     if isinstance(value, list | tuple):
-        return "、".join(_plain(v) for v in value)
+        return join_list(_plain(v) for v in value)
     return str(value)
 
 
@@ -257,7 +258,7 @@ def count_rows(counts) -> list[tuple[str, str]]:
         if key == "by_rule" and isinstance(value, dict):
             if not value:
                 continue
-            value = "；".join(f"{_rule_label(code)} {n}" for code, n in value.items())
+            value = join_list((f"{_rule_label(code)} {n}" for code, n in value.items()), "；", "; ")
         out.append((label, _plain(value)))
     return out
 
