@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AreaLevel, Role
@@ -146,6 +147,11 @@ class Clue(models.Model):
     def display_description(self) -> str:
         """The description in the active language (a system clue's is translated)."""
         return render_text(self.description_text, self.description)
+
+    @property
+    def display_outcome(self) -> str:
+        """The outcome in the active language (the services store its msgid)."""
+        return gettext(self.outcome) if self.outcome else ""
 
     @property
     def rule_label(self) -> str:

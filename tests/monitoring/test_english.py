@@ -37,6 +37,15 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 REFERENCE = [Department, RiskType, MeasureCategory, Measure, RiskCategoryRequirement, ProcedureDefinition]
 
 
+@pytest.fixture(autouse=True)
+def site_language_afterwards():
+    """A page in English leaves English active in this thread: put the site's language back,
+    so the services of later tests write what they always write (and start from it)."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 def page(client, url: str, language: str) -> str:
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     response = client.get(url)
@@ -215,3 +224,14 @@ def test_every_list_filter_has_an_explicit_label_translated_into_english():
                 english = str(f.label)
             assert not CJK.search(english), (filterset.__name__, name, english)
             assert not [w for w in LOOKUP_WORDS if w in english]
+
+
+def test_a_clue_outcome_in_english(client, case, cadre):
+    clue = Clue.objects.get(case=case)
+    assert clue.outcome == "已启动识别程序"
+    client.force_login(cadre)
+    url = reverse("monitoring:clue_detail", args=[clue.pk])
+    with translation.override("en"):
+        english_outcome = translation.gettext("已启动识别程序")
+    assert english_outcome in page(client, url, "en")
+    assert "已启动识别程序" in page(client, url, "zh-hans")
