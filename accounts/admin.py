@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import (
     ROLE_AREA_LEVEL,
@@ -26,6 +27,7 @@ from .models import (
 )
 from .permissions import ADD, VIEW, RoleScopedAdminMixin, RoleScopedHistoryAdmin, configure_admin_site
 from .services import api_key_issue, api_key_revoke
+from .texts import join_list
 
 configure_admin_site(admin.site)
 
@@ -47,7 +49,7 @@ class _RoleAreasFormMixin:
                     % {
                         "role": Role(role).label,
                         "level": AreaLevel(level).label,
-                        "areas": "、".join(wrong),
+                        "areas": join_list(wrong),
                     },
                 )
         if role == Role.DEPARTMENT and not cleaned.get("department"):
@@ -139,7 +141,7 @@ class UserAdmin(RoleScopedAdminMixin, DjangoUserAdmin):
 
     @admin.display(description=_("工作区域"))
     def area_names(self, obj):
-        return "、".join(area.name for area in obj.areas.all())
+        return join_list(area.name for area in obj.areas.all())
 
 
 @admin.register(Area)
@@ -154,9 +156,9 @@ class AreaAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "is_active")
+    list_display = ("code", "name", "name_en", "is_active")
     list_filter = ("is_active",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
 
 
 # --- department API keys and the call log ---------------------------------------------------
@@ -230,7 +232,7 @@ class DepartmentAPIKeyIssueForm(forms.ModelForm):
             except ValueError:
                 wrong.append(entry)
         if wrong:
-            raise forms.ValidationError(_("不是有效的IP地址或网段：%(e)s") % {"e": "、".join(wrong)})
+            raise forms.ValidationError(_("不是有效的IP地址或网段：%(e)s") % {"e": join_list(wrong)})
         return "\n".join(entries)
 
     def clean_expiry_date(self):
@@ -295,7 +297,7 @@ class DepartmentAPIKeyAdmin(_OperatorOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("权限范围"))
     def scope_list(self, obj):
         labels = dict(Scope.choices)
-        return "、".join(str(labels.get(s, s)) for s in obj.scopes or [])
+        return join_list(labels.get(s, s) for s in obj.scopes or [])
 
     @admin.display(description=_("已过期"), boolean=True)
     def expired(self, obj):
@@ -330,7 +332,9 @@ class DepartmentAPIKeyAdmin(_OperatorOnlyAdminMixin, admin.ModelAdmin):
         for key in queryset.filter(revoked=False):
             api_key_revoke(actor=request.user, key=key)
             count += 1
-        messages.success(request, _("已吊销%(n)s个密钥。") % {"n": count})
+        messages.success(
+            request, ngettext("已吊销%(n)s个密钥。", "已吊销%(n)s个密钥。", count) % {"n": count}
+        )
 
 
 @admin.register(ApiCallLog)

@@ -21,6 +21,8 @@ from simple_history.models import HistoricalRecords
 
 from accounts.validators import validate_phone
 
+from .texts import LocalizedName, render_text
+
 
 class AreaLevel(models.TextChoices):
     PROVINCE = "province", _("省")
@@ -200,11 +202,12 @@ class Area(models.Model):
         return "".join(reversed(names))
 
 
-class Department(models.Model):
+class Department(LocalizedName, models.Model):
     """One of the county's partner departments (行业部门), editable data."""
 
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=150, blank=True)
     is_active = models.BooleanField(_("启用"), default=True)
     history = HistoricalRecords()
 
@@ -214,7 +217,7 @@ class Department(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class Role(models.TextChoices):
@@ -397,6 +400,9 @@ class Notification(models.Model):
     body = models.TextField(_("内容"), blank=True)
     url = models.CharField(_("链接"), max_length=200, blank=True)
     area_code = models.CharField(_("区划代码"), max_length=12, blank=True)
+    #: title and body as msgid and parameters (``accounts.texts``), rendered in the reader's
+    #: language; ``title``/``body`` keep the text in the default language (emails, old rows)
+    texts = models.JSONField(_("消息文本"), default=dict, blank=True)
     created_at = models.DateTimeField(_("时间"), db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("邮件发送时间"), null=True, blank=True)
@@ -411,4 +417,12 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "read_at"]), models.Index(fields=["key"])]
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        return render_text((self.texts or {}).get("title"), self.title)
+
+    @property
+    def display_body(self) -> str:
+        return render_text((self.texts or {}).get("body"), self.body)

@@ -9,6 +9,7 @@ notification records when it was emailed, so a retried send does not repeat it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ from django.core.mail import get_connection, send_mail
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import Notification, Role, User
+from .texts import render_text
 
 CHUNK = 2000
 EMAIL_WITHIN = dt.timedelta(days=2)  # older unsent notifications are not emailed any more
@@ -29,14 +31,26 @@ EMAIL_WITHIN = dt.timedelta(days=2)  # older unsent notifications are not emaile
 
 @dataclass(frozen=True)
 class Message:
-    """What to tell, about what (``key``), to whom."""
+    """What to tell, about what (``key``), to whom.
+
+    ``title`` and ``body`` are plain text or, better, a stored text (``accounts.texts.text``):
+    then each reader sees it in their language, and ``title``/``body`` keep it in the site's.
+    """
 
     key: str
     kind: str
-    title: str
-    body: str = ""
+    title: str | dict
+    body: str | dict = ""
     url: str = ""
     area_code: str = ""
+
+    def row(self) -> tuple[str, str, dict]:
+        """(title, body, texts) to store: the texts rendered in the site's language."""
+        texts = {name: v for name, v in (("title", self.title), ("body", self.body)) if isinstance(v, dict)}
+        with translation.override(settings.LANGUAGE_CODE):
+            title = render_text(self.title) if isinstance(self.title, dict) else self.title
+            body = render_text(self.body) if isinstance(self.body, dict) else self.body
+        return str(title), str(body), texts
 
 
 def users_at(role: str, codes: Iterable[str]) -> dict[str, list[int]]:
@@ -70,11 +84,15 @@ def notify(pairs: Iterable[tuple[int, Message]], *, now: dt.datetime) -> int:
                 "recipient_id", "key"
             )
         )
-    new = [
-        (user_id, key, msg.kind, msg.title[:200], msg.body, msg.url[:200], msg.area_code)
-        for (user_id, key), msg in wanted.items()
-        if (user_id, key) not in existing
-    ]
+    rendered: dict[int, tuple[str, str, dict]] = {}
+    new = []
+    for (user_id, key), msg in wanted.items():
+        if (user_id, key) in existing:
+            continue
+        if id(msg) not in rendered:
+            rendered[id(msg)] = msg.row()
+        title, body, texts = rendered[id(msg)]
+        new.append((user_id, key, msg.kind, title[:200], body, msg.url[:200], msg.area_code, texts))
     for start in range(0, len(new), CHUNK):
         _insert(new[start : start + CHUNK], now)
     if new and settings.NOTIFICATION_EMAIL:
@@ -82,7 +100,7 @@ def notify(pairs: Iterable[tuple[int, Message]], *, now: dt.datetime) -> int:
     return len(new)
 
 
-COLUMNS = ("recipient_id", "key", "kind", "title", "body", "url", "area_code")
+COLUMNS = ("recipient_id", "key", "kind", "title", "body", "url", "area_code", "texts")
 
 
 def _insert(rows: list[tuple], now: dt.datetime) -> None:
@@ -93,11 +111,14 @@ def _insert(rows: list[tuple], now: dt.datetime) -> None:
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cols = [list(col) for col in zip(*rows, strict=True)]
+            cols[-1] = [json.dumps(t, ensure_ascii=False) for t in cols[-1]]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}, created_at) "
-                "SELECT *, %s FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], "
-                "%s::text[], %s::text[]) ON CONFLICT (recipient_id, key) DO NOTHING",
-                [now, *([list(col) for col in zip(*rows, strict=True)])],
+                "SELECT c0, c1, c2, c3, c4, c5, c6, c7::jsonb, %s FROM unnest(%s::bigint[], %s::text[], "
+                "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+                "AS u(c0, c1, c2, c3, c4, c5, c6, c7) ON CONFLICT (recipient_id, key) DO NOTHING",
+                [now, *cols],
             )
         else:
             Notification.objects.bulk_create(
@@ -136,8 +157,13 @@ def notifications_email(*, now: dt.datetime | None = None) -> int:
         with translation.override(settings.LANGUAGE_CODE):
             for items in by_user.values():
                 user = items[0].recipient
-                lines = [f"· {n.title}" + (f"\n  {n.body}" if n.body else "") for n in items]
-                subject = _("【防返贫监测】您有%(n)s条新提醒") % {"n": len(items)}
+                lines = [
+                    f"· {n.display_title}" + (f"\n  {n.display_body}" if n.display_body else "")
+                    for n in items
+                ]
+                subject = ngettext(
+                    "【防返贫监测】您有%(n)s条新提醒", "【防返贫监测】您有%(n)s条新提醒", len(items)
+                ) % {"n": len(items)}
                 send_mail(
                     subject,
                     "\n".join(lines),

@@ -64,6 +64,7 @@ def run(
         call_command("flush", verbosity=0, interactive=False)
         defaults.load(apps)
         defaults.load_review_rules(apps)
+        defaults.load_english_names(apps)
         defaults.load_schedules(apps)
     county_code = county_code or demo.DEFAULT_COUNTY_CODE
     if Household.objects.filter(area_code__startswith=county_code[:6]).exists():

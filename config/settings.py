@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "monitoring.context_processors.notifications",
             ],
+            "builtins": ["accounts.templatetags.texts"],
         },
     },
 ]

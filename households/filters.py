@@ -247,13 +247,13 @@ class HouseholdFilter(filters.FilterSet):
     number = filters.CharFilter(field_name="number", lookup_expr="startswith", label=_("户编号（前缀）"))
     area = AreaFilter(field_name="area_code")
     township = TownshipFilter(field_name="area_code")
-    village = IdFilter(field_name="village_id")
-    household_type = filters.ChoiceFilter(choices=HouseholdType.choices)
-    monitoring_status = StatusFilter(choices=MonitoringStatus.choices)
-    monitoring_category = StatusFilter(choices=MonitoringCategory.choices)
-    low_income_status = StatusFilter(choices=LowIncomeStatus.choices)
+    village = IdFilter(field_name="village_id", label=_("村（编号）"))
+    household_type = filters.ChoiceFilter(choices=HouseholdType.choices, label=_("户类型"))
+    monitoring_status = StatusFilter(choices=MonitoringStatus.choices, label=_("监测状态"))
+    monitoring_category = StatusFilter(choices=MonitoringCategory.choices, label=_("监测对象类别"))
+    low_income_status = StatusFilter(choices=LowIncomeStatus.choices, label=_("低收入类别"))
     low_income = filters.BooleanFilter(method="filter_low_income", label=_("低收入群体"))
-    no_labour_safety_net = filters.BooleanFilter()
+    no_labour_safety_net = filters.BooleanFilter(label=_("整户无劳动能力兜底保障户"))
 
     class Meta:
         model = Household
@@ -267,16 +267,20 @@ class HouseholdFilter(filters.FilterSet):
 
 class PersonFilter(filters.FilterSet):
     search = filters.CharFilter(method="filter_search", label=_("身份证号、户编号或姓名"))
-    name = filters.CharFilter(field_name="name")
+    name = filters.CharFilter(field_name="name", label=_("姓名"))
     id_number = filters.CharFilter(method="filter_id_number", label=_("公民身份号码"))
-    household = IdFilter(field_name="household_id")
+    household = IdFilter(field_name="household_id", label=_("农户（编号）"))
     area = AreaFilter(field_name="household__area_code")
-    sex = filters.ChoiceFilter(choices=Sex.choices)
-    relation = filters.MultipleChoiceFilter(distinct=False, choices=Relation.choices)
-    labour_capacity = filters.MultipleChoiceFilter(distinct=False, choices=LabourCapacity.choices)
-    health_status = filters.MultipleChoiceFilter(distinct=False, choices=HealthStatus.choices)
-    disability = StatusFilter(choices=Disability.choices)
-    is_resident = filters.BooleanFilter()
+    sex = filters.ChoiceFilter(choices=Sex.choices, label=_("性别"))
+    relation = filters.MultipleChoiceFilter(distinct=False, choices=Relation.choices, label=_("与户主关系"))
+    labour_capacity = filters.MultipleChoiceFilter(
+        distinct=False, choices=LabourCapacity.choices, label=_("劳动技能")
+    )
+    health_status = filters.MultipleChoiceFilter(
+        distinct=False, choices=HealthStatus.choices, label=_("健康状况")
+    )
+    disability = StatusFilter(choices=Disability.choices, label=_("残疾情况"))
+    is_resident = filters.BooleanFilter(label=_("家庭常住人口"))
 
     class Meta:
         model = Person

@@ -76,7 +76,8 @@ def change_history(household: Household, *, reveal: bool) -> list[dict]:
                     "kind": kind,
                     "name": name_of(record),
                     "action": ACTIONS.get(record.history_type, record.history_type),
-                    "reason": record.history_change_reason or "",
+                    # services store the reason's msgid (the Chinese text): shown translated
+                    "reason": _(record.history_change_reason) if record.history_change_reason else "",
                     "raw_changes": changes,
                 }
             )

@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import RoleScopedAdminMixin, RoleScopedHistoryAdmin, RoleScopedInlineMixin
+from accounts.texts import join_list
 from households.idnumber import mask
 
 from .models import (
@@ -59,6 +60,7 @@ class RiskTypeAdmin(RoleScopedHistoryAdmin):
     list_display = (
         "code",
         "name",
+        "name_en",
         "parent",
         "needs_subtype",
         "green_channel",
@@ -68,22 +70,22 @@ class RiskTypeAdmin(RoleScopedHistoryAdmin):
     )
     list_select_related = ("parent",)
     list_filter = ("is_active", "green_channel", "needs_subtype")
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
 
 
 @admin.register(MeasureCategory)
 class MeasureCategoryAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "kind", "sort_order")
+    list_display = ("code", "name", "name_en", "kind", "sort_order")
     list_filter = ("kind",)
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "name_en")
 
 
 @admin.register(Measure)
 class MeasureAdmin(RoleScopedHistoryAdmin):
-    list_display = ("code", "name", "category", "department", "county", "is_active")
+    list_display = ("code", "name", "name_en", "category", "department", "county", "is_active")
     list_select_related = ("category", "department", "county")
     list_filter = ("is_active", "category", "department")
-    search_fields = ("code", "name", "description")
+    search_fields = ("code", "name", "name_en", "description")
 
 
 @admin.register(RiskMeasureRule)
@@ -97,7 +99,7 @@ class RiskMeasureRuleAdmin(RoleScopedHistoryAdmin):
 
 @admin.register(RiskCategoryRequirement)
 class RiskCategoryRequirementAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "risk_type", "county", "category_names")
+    list_display = ("name", "name_en", "risk_type", "county", "category_names")
     list_select_related = ("risk_type", "county")
     list_filter = ("risk_type",)
     search_fields = ("name",)
@@ -108,7 +110,7 @@ class RiskCategoryRequirementAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("至少一项属于"))
     def category_names(self, obj):
-        return "、".join(category.name for category in obj.categories.all())
+        return join_list(obj.categories.all())
 
 
 @admin.register(CountySettings)
@@ -152,6 +154,7 @@ class StepDefinitionInline(RoleScopedInlineMixin, admin.TabularInline):
         "sort_order",
         "code",
         "name",
+        "name_en",
         "kind",
         "actor_role",
         "area_level",
@@ -172,11 +175,19 @@ class StepDefinitionInline(RoleScopedInlineMixin, admin.TabularInline):
 
 @admin.register(ProcedureDefinition)
 class ProcedureDefinitionAdmin(RoleScopedHistoryAdmin):
-    list_display = ("name", "kind", "county", "step_count", "planned_days_display", "time_limit_days")
+    list_display = (
+        "name",
+        "name_en",
+        "kind",
+        "county",
+        "step_count",
+        "planned_days_display",
+        "time_limit_days",
+    )
     list_select_related = ("county",)
     list_filter = ("kind",)
     search_fields = ("name",)
-    fields = ("name", "kind", "county", "description", "planned_days_display", "time_limit_days")
+    fields = ("name", "name_en", "kind", "county", "description", "planned_days_display", "time_limit_days")
     readonly_fields = ("planned_days_display",)
     inlines = (StepDefinitionInline,)
 

@@ -521,3 +521,171 @@ def load_schedules(apps) -> None:
             timezone="Asia/Shanghai",
         )
         PeriodicTask.objects.create(name=name, task=task, crontab=crontab, description=description)
+
+
+# English names of the defaults above, by code (procedures by their Chinese name, steps by
+# procedure and step code); an operator edits them in the admin like the Chinese names.
+DEPARTMENTS_EN = {
+    "education": "Education Bureau",
+    "civil_affairs": "Civil Affairs Bureau",
+    "medical_insurance": "Healthcare Security Bureau",
+    "health": "Health Commission",
+    "housing": "Housing and Urban-Rural Development Bureau",
+    "water": "Water Resources Bureau",
+    "human_resources": "Human Resources and Social Security Bureau",
+    "disabled_federation": "Disabled Persons' Federation",
+    "emergency": "Emergency Management Bureau",
+    "public_security": "Public Security Bureau",
+    "agriculture": "Agriculture and Rural Affairs Bureau",
+    "finance": "Finance Bureau",
+}
+RISK_TYPES_EN = {
+    "01": "Illness",
+    "02": "Natural disaster",
+    "0201": "Flood",
+    "0202": "Geological hazard",
+    "0203": "Drought",
+    "0204": "Pests and plant disease",
+    "0205": "Severe weather",
+    "0206": "Earthquake",
+    "0299": "Other natural disaster",
+    "03": "Disability",
+    "04": "Lack of labour",
+    "05": "Accident",
+    "06": "Failed farm or business project",
+    "07": "Unstable employment",
+    "09": "Schooling costs",
+    "10": "Unsafe housing",
+    "11": "Unsafe drinking water",
+    "99": "Other",
+}
+CATEGORIES_EN = {
+    "100A39": "Industry support",
+    "100A40": "Employment support",
+    "100A41": "Financial support",
+    "100A42": "Public-service jobs",
+    "100A45": "Health support",
+    "100A46": "Compulsory education",
+    "100A47": "Other education support",
+    "100A48": "Social safety net",
+    "100A50": "Housing safety",
+    "100A51": "Drinking water safety",
+    "100A52": "Community support",
+    "100A53": "Relocation",
+    "100A54": "Better living and working conditions",
+    "100A55": "Infrastructure",
+}
+MEASURES_EN = {
+    "M0101": "Farm and business development subsidy",
+    "M0102": "Agricultural technical guidance",
+    "M0103": "Dividends from project shares",
+    "M0104": "Help selling farm produce",
+    "M0105": "Farming skills training",
+    "M0106": "Solar power income share",
+    "M0201": "Travel subsidy for migrant work",
+    "M0202": "Vocational skills training",
+    "M0203": "Job referral",
+    "M0204": "Job retention bonus",
+    "M0205": "Local job in an assistance workshop",
+    "M0301": "Microcredit for households out of poverty",
+    "M0302": "Anti-poverty comprehensive insurance",
+    "M0401": "Rural public-service job",
+    "M0402": "Forest ranger job",
+    "M0501": "Help paying basic medical insurance",
+    "M0502": "Medical assistance",
+    "M0503": "Treatment for serious illness",
+    "M0504": "Family doctor contract",
+    "M0505": "Chronic and special outpatient illness cover",
+    "M0601": "Keeping children in school",
+    "M0602": "Living allowance for compulsory education",
+    "M0603": "Home schooling",
+    "M0701": "Rain and Dew Plan",
+    "M0702": "National grant for senior or vocational high school",
+    "M0703": "Student loan from the home county",
+    "M0801": "Minimum living allowance (dibao)",
+    "M0802": "Support for persons in extreme poverty",
+    "M0803": "Temporary assistance",
+    "M0804": "Two disability allowances",
+    "M0805": "Pension insurance contributions paid",
+    "M0806": "Relief for disaster victims",
+    "M0901": "Dilapidated house renovation",
+    "M0902": "House safety inspection",
+    "M1001": "Rural drinking water project",
+    "M1002": "Water testing and purification",
+    "M1101": "Charitable donations",
+    "M1102": "Paired support visits",
+    "M1201": "Relocation and resettlement",
+    "M1202": "Follow-up support after relocation",
+    "M1301": "Better living environment",
+    "M1302": "Better farming conditions",
+    "M1401": "Paved road to the house",
+}
+REQUIREMENTS_EN = {
+    "因病须有健康帮扶、社会帮扶或综合保障措施": (
+        "Illness needs a health, community support or safety-net measure"
+    ),
+    "因学须有教育帮扶、义务教育保障或社会帮扶措施": (
+        "Schooling costs need an education, compulsory education or community support measure"
+    ),
+    "因残须有综合保障或健康帮扶措施": "Disability needs a safety-net or health measure",
+    "因缺劳动力须有综合保障或公益岗位措施": "Lack of labour needs a safety-net or public-service job measure",
+}
+PROCEDURES_EN = {
+    "阳原县叠加识别程序（15天）": "Yangyuan overlapped identification procedure (15 days)",
+    "串联识别程序（30天）": "Serial identification procedure (30 days)",
+    "风险消除程序": "Risk elimination procedure",
+}
+STEPS_EN = {
+    "阳原县叠加识别程序（15天）": {
+        "home_verification": "Home verification (household consent and authorization)",
+        "data_comparison": "County data comparison",
+        "village_review": "Village democratic review",
+        "village_notice": "Village public notice",
+        "township_review": "Township check and first review",
+        "county_approval": "County approval",
+    },
+    "串联识别程序（30天）": {
+        "home_verification": "Home verification (household consent and authorization)",
+        "village_review": "Village democratic review",
+        "village_notice": "Village public notice",
+        "township_review": "Township review",
+        "data_comparison": "County data comparison",
+        "county_approval": "County approval",
+    },
+    "风险消除程序": {
+        "home_verification": "Home check (at least 2 cadres)",
+        "village_review": "Village democratic review",
+        "village_notice": "Village public notice",
+        "township_review": "Township review and acceptance",
+        "county_approval": "County approval and announcement",
+    },
+}
+
+
+def _fill(queryset, names: dict, field: str = "code") -> None:
+    for row in queryset.filter(name_en="", **{f"{field}__in": list(names)}):
+        row.name_en = names[getattr(row, field)]
+        row.save(update_fields=["name_en"])
+
+
+def load_english_names(apps) -> None:
+    """Fill the English names of the default rows (idempotent: a name an operator set is kept)."""
+    _fill(apps.get_model("accounts", "Department").objects, DEPARTMENTS_EN)
+    _fill(apps.get_model("monitoring", "RiskType").objects, RISK_TYPES_EN)
+    _fill(apps.get_model("monitoring", "MeasureCategory").objects, CATEGORIES_EN)
+    _fill(apps.get_model("monitoring", "Measure").objects, MEASURES_EN)
+    _fill(apps.get_model("monitoring", "RiskCategoryRequirement").objects, REQUIREMENTS_EN, "name")
+    _fill(apps.get_model("monitoring", "ProcedureDefinition").objects, PROCEDURES_EN, "name")
+    StepDefinition = apps.get_model("monitoring", "StepDefinition")
+    for step in StepDefinition.objects.filter(name_en="").select_related("procedure"):
+        name_en = STEPS_EN.get(step.procedure.name, {}).get(step.code)
+        if name_en:
+            step.name_en = name_en
+            step.save(update_fields=["name_en"])
+    CaseStep = apps.get_model("monitoring", "CaseStep")
+    copied = []
+    for step in CaseStep.objects.filter(name_en="", definition__isnull=False).select_related("definition"):
+        if step.definition.name_en and step.name == step.definition.name:
+            step.name_en = step.definition.name_en
+            copied.append(step)
+    CaseStep.objects.bulk_update(copied, ["name_en"], batch_size=1000)

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.errors import InvalidTransition, ServiceError, ValidationError
+from accounts.texts import join_list
 from monitoring.models import (
     AssistanceMeasure,
     Clue,
@@ -236,7 +237,7 @@ def _message(exc: Exception) -> str:
     if isinstance(exc, ServiceError):
         return str(exc.message)
     if isinstance(exc, ValidationError):
-        return "；".join(str(m) for m in exc.messages)
+        return join_list(exc.messages, "；", "; ")
     return str(exc)
 
 

@@ -59,20 +59,22 @@ class DepartmentFilter(filters.CharFilter):
 
 
 class ClueFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(distinct=False, choices=ClueStatus.choices)
-    channel = filters.MultipleChoiceFilter(distinct=False, choices=Channel.choices)
+    status = filters.MultipleChoiceFilter(distinct=False, choices=ClueStatus.choices, label=_("处理状态"))
+    channel = filters.MultipleChoiceFilter(distinct=False, choices=Channel.choices, label=_("线索来源"))
     rule = filters.MultipleChoiceFilter(
         field_name="rule_code", distinct=False, choices=ReviewRuleCode.choices, label=_("预警规则")
     )
     area = AreaFilter(field_name="area_code")
     township = TownshipFilter(field_name="area_code")
     village = VillageFilter(field_name="area_code")
-    household = IdFilter(field_name="household_id")
-    case = IdFilter(field_name="case_id")
+    household = IdFilter(field_name="household_id", label=_("农户（编号）"))
+    case = IdFilter(field_name="case_id", label=_("案件（编号）"))
     department = DepartmentFilter()
-    matched = filters.BooleanFilter(field_name="household", lookup_expr="isnull", exclude=True)
-    found_from = filters.DateFilter(field_name="found_date", lookup_expr="gte")
-    found_to = filters.DateFilter(field_name="found_date", lookup_expr="lte")
+    matched = filters.BooleanFilter(
+        field_name="household", lookup_expr="isnull", exclude=True, label=_("已匹配农户")
+    )
+    found_from = filters.DateFilter(field_name="found_date", lookup_expr="gte", label=_("发现日期起"))
+    found_to = filters.DateFilter(field_name="found_date", lookup_expr="lte", label=_("发现日期止"))
 
     class Meta:
         model = Clue
@@ -81,18 +83,20 @@ class ClueFilter(filters.FilterSet):
 
 class CaseFilter(filters.FilterSet):
     search = SearchFilter(household_path="household")
-    status = filters.MultipleChoiceFilter(distinct=False, choices=CaseStatus.choices)
+    status = filters.MultipleChoiceFilter(distinct=False, choices=CaseStatus.choices, label=_("案件状态"))
     open = filters.BooleanFilter(method="filter_open", label=_("在办"))
     area = AreaFilter(field_name="area_code")
     township = TownshipFilter(field_name="area_code")
     village = VillageFilter(field_name="area_code")
-    household = IdFilter(field_name="household_id")
-    category = StatusFilter(choices=MonitoringCategory.choices)
-    green_channel = filters.BooleanFilter()
-    due_from = filters.DateFilter(field_name="due_date", lookup_expr="gte")
-    due_to = filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    household = IdFilter(field_name="household_id", label=_("农户（编号）"))
+    category = StatusFilter(choices=MonitoringCategory.choices, label=_("监测对象类别"))
+    green_channel = filters.BooleanFilter(label=_("绿色通道"))
+    due_from = filters.DateFilter(field_name="due_date", lookup_expr="gte", label=_("识别办结期限起"))
+    due_to = filters.DateFilter(field_name="due_date", lookup_expr="lte", label=_("识别办结期限止"))
     overdue = filters.BooleanFilter(method="filter_overdue", label=_("识别超期"))
-    visit_due_to = filters.DateFilter(field_name="next_visit_due", lookup_expr="lte")
+    visit_due_to = filters.DateFilter(
+        field_name="next_visit_due", lookup_expr="lte", label=_("下次走访期限止")
+    )
 
     class Meta:
         model = MonitoringCase
@@ -114,11 +118,11 @@ class CaseFilter(filters.FilterSet):
 
 class VisitFilter(filters.FilterSet):
     area = AreaFilter(field_name="area_code")
-    household = IdFilter(field_name="household_id")
-    case = IdFilter(field_name="case_id")
-    helper = IdFilter(field_name="helper_id")
-    visited_from = filters.DateFilter(field_name="visited_on", lookup_expr="gte")
-    visited_to = filters.DateFilter(field_name="visited_on", lookup_expr="lte")
+    household = IdFilter(field_name="household_id", label=_("农户（编号）"))
+    case = IdFilter(field_name="case_id", label=_("案件（编号）"))
+    helper = IdFilter(field_name="helper_id", label=_("帮扶责任人（编号）"))
+    visited_from = filters.DateFilter(field_name="visited_on", lookup_expr="gte", label=_("走访日期起"))
+    visited_to = filters.DateFilter(field_name="visited_on", lookup_expr="lte", label=_("走访日期止"))
 
     class Meta:
         model = Visit
@@ -126,9 +130,9 @@ class VisitFilter(filters.FilterSet):
 
 
 class MeasureFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(distinct=False, choices=MeasureStatus.choices)
+    status = filters.MultipleChoiceFilter(distinct=False, choices=MeasureStatus.choices, label=_("落实状态"))
     department = DepartmentFilter()
-    case = IdFilter(field_name="case_id")
+    case = IdFilter(field_name="case_id", label=_("案件（编号）"))
     area = AreaFilter(field_name="case__area_code")
     measure = filters.CharFilter(field_name="measure__code", label=_("措施代码"))
     category = filters.CharFilter(field_name="measure__category__code", label=_("措施类别代码"))

@@ -81,7 +81,7 @@ class PageForm(forms.Form):
 
 def risk_type_choices() -> list[tuple[str, str]]:
     rows = RiskType.objects.filter(is_active=True).order_by("sort_order", "code")
-    return [(rt.code, f"{rt.code} {rt.name}") for rt in rows]
+    return [(rt.code, f"{rt.code} {rt.display_name}") for rt in rows]
 
 
 class ClueReportForm(PageForm):
@@ -390,7 +390,11 @@ class ExitProposeForm(PageForm):
 
 class MeasureChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return f"{obj.code} {obj.name}（{obj.category.name}）"
+        return _("%(code)s %(name)s（%(category)s）") % {
+            "code": obj.code,
+            "name": obj.display_name,
+            "category": obj.category.display_name,
+        }
 
 
 class PlanItemForm(forms.Form):
@@ -525,8 +529,8 @@ class VisitForm(PageFormMixin, forms.Form):
                 widget=forms.CheckboxInput(attrs={"class": "form-check-input", "role": "switch"}),
             )
         risk_types = _risk_types()
-        self.fields["risk_type_codes"].choices = [(r.code, r.name) for r in risk_types]
-        self._risk_parent = {r.code: r.parent.name if r.parent_id else "" for r in risk_types}
+        self.fields["risk_type_codes"].choices = [(r.code, r.display_name) for r in risk_types]
+        self._risk_parent = {r.code: r.parent.display_name if r.parent_id else "" for r in risk_types}
 
     def amount_fields(self):
         return [self[name] for name in AMOUNT_FIELDS]

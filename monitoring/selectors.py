@@ -124,7 +124,7 @@ def _open_steps(case: MonitoringCase) -> list[CaseStep]:
 def _complete_error(step: CaseStep, steps: list[CaseStep], facts: _Facts) -> str | None:
     """What :func:`monitoring.services.cases.step_guard` reads, from what the list has."""
     notice = next((n for n in facts.notices if n.step_id == step.pk), None)
-    pending = [s.name for s in steps if s.procedure_kind == step.procedure_kind and s.pk != step.pk]
+    pending = [s.display_name for s in steps if s.procedure_kind == step.procedure_kind and s.pk != step.pk]
     return guards.step_error(
         step.kind,
         today=facts.today,
@@ -143,11 +143,11 @@ def _step_options(step: CaseStep, steps: list[CaseStep], facts: _Facts) -> list[
     )
 
     def option(action, label, refusal):
-        return _option(action, "step", step.pk, label, refusal, step_id=step.pk, subject=step.name)
+        return _option(action, "step", step.pk, label, refusal, step_id=step.pk, subject=step.display_name)
 
     if step.status == StepStatus.WAITING:
         # Shown disabled, with what it waits for (e.g. approval while the notice runs).
-        pending = [s.name for s in step.waits_for.all() if s.status != StepStatus.DONE]
+        pending = [s.display_name for s in step.waits_for.all() if s.status != StepStatus.DONE]
         if not pending:
             return []
         return [option("complete", _("办结"), who or guards.waiting_error(pending))]
@@ -208,7 +208,7 @@ def _notice_options(facts: _Facts) -> list[CaseOption]:
             _("登记异议"),
             who,
             step_id=notice.step_id,
-            subject=notice.step.name,
+            subject=notice.step.display_name,
         )
         for notice in facts.notices
         if notice.step.status == StepStatus.AVAILABLE
@@ -243,7 +243,12 @@ def _measure_options(am: AssistanceMeasure, facts: _Facts) -> list[CaseOption]:
     am.case = facts.case
     return [
         _option(
-            f"measure_{action}", "measure", am.pk, MEASURE_LABELS[action], refusal, subject=am.measure.name
+            f"measure_{action}",
+            "measure",
+            am.pk,
+            MEASURE_LABELS[action],
+            refusal,
+            subject=am.measure.display_name,
         )
         for action, refusal in measure_actions(facts.user, am).items()
     ]

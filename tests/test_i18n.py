@@ -119,6 +119,31 @@ def test_catalogue_placeholders_match_and_no_chinese_is_left():
     assert chinese == []
 
 
+#: Chinese punctuation that English text must not carry (English writes ": ", "(", ", " …).
+CHINESE_PUNCTUATION = re.compile(r"[：（）、，。；！？“”「」【】《》]")
+
+
+def test_english_reads_as_english_no_chinese_punctuation_and_real_plurals():
+    """No English msgstr carries Chinese punctuation or "(s)" for a plural: a count gets a
+    plural entry (ngettext / blocktranslate count) with both English forms."""
+    punctuation, s_plurals = [], []
+    for e in _po_entries(PO)[1:]:
+        for s in e["msgstrs"]:
+            bare = PLACEHOLDER.sub("", s)
+            if CHINESE_PUNCTUATION.search(bare):
+                punctuation.append((e["msgid"], s))
+            if re.search(r"\w\(s\)|\(es\)", bare):
+                s_plurals.append((e["msgid"], s))
+    assert punctuation == []
+    assert s_plurals == []
+
+
+def test_a_count_reads_in_the_singular_and_the_plural():
+    with translation.override("en"):
+        assert translation.ngettext("剩%(n)s天", "剩%(n)s天", 1) % {"n": 1} == "1 day left"
+        assert translation.ngettext("剩%(n)s天", "剩%(n)s天", 3) % {"n": 3} == "3 days left"
+
+
 def test_committed_mo_is_the_compiled_po():
     """The .mo is what Django reads; it must hold every translation of the .po, unchanged
     (run ``locale/update.sh`` after editing the .po)."""

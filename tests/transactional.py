@@ -30,6 +30,7 @@ def restore_reference_data() -> None:
     else:
         defaults.load(apps)
         defaults.load_review_rules(apps)
+        defaults.load_english_names(apps)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -11,9 +11,11 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AreaLevel, Role
+from accounts.texts import LocalizedName, render_text
 from households.models import MonitoringCategory
 
 from .base import AreaScopedQuerySet
@@ -80,6 +82,9 @@ class Clue(models.Model):
     received_at = models.DateTimeField(_("接收时间"), auto_now_add=True)
     risk_types = models.ManyToManyField("RiskType", verbose_name=_("风险类型"), related_name="clues")
     description = models.TextField(_("情况描述"), blank=True)
+    #: a system clue's description as msgid and parameters (``accounts.texts``), shown in the
+    #: reader's language; ``description`` keeps it in the site's language
+    description_text = models.JSONField(_("情况描述（系统生成）"), default=dict, blank=True)
     amount = models.DecimalField(_("涉及金额（元）"), null=True, blank=True, **MONEY)
     id_number = models.CharField(_("公民身份号码"), max_length=18, blank=True)
     name = models.CharField(_("姓名"), max_length=50, blank=True)
@@ -142,6 +147,16 @@ class Clue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.name or self.household_id} {self.found_date}"
+
+    @property
+    def display_description(self) -> str:
+        """The description in the active language (a system clue's is translated)."""
+        return render_text(self.description_text, self.description)
+
+    @property
+    def display_outcome(self) -> str:
+        """The outcome in the active language (the services store its msgid)."""
+        return gettext(self.outcome) if self.outcome else ""
 
     @property
     def rule_label(self) -> str:
@@ -274,7 +289,7 @@ class CaseStepQuerySet(AreaScopedQuerySet):
         return Q(pk__in=[])
 
 
-class CaseStep(models.Model):
+class CaseStep(LocalizedName, models.Model):
     """A step of a case's procedure, copied from the definition when the procedure starts."""
 
     case = models.ForeignKey(
@@ -286,6 +301,7 @@ class CaseStep(models.Model):
     procedure_kind = models.CharField(_("程序类型"), max_length=20)
     code = models.SlugField(_("代码"), max_length=40)
     name = models.CharField(_("名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=150, blank=True)
     kind = models.CharField(_("步骤类型"), max_length=30)
     actor_role = models.CharField(_("办理角色"), max_length=20, choices=Role.choices)
     area_level = models.CharField(_("办理层级"), max_length=10, choices=AreaLevel.choices)

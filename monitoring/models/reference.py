@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import AreaLevel, Role
+from accounts.texts import LocalizedName
 
 
 def _county_fk(**extra):
@@ -70,11 +71,12 @@ class IncomeThreshold(models.Model):
         return f"{self.year}: {self.amount}"
 
 
-class RiskType(models.Model):
+class RiskType(LocalizedName, models.Model):
     """返贫致贫风险类型 with stable codes (code table 100A27 and Yangyuan's 11 types)."""
 
     code = models.CharField(_("代码"), max_length=8, unique=True)
     name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=80, blank=True)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("上级类型"),
@@ -103,7 +105,7 @@ class RiskType(models.Model):
         ordering = ["sort_order", "code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
     @property
     def root(self) -> RiskType:
@@ -116,9 +118,10 @@ class MeasureKind(models.TextChoices):
     OTHER = "other", _("其他")
 
 
-class MeasureCategory(models.Model):
+class MeasureCategory(LocalizedName, models.Model):
     code = models.CharField(_("代码"), max_length=10, unique=True)
     name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=80, blank=True)
     kind = models.CharField(_("性质"), max_length=20, choices=MeasureKind.choices, default=MeasureKind.OTHER)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
     history = HistoricalRecords()
@@ -129,12 +132,13 @@ class MeasureCategory(models.Model):
         ordering = ["sort_order", "code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
-class Measure(models.Model):
+class Measure(LocalizedName, models.Model):
     code = models.CharField(_("代码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=150, blank=True)
     category = models.ForeignKey(
         MeasureCategory, verbose_name=_("类别"), on_delete=models.PROTECT, related_name="measures"
     )
@@ -157,7 +161,7 @@ class Measure(models.Model):
         ordering = ["category__sort_order", "code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class RuleLevel(models.TextChoices):
@@ -199,7 +203,7 @@ class RiskMeasureRule(models.Model):
         return f"{self.risk_type} · {self.measure} · {self.get_level_display()}"
 
 
-class RiskCategoryRequirement(models.Model):
+class RiskCategoryRequirement(LocalizedName, models.Model):
     """Consistency rule: a risk type needs at least one measure from these categories.
 
     E.g. 因病 needs a health, social or safety-net measure (rule 3_11_003).
@@ -211,6 +215,7 @@ class RiskCategoryRequirement(models.Model):
     )
     categories = models.ManyToManyField(MeasureCategory, verbose_name=_("至少一项属于"), related_name="+")
     name = models.CharField(_("规则名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("风险-措施一致性规则")
@@ -218,7 +223,7 @@ class RiskCategoryRequirement(models.Model):
         ordering = ["risk_type__sort_order"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
 
 class CountySettings(models.Model):
@@ -374,10 +379,11 @@ STEP_DEFAULT_ROLE = {
 }
 
 
-class ProcedureDefinition(models.Model):
+class ProcedureDefinition(LocalizedName, models.Model):
     """A county's procedure: steps, who performs them, their time limits and overlap."""
 
     name = models.CharField(_("名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=150, blank=True)
     kind = models.CharField(_("类型"), max_length=20, choices=ProcedureKind.choices)
     county = _county_fk(related_name="procedures")
     description = models.TextField(_("说明"), blank=True)
@@ -396,7 +402,7 @@ class ProcedureDefinition(models.Model):
         ordering = ["kind", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
     def planned_days(self) -> int:
         """Length of the critical path through the steps (the procedure's planned duration)."""
@@ -413,12 +419,13 @@ class ProcedureDefinition(models.Model):
         return max((end(s) for s in steps), default=0)
 
 
-class StepDefinition(models.Model):
+class StepDefinition(LocalizedName, models.Model):
     procedure = models.ForeignKey(
         ProcedureDefinition, verbose_name=_("程序"), on_delete=models.CASCADE, related_name="steps"
     )
     code = models.SlugField(_("代码"), max_length=40)
     name = models.CharField(_("名称"), max_length=100)
+    name_en = models.CharField(_("英文名称"), max_length=150, blank=True)
     kind = models.CharField(_("步骤类型"), max_length=30, choices=StepKind.choices)
     actor_role = models.CharField(_("办理角色"), max_length=20, choices=Role.choices)
     area_level = models.CharField(_("办理层级"), max_length=10, choices=AreaLevel.choices)
@@ -437,4 +444,4 @@ class StepDefinition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
+from accounts.texts import join_list
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
 from households import idnumber
 from households.api import reveals_identity
@@ -184,7 +185,7 @@ def _data_rows(step: CaseStep) -> list[tuple[str, str]]:
         if key == "risk_type_codes" and isinstance(value, list):
             value = risk_type_names(value)
         if isinstance(value, list):
-            value = "、".join(str(v) for v in value)
+            value = join_list(value)
         elif isinstance(value, bool):
             value = _("已签字") if value else _("未签字")
         elif key == "category" and value in MonitoringCategory.values:
@@ -323,8 +324,8 @@ def _steps(case: MonitoringCase, now) -> tuple[list[CaseStep], dict]:
 
 
 def _history(case: MonitoringCase, steps, measures) -> list[dict]:
-    subjects = {("step", s.pk): s.name for s in steps} | {
-        ("measure", am.pk): am.measure.name for am in measures
+    subjects = {("step", s.pk): s.display_name for s in steps} | {
+        ("measure", am.pk): am.measure.display_name for am in measures
     }
     return [
         {
@@ -458,7 +459,7 @@ def _act(request, pk: int):
             url = reverse("monitoring:case_detail", args=[case.pk])
             remember_submitted(request, token, url)
             label = DONE_MESSAGES.get(action, _("已办理：%(step)s。"))
-            messages.success(request, label % {"step": step.name if step else action_label(action)})
+            messages.success(request, label % {"step": step.display_name if step else action_label(action)})
             return redirect(url)
     else:  # the service's messages too, in the same round (nothing is written)
         values = form.action_values()

@@ -19,15 +19,16 @@ from django.db.models.functions import Concat, Substr
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Notification, Role, area_prefix_q
 from accounts.notifications import notification_read
+from accounts.texts import join_list
 from config.forms import already_submitted, remember_submitted
 from monitoring.county import settings_for
 from monitoring.forms import PageForm, style
@@ -172,7 +173,9 @@ def notifications_read(request):
     else:
         count = notification_read(user=request.user)
     if count:
-        messages.success(request, _("已将%(n)s条提醒标为已读。") % {"n": count})
+        messages.success(
+            request, ngettext("已将%(n)s条提醒标为已读。", "已将%(n)s条提醒标为已读。", count) % {"n": count}
+        )
     else:
         messages.info(request, _("没有需要标为已读的提醒。"))
     return redirect(back)
@@ -237,9 +240,9 @@ def _rule_label(code: str) -> str:
 
 def _plain(value) -> str:
     if isinstance(value, dict):
-        return "，".join(f"{k} {_plain(v)}" for k, v in value.items()) or "0"
+        return join_list((f"{k} {_plain(v)}" for k, v in value.items()), "，", ", ") or "0"
     if isinstance(value, list | tuple):
-        return "、".join(_plain(v) for v in value)
+        return join_list(_plain(v) for v in value)
     return str(value)
 
 
@@ -255,7 +258,7 @@ def count_rows(counts) -> list[tuple[str, str]]:
         if key == "by_rule" and isinstance(value, dict):
             if not value:
                 continue
-            value = "；".join(f"{_rule_label(code)} {n}" for code, n in value.items())
+            value = join_list((f"{_rule_label(code)} {n}" for code, n in value.items()), "；", "; ")
         out.append((label, _plain(value)))
     return out
 
@@ -589,11 +592,18 @@ def failing_checks(checks) -> list[dict]:
     """The criteria an assessment fails (label and detail), robust to odd stored JSON."""
     if not isinstance(checks, list):
         return []
-    return [
-        {"label": c.get("label") or c.get("code") or "", "detail": c.get("detail") or ""}
-        for c in checks
-        if isinstance(c, dict) and not c.get("ok")
-    ]
+    out = []
+    for c in checks:
+        if not isinstance(c, dict) or c.get("ok"):
+            continue
+        shown = ((c.get("i18n") or {}).get(translation.get_language() or "") or {}) or c
+        out.append(
+            {
+                "label": shown.get("label") or c.get("label") or c.get("code") or "",
+                "detail": shown.get("detail", c.get("detail")) or "",
+            }
+        )
+    return out
 
 
 def _year_end_only(user) -> None:

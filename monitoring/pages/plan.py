@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
@@ -195,7 +196,11 @@ def case_plan(request, pk: int):
             else:
                 url = reverse("monitoring:case_detail", args=[case.pk])
                 remember_submitted(request, form.submitted_token(), url)
-                messages.success(request, _("帮扶计划已保存（%(n)s项措施）。") % {"n": len(items)})
+                messages.success(
+                    request,
+                    ngettext("帮扶计划已保存（%(n)s项措施）。", "帮扶计划已保存（%(n)s项措施）。", len(items))
+                    % {"n": len(items)},
+                )
                 return redirect(url)
     else:
         form = PlanForm(initial={"expected_version": case.version})

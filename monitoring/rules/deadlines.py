@@ -88,6 +88,11 @@ class Deadline:
     def is_overdue(self) -> bool:
         return self.state is State.OVERDUE
 
+    @property
+    def days_late(self) -> int:
+        """Days past the due date (0 when not late)."""
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
 
 def deadline(
     due: dt.date | None,

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from accounts.texts import join_list, localized_name
 from monitoring.rules.deadlines import add_months, months_between
 
 ASSISTANCE = "assistance"
@@ -241,9 +242,9 @@ def _guarantees(f: ExitFacts) -> Criterion:
     label = _("“两不愁三保障”及饮水安全有保障")
     missing = [str(GUARANTEE_LABELS[k]) for k in GUARANTEE_FIELDS if not f.guarantees.get(k, True)]
     if missing:
-        detail = _("未达到：%(items)s") % {"items": "、".join(missing)}
+        detail = _("未达到：%(items)s") % {"items": join_list(missing)}
         if f.guarantee_source:
-            detail = f"{detail}（{f.guarantee_source}）"
+            detail = _("%(detail)s（%(source)s）") % {"detail": detail, "source": f.guarantee_source}
         return Criterion(GUARANTEES, label, False, detail)
     return Criterion(GUARANTEES, label, True)
 
@@ -255,8 +256,10 @@ def _no_open_risk(f: ExitFacts) -> Criterion:
             NO_OPEN_RISK,
             label,
             False,
-            _("尚有%(n)s项风险未处理：%(items)s")
-            % {"n": len(f.open_risks), "items": "；".join(f.open_risks)},
+            ngettext(
+                "尚有%(n)s项风险未处理：%(items)s", "尚有%(n)s项风险未处理：%(items)s", len(f.open_risks)
+            )
+            % {"n": len(f.open_risks), "items": join_list(f.open_risks, "；", "; ")},
         )
     return Criterion(NO_OPEN_RISK, label, True)
 
@@ -287,7 +290,7 @@ def _monitoring_contact(f: ExitFacts) -> Criterion:
         missing.append(_("监测联系人电话"))
     if missing:
         return Criterion(
-            MONITORING_CONTACT, label, False, _("未登记：%(items)s") % {"items": "、".join(missing)}
+            MONITORING_CONTACT, label, False, _("未登记：%(items)s") % {"items": join_list(missing)}
         )
     return Criterion(MONITORING_CONTACT, label, True)
 
@@ -369,13 +372,18 @@ def _risk_lines(clues, open_steps: int) -> list[str]:
     prefetched), and one for an unfinished identification procedure."""
     out: list[str] = []
     for clue in clues:
-        names = "、".join(rt.name for rt in clue.risk_types.all())
+        names = join_list(localized_name(rt) for rt in clue.risk_types.all())
         out.append(
             _("%(date)s发现的风险线索（%(risks)s）待研判")
             % {"date": clue.found_date.isoformat(), "risks": names or _("未注明")}
         )
     if open_steps:
-        out.append(_("识别程序尚未办结（%(n)s个步骤未完成）") % {"n": open_steps})
+        out.append(
+            ngettext(
+                "识别程序尚未办结（%(n)s个步骤未完成）", "识别程序尚未办结（%(n)s个步骤未完成）", open_steps
+            )
+            % {"n": open_steps}
+        )
     return out
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
+from accounts.texts import join_list
 from households.models import HouseholdType, MonitoringCategory
 from monitoring.models import CaseStatus, StepKind
 from monitoring.rules.transitions import STOP
@@ -58,7 +59,7 @@ def risk_types_error(
         return _("风险类型最多%(n)s种。") % {"n": maximum}
     unknown = [c for c in codes if c not in roots]
     if unknown:
-        return _("未知的风险类型：%(codes)s。") % {"codes": "、".join(unknown)}
+        return _("未知的风险类型：%(codes)s。") % {"codes": join_list(unknown)}
     lacking = [c for c in codes if c in needs_subtype]
     if lacking:
         return _("自然灾害须选择具体子项（洪涝、地质、旱灾等）。")
@@ -82,7 +83,7 @@ def approval_error(*, pending_steps: list[str], open_objections: int) -> str | N
     if open_objections:
         return _("有未处理的公示异议，不能审定。")
     if pending_steps:
-        return _("以下步骤尚未完成：%(steps)s。") % {"steps": "、".join(pending_steps)}
+        return _("以下步骤尚未完成：%(steps)s。") % {"steps": join_list(pending_steps)}
     return None
 
 
@@ -171,7 +172,7 @@ def waiting_error(pending_steps: Iterable[str]) -> str | None:
     pending = list(pending_steps)
     if not pending:
         return None
-    return _("须待以下步骤完成：%(steps)s。") % {"steps": "、".join(pending)}
+    return _("须待以下步骤完成：%(steps)s。") % {"steps": join_list(pending)}
 
 
 def step_error(

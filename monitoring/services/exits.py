@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import Role
+from accounts.texts import join_list
 from households.models import MonitoringStatus
 from monitoring.county import calendar_for, settings_for
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, StatusChange
@@ -80,7 +81,16 @@ def exit_propose(
     failing = [c for c in checks if not c["ok"]]
     override_reason = (override_reason or "").strip()
     if failing and not override_reason:
-        names = "；".join(f"{c['label']}（{c['detail']}）" if c["detail"] else c["label"] for c in failing)
+        names = join_list(
+            (
+                _("%(detail)s（%(source)s）") % {"detail": c["label"], "source": c["detail"]}
+                if c["detail"]
+                else c["label"]
+                for c in failing
+            ),
+            "；",
+            "; ",
+        )
         raise InvalidTransition(
             _("不符合风险消除条件：%(names)s") % {"names": names}, fields={"criteria": failing}
         )

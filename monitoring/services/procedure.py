@@ -107,6 +107,7 @@ def start_procedure(case: MonitoringCase, procedure: ProcedureDefinition, *, act
             procedure_kind=procedure.kind,
             code=d.code,
             name=d.name,
+            name_en=d.name_en,
             kind=d.kind,
             actor_role=d.actor_role,
             area_level=d.area_level,

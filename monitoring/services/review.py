@@ -44,10 +44,12 @@ from django.db.models import (
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from accounts.errors import ValidationError
 from accounts.models import Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
+from accounts.texts import render_text, text
 from households.models import Household, HouseholdType, IncomeRecord
 from monitoring.county import county_code_of, threshold_for
 from monitoring.models import (
@@ -334,35 +336,42 @@ def _money(value) -> str:
     return f"{Decimal(value).quantize(CENT, ROUND_HALF_UP):,}"
 
 
-def describe(c: Candidate) -> str:
-    """The clue's description, in the site's language (stored, shown to every reader)."""
+def describe(c: Candidate) -> dict:
+    """The clue's description as a stored text (``accounts.texts``): shown in each reader's
+    language, kept in the site's language in ``Clue.description``."""
     if c.rule == R.INCOME_BELOW:
-        return _("%(y)s年家庭人均纯收入%(v)s元，低于当年监测线%(t)s元。") % {
-            "y": c.period,
-            "v": _money(c.value),
-            "t": _money(c.reference),
-        }
+        return text(
+            N_("%(y)s年家庭人均纯收入%(v)s元，低于当年监测线%(t)s元。"),
+            y=c.period,
+            v=_money(c.value),
+            t=_money(c.reference),
+        )
     if c.rule == R.INCOME_NEAR:
-        return _("%(y)s年家庭人均纯收入%(v)s元，高于当年监测线%(t)s元不足%(p)s%%，存在返贫致贫风险。") % {
-            "y": c.period,
-            "v": _money(c.value),
-            "t": _money(c.reference),
-            "p": f"{Decimal(c.extra or 0).normalize():f}",
-        }
+        return text(
+            N_("%(y)s年家庭人均纯收入%(v)s元，高于当年监测线%(t)s元不足%(p)s%%，存在返贫致贫风险。"),
+            y=c.period,
+            v=_money(c.value),
+            t=_money(c.reference),
+            p=f"{Decimal(c.extra or 0).normalize():f}",
+        )
     if c.rule == R.INCOME_DROP:
-        return _("%(y)s年家庭人均纯收入%(v)s元，较上年%(prev)s元下降%(p)s%%。") % {
-            "y": c.period,
-            "v": _money(c.value),
-            "prev": _money(c.reference),
-            "p": c.extra,
-        }
+        return text(
+            N_("%(y)s年家庭人均纯收入%(v)s元，较上年%(prev)s元下降%(p)s%%。"),
+            y=c.period,
+            v=_money(c.value),
+            prev=_money(c.reference),
+            p=c.extra,
+        )
     if c.rule in (R.MEDICAL_OUT_OF_POVERTY, R.MEDICAL_OTHER):
-        return _("%(y)s年合规自付医疗支出%(v)s元，超过%(t)s元。") % {
-            "y": c.period,
-            "v": _money(c.value),
-            "t": _money(c.reference),
-        }
-    return _("农户信息显示：%(rule)s。") % {"rule": R(c.rule).label}
+        return text(
+            N_("%(y)s年合规自付医疗支出%(v)s元，超过%(t)s元。"),
+            y=c.period,
+            v=_money(c.value),
+            t=_money(c.reference),
+        )
+    with translation.override(None):  # the label's msgid (the source language)
+        rule = str(R(c.rule).label)
+    return text(N_("农户信息显示：%(rule)s。"), rule={"m": rule})
 
 
 def _insert(kept: list[Candidate], rules: dict, *, today: dt.date, now: dt.datetime, actor) -> list[int]:
@@ -372,7 +381,8 @@ def _insert(kept: list[Candidate], rules: dict, *, today: dt.date, now: dt.datet
             Clue(
                 channel=Channel.SYSTEM,
                 found_date=today,
-                description=describe(c),
+                description=render_text(described := describe(c)),
+                description_text=described,
                 amount=c.value.quantize(CENT, ROUND_HALF_UP) if c.value is not None else None,
                 name=c.name,
                 person_id=c.person_id,
@@ -451,17 +461,19 @@ def review_county(county_code: str, *, prefix: str | None = None, now: dt.dateti
     return counts
 
 
+NEW_CLUES = N_("风险复核发现%(n)s条新的系统预警线索，请研判")
+
+
 def _notify(county_code: str, prefix: str, count: int, *, first_id: int, today, now) -> None:
     approvers = users_at(Role.COUNTY_APPROVER, [county_code]).get(county_code, [])
-    with translation.override(settings.LANGUAGE_CODE):
-        msg = Message(
-            key=f"risk_review:{prefix}:{first_id}",
-            kind=NotificationKind.RISK_REVIEW,
-            title=_("风险复核发现%(n)s条新的系统预警线索，请研判") % {"n": count},
-            body=_("%(d)s风险复核：收入、支出或保障情况触发预警规则。") % {"d": today.isoformat()},
-            url=reverse("monitoring:clue_list") + f"?channel={Channel.SYSTEM}&status={ClueStatus.PENDING}",
-            area_code=county_code,
-        )
+    msg = Message(
+        key=f"risk_review:{prefix}:{first_id}",
+        kind=NotificationKind.RISK_REVIEW,
+        title=text(NEW_CLUES, NEW_CLUES, count),
+        body=text(N_("%(d)s风险复核：收入、支出或保障情况触发预警规则。"), d=today.isoformat()),
+        url=reverse("monitoring:clue_list") + f"?channel={Channel.SYSTEM}&status={ClueStatus.PENDING}",
+        area_code=county_code,
+    )
     notify(((uid, msg) for uid in approvers), now=now)
 
 

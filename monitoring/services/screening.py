@@ -17,15 +17,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from accounts.models import Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
+from accounts.texts import text
 from households.models import Household
 from monitoring.county import county_code_of, settings_for
 from monitoring.models import ScreeningCampaign, Visit, VisitTask
@@ -111,6 +111,11 @@ def _done_already(campaign: ScreeningCampaign, *, after: int) -> int:
     )
 
 
+#: Notification titles (msgid and plural: the same in Chinese).
+TO_VISIT = N_("%(y)s年集中排查：本村%(n)s户待走访，%(a)s至%(b)s")
+NEW = N_("%(y)s年集中排查：本村新增%(n)s户待走访，%(a)s至%(b)s")
+
+
 def _notify(campaign: ScreeningCampaign, *, after: int, now: dt.datetime) -> None:
     """Village cadres of the villages that got new tasks: how many to visit, and by when."""
     per_village = Counter(
@@ -120,21 +125,22 @@ def _notify(campaign: ScreeningCampaign, *, after: int, now: dt.datetime) -> Non
     )
     cadres = users_at(Role.VILLAGE_CADRE, per_village)
     pairs = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for code, n in per_village.items():
-            msg = Message(
-                key=f"screening:{campaign.pk}:{code}:{after}",
-                kind=NotificationKind.SCREENING,
-                title=(
-                    _("%(y)s年集中排查：本村%(n)s户待走访，%(a)s至%(b)s")
-                    if not after
-                    else _("%(y)s年集中排查：本村新增%(n)s户待走访，%(a)s至%(b)s")
-                )
-                % {"y": campaign.year, "n": n, "a": campaign.start_date, "b": campaign.end_date},
-                url=reverse("monitoring:screening"),
-                area_code=code,
-            )
-            pairs.extend((uid, msg) for uid in cadres.get(code, []))
+    for code, n in per_village.items():
+        msg = Message(
+            key=f"screening:{campaign.pk}:{code}:{after}",
+            kind=NotificationKind.SCREENING,
+            title=text(
+                (NEW if after else TO_VISIT),
+                (NEW if after else TO_VISIT),
+                n,
+                y=campaign.year,
+                a=str(campaign.start_date),
+                b=str(campaign.end_date),
+            ),
+            url=reverse("monitoring:screening"),
+            area_code=code,
+        )
+        pairs.extend((uid, msg) for uid in cadres.get(code, []))
     notify(pairs, now=now)
 
 

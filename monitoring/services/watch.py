@@ -20,16 +20,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import timezone
+from django.utils.translation import gettext_noop as N_
 
 from accounts.models import PREFIX_LENGTH, Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import LEVEL_ROLE, Message, notify, users_at
-from households.models import HelperAssignment
+from accounts.texts import text
+from households.models import HelperAssignment, Household
 from monitoring.county import calendar_for, county_code_of, scope_prefix, settings_for
 from monitoring.models import (
     AssistanceMeasure,
@@ -50,10 +50,41 @@ IDENTIFYING = (CaseStatus.IDENTIFYING, CaseStatus.PROVISIONAL)
 MEASURE_DUE_STATUSES = (CaseStatus.MONITORED, CaseStatus.SECURED_TRACKING)
 IN_PLACE = (MeasureStatus.IN_PROGRESS, MeasureStatus.IMPLEMENTED)
 
+#: Notification titles (msgids; ``v`` village, ``h`` household, ``d`` due date, ``s`` step).
+OVERDUE = {
+    "case": N_("已超期：%(v)s%(h)s户的识别程序应于%(d)s前办结"),
+    "exit": N_("已超期：%(v)s%(h)s户的风险消除程序应于%(d)s前办结"),
+}
+DUE_SOON = {
+    "case": N_("即将到期：%(v)s%(h)s户的识别程序须于%(d)s前办结"),
+    "exit": N_("即将到期：%(v)s%(h)s户的风险消除程序须于%(d)s前办结"),
+}
+ESCALATED = {
+    "step": N_("超期督办：%(v)s%(h)s户「%(s)s」超过期限%(d)s"),
+    "case": N_("超期督办：%(v)s%(h)s户的识别程序超过期限%(d)s"),
+    "exit": N_("超期督办：%(v)s%(h)s户的风险消除程序超过期限%(d)s"),
+    "visit": N_("超期督办：%(v)s%(h)s户的帮扶走访超过期限%(d)s"),
+    "measure": N_("超期督办：%(v)s%(h)s户的帮扶措施落实超过期限%(d)s"),
+}
+
 
 def code_at(area_code: str, level: str) -> str:
     """The 12-digit code of the area at ``level`` that contains the village ``area_code``."""
     return area_code[: PREFIX_LENGTH[level]].ljust(12, "0")
+
+
+def household_names(ids) -> dict[int, dict[str, str]]:
+    """Household id → the parameters naming it in a message: ``h`` the head's name (the
+    household number when it has no head) and ``v`` its village."""
+    ids = sorted(set(ids))
+    out: dict[int, dict[str, str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = Household.objects.filter(pk__in=ids[start : start + CHUNK]).values_list(
+            "pk", "number", "head__name", "village__name"
+        )
+        for pk, number, head, village in rows:
+            out[pk] = {"h": head or number, "v": village or ""}
+    return out
 
 
 def url_for(name: str):
@@ -138,31 +169,33 @@ def deadline_watch(*, now: dt.datetime | None = None, area_code: str = "") -> di
             "pk",
             "case_id",
             "case__area_code",
-            "case__household__number",
+            "case__household_id",
             "name",
             "actor_role",
             "area_level",
             "due_date",
+            "name_en",
         )
         cases = _scope(
             MonitoringCase.objects.filter(status__in=IDENTIFYING, due_date__lte=horizon),
             "area_code",
             area_code,
-        ).values_list("pk", "area_code", "household__number", "due_date")
+        ).values_list("pk", "area_code", "household_id", "due_date")
         exits = _scope(
             MonitoringCase.objects.filter(status=CaseStatus.EXIT_IN_PROGRESS, exit_due_date__lte=horizon),
             "area_code",
             area_code,
-        ).values_list("pk", "area_code", "household__number", "exit_due_date")
+        ).values_list("pk", "area_code", "household_id", "exit_due_date")
         rows = list(steps.iterator(chunk_size=CHUNK))
         case_rows = [("case", *r) for r in cases.iterator(chunk_size=CHUNK)]
         case_rows += [("exit", *r) for r in exits.iterator(chunk_size=CHUNK)]
         who = _Recipients()
-        for _pk, _case, area, _number, _name, role, level, _due in rows:
+        for _pk, _case, area, _hid, _name, role, level, _due, _en in rows:
             who.want(role, code_at(area, level))
         for _kind, _pk, area, _number, _due in case_rows:
             who.want(Role.COUNTY_APPROVER, code_at(area, AreaLevel.COUNTY))
         who.load()
+        names = household_names([r[3] for r in rows] + [r[3] for r in case_rows])
         case_url = url_for("monitoring:case_detail")
         pairs = []
         counts = dict.fromkeys(
@@ -176,58 +209,48 @@ def deadline_watch(*, now: dt.datetime | None = None, area_code: str = "") -> di
             ),
             0,
         )
-        with translation.override(settings.LANGUAGE_CODE):
-            for pk, case_id, area, number, name, role, level, due in rows:
-                soon, cal = rules(area)
-                state = deadlines.deadline(
-                    due, now=now, due_soon_days=deadlines.step_due_soon_days(soon), calendar=cal
-                ).state
-                if state is deadlines.State.OVERDUE:
-                    kind, key = NotificationKind.OVERDUE, f"step-overdue:{pk}:{due}"
-                    title = _("已超期：农户%(n)s「%(s)s」应于%(d)s前办结") % {
-                        "n": number,
-                        "s": name,
-                        "d": due,
-                    }
-                    counts["steps_overdue"] += 1
-                elif state is deadlines.State.DUE_SOON:
-                    kind, key = NotificationKind.DUE_SOON, f"step-due:{pk}:{due}"
-                    title = _("即将到期：农户%(n)s「%(s)s」须于%(d)s前办结") % {
-                        "n": number,
-                        "s": name,
-                        "d": due,
-                    }
-                    counts["steps_due_soon"] += 1
-                else:
-                    continue
-                msg = Message(key=key, kind=kind, title=title, url=case_url(case_id), area_code=area)
-                pairs.extend((uid, msg) for uid in who.get(role, code_at(area, level)))
-            for what, pk, area, number, due in case_rows:
-                soon, cal = rules(area)
-                state = deadlines.deadline(due, now=now, due_soon_days=soon, calendar=cal).state
-                procedure = _("识别程序") if what == "case" else _("风险消除程序")
-                if state is deadlines.State.OVERDUE:
-                    kind, key = NotificationKind.OVERDUE, f"{what}-overdue:{pk}:{due}"
-                    title = _("已超期：农户%(n)s的%(p)s应于%(d)s前办结") % {
-                        "n": number,
-                        "p": procedure,
-                        "d": due,
-                    }
-                    counts[f"{what}s_overdue"] += 1
-                elif state is deadlines.State.DUE_SOON:
-                    kind, key = NotificationKind.DUE_SOON, f"{what}-due:{pk}:{due}"
-                    title = _("即将到期：农户%(n)s的%(p)s须于%(d)s前办结") % {
-                        "n": number,
-                        "p": procedure,
-                        "d": due,
-                    }
-                    counts[f"{what}s_due_soon"] += 1
-                else:
-                    continue
-                msg = Message(key=key, kind=kind, title=title, url=case_url(pk), area_code=area)
-                pairs.extend(
-                    (uid, msg) for uid in who.get(Role.COUNTY_APPROVER, code_at(area, AreaLevel.COUNTY))
+        for pk, case_id, area, hid, name, role, level, due, name_en in rows:
+            soon, cal = rules(area)
+            state = deadlines.deadline(
+                due, now=now, due_soon_days=deadlines.step_due_soon_days(soon), calendar=cal
+            ).state
+            if state is deadlines.State.OVERDUE:
+                kind, key = NotificationKind.OVERDUE, f"step-overdue:{pk}:{due}"
+                title = text(
+                    N_("已超期：%(v)s%(h)s户「%(s)s」应于%(d)s前办结"),
+                    **names.get(hid, {}),
+                    s={"zh": name, "en": name_en},
+                    d=str(due),
                 )
+                counts["steps_overdue"] += 1
+            elif state is deadlines.State.DUE_SOON:
+                kind, key = NotificationKind.DUE_SOON, f"step-due:{pk}:{due}"
+                title = text(
+                    N_("即将到期：%(v)s%(h)s户「%(s)s」须于%(d)s前办结"),
+                    **names.get(hid, {}),
+                    s={"zh": name, "en": name_en},
+                    d=str(due),
+                )
+                counts["steps_due_soon"] += 1
+            else:
+                continue
+            msg = Message(key=key, kind=kind, title=title, url=case_url(case_id), area_code=area)
+            pairs.extend((uid, msg) for uid in who.get(role, code_at(area, level)))
+        for what, pk, area, hid, due in case_rows:
+            soon, cal = rules(area)
+            state = deadlines.deadline(due, now=now, due_soon_days=soon, calendar=cal).state
+            if state is deadlines.State.OVERDUE:
+                kind, key = NotificationKind.OVERDUE, f"{what}-overdue:{pk}:{due}"
+                title = text(OVERDUE[what], **names.get(hid, {}), d=str(due))
+                counts[f"{what}s_overdue"] += 1
+            elif state is deadlines.State.DUE_SOON:
+                kind, key = NotificationKind.DUE_SOON, f"{what}-due:{pk}:{due}"
+                title = text(DUE_SOON[what], **names.get(hid, {}), d=str(due))
+                counts[f"{what}s_due_soon"] += 1
+            else:
+                continue
+            msg = Message(key=key, kind=kind, title=title, url=case_url(pk), area_code=area)
+            pairs.extend((uid, msg) for uid in who.get(Role.COUNTY_APPROVER, code_at(area, AreaLevel.COUNTY)))
         counts["notifications"] = notify(pairs, now=now)
         counts["breaches"] = sum(recorded.values())
         counts["escalated"] = breaches_notify(now=now, kinds=("step", "case", "exit"), area_code=area_code)
@@ -242,40 +265,37 @@ def breaches_notify(*, now: dt.datetime, kinds: tuple[str, ...], area_code: str 
         "pk",
         "case_id",
         "case__area_code",
-        "case__household__number",
+        "case__household_id",
         "kind",
         "step__name",
         "due_date",
         "escalated_to",
+        "step__name_en",
     )
     rows = list(qs.iterator(chunk_size=CHUNK))
     if not rows:
         return 0
     who = _Recipients()
-    for _pk, _case, area, _n, _kind, _step, _due, level in rows:
+    for _pk, _case, area, _hid, _kind, _step, _due, level, _en in rows:
         who.want(LEVEL_ROLE[level], code_at(area, level))
     who.load()
-    labels = {
-        "step": _("办理步骤「%(s)s」"),
-        "case": _("识别程序"),
-        "exit": _("风险消除程序"),
-        "visit": _("帮扶走访"),
-        "measure": _("帮扶措施落实"),
-    }
+    names = household_names([r[3] for r in rows])
     pairs = []
     case_url = url_for("monitoring:case_detail")
-    with translation.override(settings.LANGUAGE_CODE):
-        for pk, case_id, area, number, kind, step, due, level in rows:
-            what = labels.get(kind, kind)
-            what = what % {"s": step} if kind == "step" else what
-            msg = Message(
-                key=f"breach:{pk}",
-                kind=NotificationKind.ESCALATION,
-                title=_("超期督办：农户%(n)s的%(w)s超过期限%(d)s") % {"n": number, "w": what, "d": due},
-                url=case_url(case_id),
-                area_code=area,
-            )
-            pairs.extend((uid, msg) for uid in who.get(LEVEL_ROLE[level], code_at(area, level)))
+    for pk, case_id, area, hid, kind, step, due, level, step_en in rows:
+        msg = Message(
+            key=f"breach:{pk}",
+            kind=NotificationKind.ESCALATION,
+            title=text(
+                ESCALATED.get(kind, ESCALATED["case"]),
+                **names.get(hid, {}),
+                s={"zh": step or "", "en": step_en or ""},
+                d=str(due),
+            ),
+            url=case_url(case_id),
+            area_code=area,
+        )
+        pairs.extend((uid, msg) for uid in who.get(LEVEL_ROLE[level], code_at(area, level)))
     notify(pairs, now=now)
     ids = [r[0] for r in rows]
     for start in range(0, len(ids), CHUNK):
@@ -298,9 +318,9 @@ def visit_watch(*, now: dt.datetime | None = None, area_code: str = "") -> dict:
             area_code,
         )
         rows = list(
-            late.values_list(
-                "pk", "household_id", "area_code", "household__number", "next_visit_due"
-            ).iterator(chunk_size=CHUNK)
+            late.values_list("pk", "household_id", "area_code", "household_id", "next_visit_due").iterator(
+                chunk_size=CHUNK
+            )
         )
         Breach.objects.bulk_create(
             [
@@ -324,18 +344,18 @@ def visit_watch(*, now: dt.datetime | None = None, area_code: str = "") -> dict:
         for _pk, _h, area, _n, _due in rows:
             who.want(Role.VILLAGE_CADRE, area)
         who.load()
+        names = household_names(household_ids)
         pairs = []
         visit_url = url_for("monitoring:visit_create")
-        with translation.override(settings.LANGUAGE_CODE):
-            for pk, hid, area, number, due in rows:
-                msg = Message(
-                    key=f"visit:{pk}:{due}",
-                    kind=NotificationKind.VISIT_OVERDUE,
-                    title=_("走访逾期：监测户%(n)s应于%(d)s前走访") % {"n": number, "d": due},
-                    url=visit_url(hid),
-                    area_code=area,
-                )
-                pairs.extend((uid, msg) for uid in helpers.get(hid, []) + who.get(Role.VILLAGE_CADRE, area))
+        for pk, hid, area, _hid, due in rows:
+            msg = Message(
+                key=f"visit:{pk}:{due}",
+                kind=NotificationKind.VISIT_OVERDUE,
+                title=text(N_("走访逾期：%(v)s监测户%(h)s应于%(d)s前走访"), **names.get(hid, {}), d=str(due)),
+                url=visit_url(hid),
+                area_code=area,
+            )
+            pairs.extend((uid, msg) for uid in helpers.get(hid, []) + who.get(Role.VILLAGE_CADRE, area))
         sent = notify(pairs, now=now)
         escalated = breaches_notify(now=now, kinds=("visit",), area_code=area_code)
     return {"overdue": len(rows), "notifications": sent, "escalated": escalated}
@@ -362,7 +382,7 @@ def measure_watch(*, now: dt.datetime | None = None, area_code: str = "") -> dic
                     identified_on__lt=cutoff,
                 )
                 .filter(~Exists(in_place))
-                .values_list("pk", "area_code", "household__number", "identified_on")
+                .values_list("pk", "area_code", "household_id", "identified_on")
             )
             rows.extend(
                 (pk, area, n, on + dt.timedelta(days=days))
@@ -380,19 +400,22 @@ def measure_watch(*, now: dt.datetime | None = None, area_code: str = "") -> dic
         for _pk, area, _n, _due in rows:
             who.want(Role.VILLAGE_CADRE, area)
         who.load()
+        names = household_names([r[2] for r in rows])
         pairs = []
         plan_url = url_for("monitoring:case_plan")
-        with translation.override(settings.LANGUAGE_CODE):
-            for pk, area, number, due in rows:
-                msg = Message(
-                    key=f"measure:{pk}:{due}",
-                    kind=NotificationKind.MEASURE_MISSING,
-                    title=_("帮扶措施未落实：监测户%(n)s识别后应于%(d)s前落实帮扶措施")
-                    % {"n": number, "d": due},
-                    url=plan_url(pk),
-                    area_code=area,
-                )
-                pairs.extend((uid, msg) for uid in who.get(Role.VILLAGE_CADRE, area))
+        for pk, area, hid, due in rows:
+            msg = Message(
+                key=f"measure:{pk}:{due}",
+                kind=NotificationKind.MEASURE_MISSING,
+                title=text(
+                    N_("帮扶措施未落实：%(v)s监测户%(h)s识别后应于%(d)s前落实帮扶措施"),
+                    **names.get(hid, {}),
+                    d=str(due),
+                ),
+                url=plan_url(pk),
+                area_code=area,
+            )
+            pairs.extend((uid, msg) for uid in who.get(Role.VILLAGE_CADRE, area))
         sent = notify(pairs, now=now)
         escalated = breaches_notify(now=now, kinds=("measure",), area_code=area_code)
     return {"without_measures": len(rows), "notifications": sent, "escalated": escalated}

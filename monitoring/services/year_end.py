@@ -19,15 +19,16 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from accounts.models import NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
+from accounts.texts import text
 from households.models import ABLE_TO_WORK, Person
 from monitoring.county import county_code_of, scope_prefix
 from monitoring.models import CaseStatus, ExitAssessment, ExitMode, MonitoringCase
 from monitoring.rules import deadlines
-from monitoring.rules.eligibility import ASSISTANCE, eligibility_for_cases
+from monitoring.rules.eligibility import ASSISTANCE, Eligibility, eligibility_for_cases
 
 ASSESSED_STATUSES = (CaseStatus.MONITORED, CaseStatus.SECURED_TRACKING)
 #: Domain §6: a household able to work that is still monitored more than a year after its
@@ -63,7 +64,7 @@ def year_end_assessment(*, now: dt.datetime | None = None, area_code: str = "", 
             batch = MonitoringCase.objects.filter(pk__in=ids[start : start + CHUNK]).select_related(
                 "household"
             )
-            results = eligibility_for_cases(batch, today=today, mode=ASSISTANCE)
+            results, translated = _assess(batch, today)
             rows = []
             for case in batch:
                 result = results[case.pk]
@@ -73,7 +74,7 @@ def year_end_assessment(*, now: dt.datetime | None = None, area_code: str = "", 
                         mode=ExitMode.ASSISTANCE,
                         source=SOURCE,
                         assessed_on=today,
-                        checks=result.as_list(),
+                        checks=with_translations(result, translated.get(case.pk, {})),
                         eligible=result.eligible,
                         proposed_by=actor,
                     )
@@ -88,6 +89,34 @@ def year_end_assessment(*, now: dt.datetime | None = None, area_code: str = "", 
     return {"assessed": total, "eligible": ok, "not_eligible": total - ok}
 
 
+def _assess(batch, today: dt.date):
+    """The checklist of each case in the site's language, and in every other language of
+    the site (the stored reasons are read in the reader's language)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        results = eligibility_for_cases(batch, today=today, mode=ASSISTANCE)
+    translated: dict[int, dict[str, Eligibility]] = {}
+    for code, _name in settings.LANGUAGES:
+        if code == settings.LANGUAGE_CODE:
+            continue
+        with translation.override(code):
+            for case_id, result in eligibility_for_cases(batch, today=today, mode=ASSISTANCE).items():
+                translated.setdefault(case_id, {})[code] = result
+    return results, translated
+
+
+def with_translations(result: Eligibility, translated: dict[str, Eligibility]) -> list[dict]:
+    """``result.as_list()`` with each criterion's label and detail in the other languages
+    (``"i18n": {language: {"label", "detail"}}``)."""
+    rows = result.as_list()
+    for code, other in translated.items():
+        for row, criterion in zip(rows, other.criteria, strict=True):
+            row.setdefault("i18n", {})[code] = {
+                "label": str(criterion.label),
+                "detail": str(criterion.detail),
+            }
+    return rows
+
+
 def _notify(counties: list[str], *, today: dt.date, now: dt.datetime) -> None:
     """County approvers: the year's list so far (one aggregate per run)."""
     totals = {
@@ -100,16 +129,19 @@ def _notify(counties: list[str], *, today: dt.date, now: dt.datetime) -> None:
     }
     approvers = users_at(Role.COUNTY_APPROVER, counties)
     pairs = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for county in counties:
-            row = totals.get(county[:6], {"n": 0, "ok": 0})
-            msg = Message(
-                key=f"year_end:{county}:{today.year}:{row['n']}",
-                kind=NotificationKind.YEAR_END,
-                title=_("%(y)s年年终评估：%(ok)s户符合风险消除条件，%(no)s户暂不符合")
-                % {"y": today.year, "ok": row["ok"], "no": row["n"] - row["ok"]},
-                url=reverse("monitoring:year_end") + f"?year={today.year}",
-                area_code=county,
-            )
-            pairs.extend((uid, msg) for uid in approvers.get(county, []))
+    for county in counties:
+        row = totals.get(county[:6], {"n": 0, "ok": 0})
+        msg = Message(
+            key=f"year_end:{county}:{today.year}:{row['n']}",
+            kind=NotificationKind.YEAR_END,
+            title=text(
+                N_("%(y)s年年终评估：%(ok)s户符合风险消除条件，%(no)s户暂不符合"),
+                y=today.year,
+                ok=row["ok"],
+                no=row["n"] - row["ok"],
+            ),
+            url=reverse("monitoring:year_end") + f"?year={today.year}",
+            area_code=county,
+        )
+        pairs.extend((uid, msg) for uid in approvers.get(county, []))
     notify(pairs, now=now)

@@ -133,7 +133,10 @@ def test_a_step_due_tomorrow_tells_the_cadre_of_its_village(case, everyone):
     assert note.area_code == case.area_code
     assert note.created_at == now
     assert note.read_at is None and note.emailed_at is None
-    assert case.household.number in note.title and hv.name in note.title
+    # the household by its head's name and village, not its 16-digit number
+    household = case.household
+    assert f"{household.village.name}{household.head.name}户" in note.title and hv.name in note.title
+    assert household.number not in note.title
     assert not Breach.objects.exists()
 
 
@@ -323,7 +326,7 @@ def test_an_exit_due_soon_tells_the_county_approvers(exiting, everyone, other_co
     note = Notification.objects.get()
     assert note.url == reverse("monitoring:case_detail", args=[exiting.pk])
     assert note.area_code == exiting.area_code and note.created_at == now
-    assert exiting.household.number in note.title and "风险消除程序" in note.title
+    assert exiting.household.head.name in note.title and "风险消除程序" in note.title
     assert "2026-03-16" in note.title
     assert not Breach.objects.exists()
 
@@ -650,7 +653,7 @@ def test_an_overdue_visit_tells_the_helper_and_the_cadre_and_the_township(visite
     ]
     note = Notification.objects.get(recipient__username="helper")
     assert note.url == reverse("monitoring:visit_create", args=[visited.household_id])
-    assert visited.household.number in note.title
+    assert visited.household.head.name in note.title and visited.household.village.name in note.title
 
 
 def test_a_visit_due_today_is_not_overdue(visited, everyone):

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import Notification, NotificationKind, Role
 from households import services as household_services
@@ -63,7 +64,12 @@ def test_eligible_and_not_eligible_households_are_listed_with_their_failing_crit
     assert failing and "monitoring_contact" in failing
     # the same checklist the case page shows
     expected = eligibility_for_case(bad_case, today=d(12, 1))
-    assert bad.checks == expected.as_list()
+    assert [{k: v for k, v in c.items() if k != "i18n"} for c in bad.checks] == expected.as_list()
+    # and in English for an English reader
+    with translation.override("en"):
+        assert [{k: v for k, v in c.items() if k != "i18n"} | c["i18n"]["en"] for c in bad.checks] == (
+            eligibility_for_case(bad_case, today=d(12, 1)).as_list()
+        )
     # nothing about the cases changed: the county acts on the list
     ok_case.refresh_from_db()
     assert ok_case.status == CaseStatus.MONITORED
