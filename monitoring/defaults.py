@@ -629,6 +629,9 @@ REQUIREMENTS_EN = {
     ),
     "因残须有综合保障或健康帮扶措施": "Disability needs a safety-net or health measure",
     "因缺劳动力须有综合保障或公益岗位措施": "Lack of labour needs a safety-net or public-service job measure",
+    "因缺劳动力须有综合保障、公益岗位或产业帮扶（资产收益）措施": (
+        "Lack of labour needs a safety-net, public-service job or asset-income industry measure"
+    ),
 }
 PROCEDURES_EN = {
     "阳原县叠加识别程序（15天）": "Yangyuan overlapped identification procedure (15 days)",
