@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .errors import NotAllowed
+from .lockout import user_unlock
 from .models import (
     ROLE_AREA_LEVEL,
     ApiCallLog,
@@ -116,6 +118,22 @@ class UserAdmin(RoleScopedAdminMixin, DjangoUserAdmin):
         _ROLE,
     )
     readonly_fields = ("last_login", "date_joined")
+    actions = ["unlock"]
+
+    @admin.action(description=_("解除所选用户的登录锁定"), permissions=["change"])
+    def unlock(self, request, queryset):
+        """Forget the selected users' failed sign-ins (:func:`accounts.lockout.user_unlock`)."""
+        count = 0
+        for user in queryset.prefetch_related("areas"):
+            try:
+                count += bool(user_unlock(actor=request.user, user=user))
+            except NotAllowed as exc:
+                messages.error(request, exc.message)
+                return
+        messages.success(
+            request,
+            ngettext("已解除%(n)s个用户的登录锁定。", "已解除%(n)s个用户的登录锁定。", count) % {"n": count},
+        )
 
     def get_fieldsets(self, request, obj=None):
         if obj is not None and request.user.is_superuser:

@@ -108,3 +108,18 @@ def test_staff_passwords_are_at_least_ten_characters_and_not_common(password, re
             validate_password(password, cadre_login)
     else:
         validate_password(password, cadre_login)
+
+
+def test_the_operator_unlocks_from_the_user_admin(client, areas, cadre_login):
+    for n in range(5):
+        sign_in("cadre", f"guess-{n}")
+    operator = af.user(Role.OPERATOR, areas["county"], is_staff=True)
+    client.force_login(operator)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "unlock", "_selected_action": [cadre_login.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "已解除1个用户的登录锁定" in response.content.decode()
+    assert sign_in("cadre", PASSWORD).status_code == 302
