@@ -18,6 +18,7 @@ from monitoring import tasks
 from monitoring.models import RunStatus, TaskName, TaskRun
 from monitoring.services import runs
 from monitoring.services.runs import task_run
+from tests.transactional import reference_data_afterwards  # noqa: F401 (autouse: reference data back afterwards)
 
 COUNTY = "130727000000"
 LEASE = dt.timedelta(seconds=120)
