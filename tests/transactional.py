@@ -29,7 +29,9 @@ def restore_reference_data() -> None:
         connection.creation.deserialize_db_from_string(contents)
     else:
         defaults.load(apps)
+        defaults.mark_point_to_point(apps)
         defaults.load_review_rules(apps)
+        defaults.load_schedules(apps)
         defaults.load_english_names(apps)
 
 
