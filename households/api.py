@@ -13,9 +13,10 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import JSONParser
@@ -61,6 +62,52 @@ class StableOrderingFilter(OrderingFilter):
         return ordering
 
 
+class SearchFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, also reading the filters of a ``POST …/search/`` body (where
+    an ID number goes, never in the query string: :mod:`households.search_terms`)."""
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        body = getattr(view, "search_body", None)
+        if body:
+            data = request.query_params.copy()
+            for name, value in body.items():
+                data[name] = value
+            kwargs["data"] = data
+        return kwargs
+
+
+class SearchBodySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text=_("身份证号（精确）、户编号（前缀）或姓名（精确）"),
+    )
+
+
+class PersonSearchBodySerializer(SearchBodySerializer):
+    id_number = serializers.CharField(
+        required=False, allow_blank=True, max_length=50, help_text=_("公民身份号码（精确）")
+    )
+
+
+class BodySearchMixin:
+    """``POST …/search/``: the list, with the search (an ID number, say) in the JSON body.
+
+    The other filters, the ordering and the page stay in the query string; the answer is the
+    list's (masked, paginated: send the same body to the ``next`` address)."""
+
+    search_body_serializer = SearchBodySerializer
+
+    @action(detail=False, methods=["post"], url_path="search", url_name="search")
+    def search(self, request):
+        body = self.search_body_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.search_body = {name: value for name, value in body.validated_data.items() if value}
+        return self.list(request)
+
+
 class StaffAPIMixin:
     """What every staff endpoint shares: auth, permission, filters, and the masking switch.
 
@@ -71,7 +118,7 @@ class StaffAPIMixin:
     authentication_classes = [TokenAuthentication, SessionAuthentication, DepartmentKeyAuthentication]
     permission_classes = [IsStaff]
     parser_classes = [JSONParser]
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filter_backends = [SearchFilterBackend, StableOrderingFilter]
     #: no OPTIONS metadata: an undocumented 200; OPTIONS is a 405 in the error shape instead
     metadata_class = None
     #: actions whose answer is one record (full ID numbers for the roles that need them)
@@ -283,8 +330,17 @@ class HouseholdDetailSerializer(HouseholdSerializer):
         summary="农户详情",
         description="村干部、乡镇审核、县级审定人员和系统管理员可见完整身份证号与电话，帮扶责任人仍为脱敏。",
     ),
+    search=extend_schema(
+        summary="按身份证号等查找农户",
+        description="查找条件（身份证号、户编号或姓名）放在请求正文中，不放在网址中；"
+        "其他筛选、排序和页码仍在查询参数中。结果与农户列表相同（脱敏、分页）。"
+        "GET 列表的 search 为身份证号时返回400。",
+        request=SearchBodySerializer,
+        parameters=[OpenApiParameter("search", exclude=True)],
+        responses={200: HouseholdSerializer(many=True)},
+    ),
 )
-class HouseholdViewSet(StaffAPIMixin, viewsets.ReadOnlyModelViewSet):
+class HouseholdViewSet(BodySearchMixin, StaffAPIMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = HouseholdFilter
     # ``?ordering=area_code`` or ``-area_code``: by area, then by number. The (area_code, number)
     # index serves any area's list in this order in both directions. A plain ``number`` or
@@ -311,8 +367,17 @@ class HouseholdViewSet(StaffAPIMixin, viewsets.ReadOnlyModelViewSet):
         description="身份证号脱敏，只显示年龄。不统计总数（count 为 null），有下一页时 next 不为空。",
     ),
     retrieve=extend_schema(summary="家庭成员详情"),
+    search=extend_schema(
+        summary="按身份证号查找家庭成员",
+        description="id_number 或 search 放在请求正文中，不放在网址中；其他筛选仍在查询参数中。"
+        "结果与成员列表相同（脱敏、分页）。GET 列表带 id_number（或 search 为身份证号）时返回400。",
+        request=PersonSearchBodySerializer,
+        parameters=[OpenApiParameter("search", exclude=True), OpenApiParameter("id_number", exclude=True)],
+        responses={200: PersonSerializer(many=True)},
+    ),
 )
-class PersonViewSet(StaffAPIMixin, viewsets.ReadOnlyModelViewSet):
+class PersonViewSet(BodySearchMixin, StaffAPIMixin, viewsets.ReadOnlyModelViewSet):
+    search_body_serializer = PersonSearchBodySerializer
     serializer_class = PersonSerializer
     pagination_class = UncountedPagination
     filterset_class = PersonFilter

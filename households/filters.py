@@ -189,7 +189,7 @@ class TownshipFilter(_AreaChoiceFilter):
                     "hx-get": "",
                     "hx-trigger": "change",
                     "hx-include": "closest form",
-                    "hx-params": "not village,page",
+                    "hx-params": "not village,page,search,csrfmiddlewaretoken",
                     "hx-select": "#id_village",
                     "hx-target": "#id_village",
                     "hx-swap": "outerHTML",
@@ -242,7 +242,43 @@ class SearchFilter(filters.CharFilter):
         return qs.filter(household_search_q(value, household_path=self.household_path))
 
 
-class HouseholdFilter(filters.FilterSet):
+class IdNumberNotInQuery:
+    """A FilterSet mixin: an ID number in the request's query string is refused (a 400 through
+    the API), since a query string ends up in access logs; ``POST …/search/`` takes it in the
+    body instead (see :mod:`households.search_terms`)."""
+
+    #: fields refused in a query string whatever they hold, and those refused when they hold
+    #: something that reads as an ID number
+    id_fields: tuple[str, ...] = ()
+    search_fields: tuple[str, ...] = ("search",)
+
+    def is_valid(self):
+        valid = super().is_valid()
+        query = getattr(self.request, "GET", None) or {}
+        for name in (*self.id_fields, *self.search_fields):
+            value = query.get(name)
+            if not value or (name not in self.id_fields and search_kind(value)[0] != "id_number"):
+                continue
+            valid = False
+            if name not in self.form.errors:
+                self.form.add_error(
+                    name,
+                    forms.ValidationError(
+                        _("身份证号不能放在网址中：请用 POST %(path)s 在请求正文中查找。"),
+                        code="id_number_in_url",
+                        params={"path": _search_path(self.request)},
+                    ),
+                )
+        return valid
+
+
+def _search_path(request) -> str:
+    """The POST search of the list asked (``/api/v1/people/`` → ``/api/v1/people/search/``)."""
+    path = getattr(request, "path", "") or ""
+    return path if path.endswith("/search/") else f"{path.rstrip('/')}/search/"
+
+
+class HouseholdFilter(IdNumberNotInQuery, filters.FilterSet):
     search = SearchFilter()
     number = filters.CharFilter(field_name="number", lookup_expr="startswith", label=_("户编号（前缀）"))
     area = AreaFilter(field_name="area_code")
@@ -265,7 +301,9 @@ class HouseholdFilter(filters.FilterSet):
         return qs.exclude(low_income_status="") if value else qs.filter(low_income_status="")
 
 
-class PersonFilter(filters.FilterSet):
+class PersonFilter(IdNumberNotInQuery, filters.FilterSet):
+    id_fields = ("id_number",)
+
     search = filters.CharFilter(method="filter_search", label=_("身份证号、户编号或姓名"))
     name = filters.CharFilter(field_name="name", label=_("姓名"))
     id_number = filters.CharFilter(method="filter_id_number", label=_("公民身份号码"))

@@ -26,7 +26,7 @@ from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Role
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
 
-from . import services
+from . import search_terms, services
 from .filters import HouseholdFilter
 from .forms import HouseholdPageForm, IncomePageForm, PersonPageForm, show_service_error
 from .models import Household, HouseholdType, IncomeRecord, MonitoringStatus, Person
@@ -74,7 +74,13 @@ def _submitted(request, form, url: str, message: str):
 @staff_page
 def household_list(request):
     """Search by name, household number or ID number; masked ID numbers; a fixed number of
-    queries whatever the page length."""
+    queries whatever the page length. An ID number never shows in the address
+    (:mod:`households.search_terms`)."""
+    if request.method == "POST":
+        return search_terms.post_to_get(request)
+    query, redirect_to = search_terms.page_query(request)
+    if redirect_to is not None:
+        return redirect_to
     resident_count = (
         Person.objects.filter(household=OuterRef("pk"), is_resident=True)
         .order_by()
@@ -88,7 +94,7 @@ def household_list(request):
         .annotate(resident_count=Coalesce(Subquery(resident_count), Value(0), output_field=IntegerField()))
         .order_by("number")
     )
-    filterset = HouseholdFilter(request.GET or None, queryset=queryset, request=request)
+    filterset = HouseholdFilter(query or None, queryset=queryset, request=request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -100,7 +106,7 @@ def household_list(request):
             "villages": list(_villages(request.user)) if request.user.role != Role.HELPER else [],
             "household_types": HouseholdType.choices,
             "statuses": [("none" if v == "" else v, label) for v, label in MonitoringStatus.choices],
-            "q": request.GET,
+            "q": query,
             "can_edit": request.user.has_role(*services.REGISTRY_ROLES),
         },
     )

@@ -17,6 +17,7 @@ from households.filters import (
     MAX_ID,
     AreaFilter,
     IdFilter,
+    IdNumberNotInQuery,
     SearchFilter,
     StatusFilter,
     TownshipFilter,
@@ -81,7 +82,7 @@ class ClueFilter(filters.FilterSet):
         fields: list[str] = []
 
 
-class CaseFilter(filters.FilterSet):
+class CaseFilter(IdNumberNotInQuery, filters.FilterSet):
     search = SearchFilter(household_path="household")
     status = filters.MultipleChoiceFilter(distinct=False, choices=CaseStatus.choices, label=_("案件状态"))
     open = filters.BooleanFilter(method="filter_open", label=_("在办"))

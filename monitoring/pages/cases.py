@@ -25,7 +25,7 @@ from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
 from accounts.texts import join_list
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
-from households import idnumber
+from households import idnumber, search_terms
 from households.api import reveals_identity
 from households.models import MonitoringCategory
 from monitoring import dispatch
@@ -115,6 +115,11 @@ def _row_deadline(case: MonitoringCase, clock: Clock):
 
 @staff_page
 def case_list(request):
+    if request.method == "POST":
+        return search_terms.post_to_get(request)
+    query, redirect_to = search_terms.page_query(request)
+    if redirect_to is not None:
+        return redirect_to
     user = request.user
     names = queues_for(user)
     queue = request.GET.get("queue") or names[0]
@@ -125,7 +130,7 @@ def case_list(request):
         user,
         queue,
     )
-    filterset = CaseFilter(request.GET or None, queryset=queryset, request=request)
+    filterset = CaseFilter(query or None, queryset=queryset, request=request)
     style(filterset.form)
     rows = filterset.qs.prefetch_related(
         "risk_types",

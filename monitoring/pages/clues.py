@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import ServiceError, ValidationError
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
-from households import idnumber
+from households import idnumber, search_terms
 from households.api import reveals_identity
 from households.filters import HouseholdFilter
 from households.models import Household
@@ -177,10 +177,10 @@ def clue_bulk(request):
     return redirect(back)
 
 
-def _clue_context(request, clue: Clue, **forms) -> dict:
+def _clue_context(request, clue: Clue, query=None, **forms) -> dict:
     user = request.user
     can_triage = user.has_role(*TRIAGE_ROLES) and clue.status in OPEN
-    q = request.GET.get("q")
+    q = (request.GET if query is None else query).get("q")
     if q is None:
         q = clue.id_number or clue.name
     candidates = []
@@ -203,7 +203,12 @@ def _clue_context(request, clue: Clue, **forms) -> dict:
 @staff_page
 def clue_detail(request, pk: int):
     clue = get_object_or_404(_clue_queryset(request.user), pk=pk)
-    return render(request, "monitoring/clue_detail.html", _clue_context(request, clue))
+    if request.method == "POST":  # the household search box: an ID number never in the address
+        return search_terms.post_to_get(request, "q")
+    query, redirect_to = search_terms.page_query(request, "q")
+    if redirect_to is not None:
+        return redirect_to
+    return render(request, "monitoring/clue_detail.html", _clue_context(request, clue, query))
 
 
 def _blank(field):

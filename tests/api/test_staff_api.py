@@ -292,8 +292,10 @@ def test_search_households_by_id_number_number_and_name(county_approver, world):
     client = client_for(county_approver)
     home = world["households"]["c"]
     member = home.members.order_by("-id").first()
-    assert ids(client.get("/api/v1/households/", {"search": member.id_number})) == {home.pk}
-    assert ids(client.get("/api/v1/households/", {"search": member.id_number.lower()})) == {home.pk}
+    found = client.post("/api/v1/households/search/", {"search": member.id_number}, format="json")
+    assert ids(found) == {home.pk}
+    lower = client.post("/api/v1/households/search/", {"search": member.id_number.lower()}, format="json")
+    assert ids(lower) == {home.pk}
     assert ids(client.get("/api/v1/households/", {"search": home.number})) == {home.pk}
     v11 = {world["households"]["a"].pk, world["households"]["b"].pk}
     assert ids(client.get("/api/v1/households/", {"search": "H130727100201"})) == v11
@@ -305,9 +307,14 @@ def test_search_people_and_cases(county_approver, world):
     client = client_for(county_approver)
     member = world["households"]["d"].head
     assert ids(client.get("/api/v1/people/", {"search": member.name})) == {member.pk}
-    assert ids(client.get("/api/v1/people/", {"id_number": member.id_number})) == {member.pk}
-    assert ids(client.get("/api/v1/people/", {"search": member.id_number})) == {member.pk}
+    by_number = client.post("/api/v1/people/search/", {"id_number": member.id_number}, format="json")
+    assert ids(by_number) == {member.pk}
+    assert ids(client.post("/api/v1/people/search/", {"search": member.id_number}, format="json")) == {
+        member.pk
+    }
     assert ids(client.get("/api/v1/cases/", {"search": member.name})) == {world["cases"]["d"].pk}
+    by_id = client.post("/api/v1/cases/search/", {"search": member.id_number}, format="json")
+    assert ids(by_id) == {world["cases"]["d"].pk}
     assert ids(client.get("/api/v1/cases/", {"search": world["households"]["d"].number})) == {
         world["cases"]["d"].pk
     }
@@ -315,7 +322,8 @@ def test_search_people_and_cases(county_approver, world):
 
 def test_search_stays_inside_the_area(cadre, world):
     member = world["households"]["d"].head
-    assert ids(client_for(cadre).get("/api/v1/households/", {"search": member.id_number})) == set()
+    outside = client_for(cadre).post("/api/v1/households/search/", {"search": member.id_number}, format="json")
+    assert ids(outside) == set()
 
 
 def test_household_filters(county_approver, areas, world):

@@ -909,8 +909,10 @@ def test_match_an_alert_to_a_household_then_open_a_case(client_for, county_appro
 def test_search_by_id_number_finds_the_household(client_for, county_approver, household):
     head = household.head
     clue = alert(county_approver, n=7)
-    page = client_for(county_approver).get(f"/clues/{clue.pk}/?q={head.id_number}")
+    page = client_for(county_approver).post(f"/clues/{clue.pk}/", {"q": head.id_number}, follow=True)
     assert [h.pk for h in page.context["candidates"]] == [household.pk]
+    (url, _status), = page.redirect_chain
+    assert head.id_number not in url and "search_key=" in url
 
 
 def test_dismiss_needs_a_reason(client_for, county_approver):
