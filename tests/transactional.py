@@ -26,7 +26,18 @@ def restore_reference_data() -> None:
     # test (which loads the same copy) updates these rows instead of colliding with new ones.
     contents = getattr(connection, "_test_serialized_contents", None)
     if contents:
+        # A plain transactional test's flush re-creates the content types and permissions
+        # (post_migrate) under new keys; the copy brings back the originals, so clear those
+        # first or their natural keys collide.
+        from django.contrib.auth.models import Permission
+        from django.contrib.contenttypes.models import ContentType
+
+        with transaction.atomic():
+            Permission.objects.all().delete()
+            ContentType.objects.all().delete()
+        ContentType.objects.clear_cache()
         connection.creation.deserialize_db_from_string(contents)
+        ContentType.objects.clear_cache()
     else:
         defaults.load(apps)
         defaults.mark_point_to_point(apps)
