@@ -24,12 +24,15 @@ from .models import (
     DepartmentAPIKey,
     Role,
     Scope,
+    SecurityEvent,
+    StaffToken,
     User,
     area_prefix_q,
 )
 from .permissions import ADD, VIEW, RoleScopedAdminMixin, RoleScopedHistoryAdmin, configure_admin_site
 from .services import api_key_issue, api_key_revoke
 from .texts import join_list
+from .tokens import token_revoke
 
 configure_admin_site(admin.site)
 
@@ -126,7 +129,7 @@ class UserAdmin(RoleScopedAdminMixin, DjangoUserAdmin):
         count = 0
         for user in queryset.prefetch_related("areas"):
             try:
-                count += bool(user_unlock(actor=request.user, user=user))
+                count += bool(user_unlock(actor=request.user, user=user, request=request))
             except NotAllowed as exc:
                 messages.error(request, exc.message)
                 return
@@ -365,8 +368,92 @@ class ApiCallLogAdmin(_OperatorOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("api_key", "user")
     date_hierarchy = "at"
     ordering = ("-at",)
-    readonly_fields = ("at", "method", "path", "status", "duration_ms", "api_key", "user", "ip")
+    readonly_fields = (
+        "at",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "api_key",
+        "staff_token",
+        "user",
+        "ip",
+    )
     fields = readonly_fields
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(_OperatorOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: people's API tokens (never their hash); an operator can revoke them."""
+
+    list_display = (
+        "prefix",
+        "name",
+        "user",
+        "created",
+        "expiry_date",
+        "last_used_at",
+        "last_used_ip",
+        "revoked",
+    )
+    list_filter = ("revoked",)
+    search_fields = ("prefix", "name", "user__username", "user__full_name")
+    list_select_related = ("user",)
+    ordering = ("-created",)
+    readonly_fields = (
+        "prefix",
+        "name",
+        "user",
+        "created",
+        "expiry_date",
+        "last_used_at",
+        "last_used_ip",
+        "revoked",
+        "revoked_at",
+        "rotated_from",
+    )
+    fields = readonly_fields
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("吊销所选令牌"))
+    def revoke_tokens(self, request, queryset):
+        count = 0
+        for token in queryset.filter(revoked=False):
+            try:
+                token_revoke(actor=request.user, token=token, request=request)
+            except NotAllowed as exc:
+                self.message_user(request, str(exc.message), messages.ERROR)
+                return
+            count += 1
+        self.message_user(
+            request, ngettext("已吊销%(n)s个令牌。", "已吊销%(n)s个令牌。", count) % {"n": count}
+        )
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(_OperatorOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: sign-ins, failures, lockouts, tokens and exports."""
+
+    list_display = ("at", "kind", "username", "user", "ip")
+    list_filter = ("kind",)
+    search_fields = ("username", "user__username", "ip")
+    list_select_related = ("user",)
+    date_hierarchy = "at"
+    ordering = ("-at",)
+    readonly_fields = ("at", "kind", "username", "user", "ip", "detail")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # The library's own key model is not used here: department keys are DepartmentAPIKey.

@@ -9,9 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from .models import ApiCallLog, DepartmentAPIKey, Role
+from .models import ApiCallLog, DepartmentAPIKey, Role, SecurityEventKind, StaffToken
 
 KEYWORD = "Api-Key"
+TOKEN_KEYWORD = "Token"
+#: a token's "last used" is written at most this often (seconds), not on every call
+LAST_USED_EVERY = 60
 
 
 def client_ip(request) -> str:
@@ -45,6 +48,54 @@ class DepartmentKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return KEYWORD
+
+
+class StaffTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token <prefix>.<secret>`` → the token's owner, while the token is
+    neither revoked nor expired and the owner is active. A refused token is logged."""
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header.startswith(TOKEN_KEYWORD + " "):
+            return None
+        raw = header[len(TOKEN_KEYWORD) + 1 :].strip()
+        prefix, _sep, _rest = raw.partition(".")
+        token = (
+            StaffToken.objects.select_related("user").filter(prefix=prefix[:8]).first() if prefix else None
+        )
+        if token is None or not token.is_valid(raw):
+            raise exceptions.AuthenticationFailed(_("令牌无效。"))
+        reason = None
+        if token.revoked:
+            reason, message = "revoked", _("令牌已吊销。")
+        elif token.has_expired:
+            reason, message = "expired", _("令牌已过期，请在“我的令牌”页面新建或轮换。")
+        elif not token.user.is_active:
+            reason, message = "inactive", _("账号已停用。")
+        if reason:
+            from .security import security_event
+
+            security_event(
+                SecurityEventKind.TOKEN_REFUSED,
+                request=request,
+                user=token.user,
+                token=token.prefix,
+                reason=reason,
+            )
+            raise exceptions.AuthenticationFailed(message)
+        now = timezone.now()
+        ip = client_ip(request) or None
+        if (
+            token.last_used_at is None
+            or (now - token.last_used_at).total_seconds() > LAST_USED_EVERY
+            or (token.last_used_ip != ip)
+        ):
+            StaffToken.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+        request._staff_token = token
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return TOKEN_KEYWORD
 
 
 class HasScope(permissions.BasePermission):
@@ -127,6 +178,7 @@ class ApiCallLogMiddleware:
             else None
         )
         key = getattr(drf_request, "_api_key", None) if drf_request is not None else None
+        token = getattr(drf_request, "_staff_token", None) if drf_request is not None else None
         user = (
             getattr(drf_request, "user", None) if drf_request is not None else getattr(request, "user", None)
         )
@@ -135,6 +187,7 @@ class ApiCallLogMiddleware:
         try:
             ApiCallLog.objects.create(
                 api_key=key,
+                staff_token=token,
                 user=user if (user is not None and getattr(user, "is_authenticated", False)) else None,
                 method=request.method[:10],
                 path=request.path.replace("\x00", "")[:300],

@@ -7,7 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("用户与区划")
 
     def ready(self):
-        from . import role_grants, tasks  # noqa: F401 - tasks: registers the Celery tasks by name
+        from . import role_grants, security, tasks  # noqa: F401 - tasks: the Celery tasks by name; security: receivers
         from .permissions import register_grants
 
         register_grants(role_grants.GRANTS, role_grants.NEVER)
+        security.connect_axes()

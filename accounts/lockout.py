@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from accounts.errors import NotAllowed
-from accounts.models import Role
+from accounts.models import Role, SecurityEventKind
+from accounts.security import security_event
 
 
 def lockout_response(request, original_response=None, credentials=None):
@@ -24,14 +25,18 @@ def lockout_response(request, original_response=None, credentials=None):
     return render(request, "registration/locked_out.html", context, status=settings.AXES_HTTP_RESPONSE_CODE)
 
 
-def user_unlock(*, actor, user) -> int:
+def user_unlock(*, actor, user, request=None) -> int:
     """Lift ``user``'s sign-in lockout (their failed attempts are forgotten); returns how many
     attempt records were removed. Operators for users of their areas, and superusers."""
-    if not (actor.is_superuser or (actor.has_role(Role.OPERATOR) and _covers_user(actor, user))):
+    if not (actor.is_superuser or (actor.has_role(Role.OPERATOR) and covers_user(actor, user))):
         raise NotAllowed(_("只有系统管理员可以解除本区域用户的登录锁定。"))
-    return reset(username=user.get_username())
+    removed = reset(username=user.get_username())
+    security_event(
+        SecurityEventKind.UNLOCKED, request=request, user=user, by=actor.get_username(), attempts=removed
+    )
+    return removed
 
 
-def _covers_user(actor, user) -> bool:
+def covers_user(actor, user) -> bool:
     codes = [area.code for area in user.areas.all()]
     return bool(codes) and all(actor.covers(code) for code in codes)

@@ -338,12 +338,88 @@ class DepartmentAPIKey(AbstractAPIKey):
         return False
 
 
+class StaffToken(AbstractAPIKey):
+    """A person's API token (``Authorization: Token <prefix>.<secret>``): stored hashed, always
+    expiring, revocable and rotatable by its owner; every use is logged (``ApiCallLog``).
+
+    The prefix (8 characters, shown to the owner) names the token in pages and URLs; the
+    primary key holds the hash and never leaves the server.
+    """
+
+    user = models.ForeignKey(
+        "User", verbose_name=_("所属用户"), on_delete=models.CASCADE, related_name="staff_tokens"
+    )
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("最近使用IP"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    #: the token this one replaced, when it was made by rotation
+    rotated_from = models.CharField(_("轮换自"), max_length=8, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("个人接口令牌")
+        verbose_name_plural = _("个人接口令牌")
+        indexes = [models.Index(fields=["user", "revoked"])]
+
+    @property
+    def state(self) -> str:
+        if self.revoked:
+            return "revoked"
+        if self.has_expired:
+            return "expired"
+        return "active"
+
+
+class SecurityEventKind(models.TextChoices):
+    LOGIN = "login", _("登录")
+    LOGOUT = "logout", _("退出登录")
+    LOGIN_FAILED = "login_failed", _("登录失败")
+    LOCKED_OUT = "locked_out", _("登录被锁定")
+    UNLOCKED = "unlocked", _("解除登录锁定")
+    TOKEN_CREATED = "token_created", _("创建接口令牌")
+    TOKEN_ROTATED = "token_rotated", _("轮换接口令牌")
+    TOKEN_REVOKED = "token_revoked", _("吊销接口令牌")
+    TOKEN_REFUSED = "token_refused", _("接口令牌被拒绝")
+    EXPORT = "export", _("导出数据")
+
+
+class SecurityEvent(models.Model):
+    """What a security review asks for: sign-ins and their failures, lockouts, tokens made,
+    rotated, revoked or refused, and data leaving the system. Append-only."""
+
+    kind = models.CharField(_("事件"), max_length=20, choices=SecurityEventKind.choices, db_index=True)
+    user = models.ForeignKey(
+        "User", verbose_name=_("用户"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    #: the name typed or known at the time (kept when the user is unknown or later removed)
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    ip = models.GenericIPAddressField(_("来源IP"), null=True, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("安全事件")
+        verbose_name_plural = _("安全事件")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.username}"
+
+
 class ApiCallLog(models.Model):
     """Every API call: which key or user, method, path, status, time taken."""
 
     api_key = models.ForeignKey(
         DepartmentAPIKey,
         verbose_name=_("密钥"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    staff_token = models.ForeignKey(
+        StaffToken,
+        verbose_name=_("个人令牌"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -130,10 +130,52 @@ class ClosedErrorSchema(OpenApiSerializerExtension):
 
 
 class Pagination(PageNumberPagination):
+    """``?page=`` (1, 2, …) and ``?page_size=`` (1–500): a value that is not such a number is a
+    400 naming the parameter, never silently replaced; a page past the end is a 404."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    last_page_strings = ()
     django_paginator_class = CappedCountPaginator
+
+    def _positive(self, request, name: str, maximum: int | None = None) -> int | None:
+        values = request.query_params.getlist(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise exceptions.ValidationError({name: _("只能给出一个值。")})
+        try:
+            number = int(values[0])
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1 or (maximum is not None and number > maximum):
+            if maximum is None:
+                message = _("须为正整数。")
+            else:
+                message = _("须为 1 到 %(max)s 之间的整数。") % {"max": maximum}
+            raise exceptions.ValidationError({name: message})
+        return number
+
+    def requested_page(self, request) -> int:
+        return self._positive(request, self.page_query_param) or 1
+
+    def get_page_size(self, request):
+        size = self._positive(request, self.page_size_query_param, self.max_page_size)
+        return size or self.page_size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.requested_page(request)  # a malformed page number is a 400 before any query
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1, "maximum": self.max_page_size}
+        return parameters
 
     def get_paginated_response(self, data):
         count = self.page.paginator.count
@@ -155,6 +197,19 @@ class Pagination(PageNumberPagination):
         }
         base["required"] = [*base.get("required", []), "count_capped"]
         return base
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.api_auth.StaffTokenAuthentication"
+    name = "StaffToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Token <prefix>.<secret> (a person's own token: /account/tokens/)",
+        }
 
 
 class DepartmentKeyScheme(OpenApiAuthenticationExtension):

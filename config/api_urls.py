@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from accounts import api as accounts_api
 from households import api as households_api
 from monitoring.api import departments as department_api
 from monitoring.api import staff as staff_api
@@ -14,6 +15,7 @@ router.include_root_view = False
 department_api.register(router)
 households_api.register(router)
 staff_api.register(router)
+accounts_api.register(router)
 
 urlpatterns = [
     path(

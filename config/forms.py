@@ -114,3 +114,61 @@ def add_service_errors(form: forms.Form, exc: Exception | None) -> None:
         if str(message) not in shown:
             shown.add(str(message))
             form.add_error(None, message)
+
+
+def style(form: forms.BaseForm) -> forms.BaseForm:
+    """Bootstrap classes on every widget (also used on the FilterSets' forms)."""
+    errors = getattr(form, "_errors", None) or {}  # never run the validation from here
+    for name, f in form.fields.items():
+        widget = f.widget
+        if isinstance(widget, forms.HiddenInput):
+            continue
+        if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select | forms.SelectMultiple):
+            css = "form-select"
+        else:
+            css = "form-control"
+        classes = widget.attrs.get("class", "")
+        if css not in classes.split():
+            widget.attrs["class"] = f"{classes} {css}".strip()
+        grouped = isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect)
+        if name in errors and not grouped and "is-invalid" not in widget.attrs["class"].split():
+            widget.attrs["class"] += " is-invalid"
+            widget.attrs["aria-invalid"] = "true"
+    return form
+
+
+class PageForm(forms.Form):
+    """A form with the one-time token, Bootstrap classes and invalid fields marked."""
+
+    token = SubmitTokenField()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["token"].initial = new_token()
+        style(self)
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        style(self)
+
+    def submitted_token(self) -> str:
+        return (self.data.get(self.add_prefix("token")) or "").strip() if self.is_bound else ""
+
+
+def error_status(exc: Exception) -> int:
+    """The status of a page that shows a service's refusal (403, 409; 200 for input errors)."""
+    if isinstance(exc, ServiceError):
+        return exc.http_status
+    return 200
+
+
+def show_error(form, exc: Exception) -> None:
+    """Put a service's refusal on the form: field messages next to their fields, the rest on top."""
+    if isinstance(exc, ValidationError):
+        apply_service_errors(form, exc)
+        return
+    form.add_error(None, str(exc.message) if isinstance(exc, ServiceError) else str(exc))

@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -126,6 +125,12 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
 if AXES_IPWARE_PROXY_COUNT:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
+#: A staff API token's lifetime when its owner does not choose one, and the longest allowed.
+STAFF_TOKEN_DAYS = env.int("STAFF_TOKEN_DAYS", default=90)
+STAFF_TOKEN_MAX_DAYS = env.int("STAFF_TOKEN_MAX_DAYS", default=365)
+#: How many live tokens one person may hold.
+STAFF_TOKEN_MAX_ACTIVE = env.int("STAFF_TOKEN_MAX_ACTIVE", default=5)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -177,7 +182,7 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.api_auth.DepartmentKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api_auth.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -224,7 +229,12 @@ SPECTACULAR_SETTINGS = {
         "MeasureStatusEnum": "monitoring.models.cases.MeasureStatus",
         "DismissReasonEnum": "monitoring.models.cases.DismissReason",
         "MonitoringCategoryEnum": "households.models.MonitoringCategory",
+        "TokenStateEnum": "accounts.api.TOKEN_STATES",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_errors",
+    ],
 }
 
 # Celery: Redis in production; with no broker configured, tasks run eagerly in-process so

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
@@ -23,7 +23,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from accounts.api_auth import DepartmentKeyAuthentication, IsStaff
+from accounts.api_auth import DepartmentKeyAuthentication, IsStaff, StaffTokenAuthentication
 from accounts.models import Role
 from config.api import Pagination, ReadOnlyModelSerializer
 
@@ -115,7 +115,7 @@ class StaffAPIMixin:
     (``retrieve`` and the answers of writes) for a role that needs it.
     """
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication, DepartmentKeyAuthentication]
+    authentication_classes = [StaffTokenAuthentication, SessionAuthentication, DepartmentKeyAuthentication]
     permission_classes = [IsStaff]
     parser_classes = [JSONParser]
     filter_backends = [SearchFilterBackend, StableOrderingFilter]
@@ -149,12 +149,8 @@ class UncountedPagination(Pagination):
         size = self.get_page_size(request)
         if not size:
             return None
-        raw = request.query_params.get(self.page_query_param) or "1"
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            number = 0
-        if not 1 <= number <= self.max_page_number:
+        number = self.requested_page(request)
+        if number > self.max_page_number:
             raise NotFound(_("无效页面。"))
         start = (number - 1) * size
         rows = list(queryset[start : start + size + 1])

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
-from config.forms import SubmitTokenField, add_service_errors, new_token
+from config.forms import PageForm, add_service_errors, style
 from households.forms import PageFormMixin, show_service_error
 from households.models import MonitoringCategory
 from monitoring.models import Channel, DismissReason, ExitMode, Measure, RiskType, Visit
@@ -31,49 +31,6 @@ def date_field(label, **kwargs) -> forms.DateField:
 def text_area(label, rows: int = 3, **kwargs) -> forms.CharField:
     kwargs.setdefault("required", False)
     return forms.CharField(label=label, widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
-
-
-def style(form: forms.BaseForm) -> forms.BaseForm:
-    """Bootstrap classes on every widget (also used on the FilterSets' forms)."""
-    errors = getattr(form, "_errors", None) or {}  # never run the validation from here
-    for name, f in form.fields.items():
-        widget = f.widget
-        if isinstance(widget, forms.HiddenInput):
-            continue
-        if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select | forms.SelectMultiple):
-            css = "form-select"
-        else:
-            css = "form-control"
-        classes = widget.attrs.get("class", "")
-        if css not in classes.split():
-            widget.attrs["class"] = f"{classes} {css}".strip()
-        grouped = isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect)
-        if name in errors and not grouped and "is-invalid" not in widget.attrs["class"].split():
-            widget.attrs["class"] += " is-invalid"
-            widget.attrs["aria-invalid"] = "true"
-    return form
-
-
-class PageForm(forms.Form):
-    """A form with the one-time token, Bootstrap classes and invalid fields marked."""
-
-    token = SubmitTokenField()
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.fields["token"].initial = new_token()
-        style(self)
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        style(self)
-
-    def submitted_token(self) -> str:
-        return (self.data.get(self.add_prefix("token")) or "").strip() if self.is_bound else ""
 
 
 # --- clues --------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from accounts.models import Area, AreaLevel, Role
+from accounts.models import Area, AreaLevel, Role, SecurityEventKind
+from accounts.security import security_event
 from reports import exports
 from reports import selectors as ledgers
 from reports.forms import CountsQuery
@@ -70,5 +71,13 @@ def counts_xlsx(request):
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     name = f"ledger-counts-{selection['area'] or 'all'}-{selection['year']}.xlsx"
+    security_event(
+        SecurityEventKind.EXPORT,
+        request=request,
+        user=request.user,
+        export="ledger_counts",
+        area=selection["area"] or None,
+        year=selection["year"],
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from accounts.models import area_prefix_q
 from config.api import ClosedErrorSchema, ReadOnlyModelSerializer
+from config.schema import ErrorSerializer as ErrorSerializer  # the one error shape
 from households.api import MaskedIdNumberField
 from households.filters import MAX_ID
 from households.models import Helper, Household, Person
@@ -32,16 +33,6 @@ from monitoring.models import (
 from monitoring.selectors import available_actions, case_deadlines
 
 # --- errors ---------------------------------------------------------------------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every 4xx answer of the API."""
-
-    code = serializers.CharField(
-        help_text="invalid / not_allowed / invalid_transition / conflict / not_found …"
-    )
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.CharField(), help_text="字段 → 错误说明")
 
 
 class ErrorSchema(ClosedErrorSchema):

@@ -24,14 +24,14 @@ from django.views.decorators.http import require_http_methods
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
 from accounts.texts import join_list
-from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
+from config.forms import add_service_errors, already_submitted, refusal, remember_submitted, style
 from households import idnumber, search_terms
 from households.api import reveals_identity
 from households.models import MonitoringCategory
 from monitoring import dispatch
 from monitoring.county import settings_for
 from monitoring.filters import IDENTIFICATION_STATUSES, CaseFilter
-from monitoring.forms import action_form, style
+from monitoring.forms import action_form
 from monitoring.models import (
     CaseStatus,
     CaseStep,

@@ -14,14 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.errors import ServiceError, ValidationError
-from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
+from config.forms import add_service_errors, already_submitted, refusal, remember_submitted, style
 from households import idnumber, search_terms
 from households.api import reveals_identity
 from households.filters import HouseholdFilter
 from households.models import Household
 from monitoring import dispatch
 from monitoring.filters import ClueFilter
-from monitoring.forms import ClueBulkForm, ClueDismissForm, ClueMatchForm, ClueOpenForm, ClueReportForm, style
+from monitoring.forms import ClueBulkForm, ClueDismissForm, ClueMatchForm, ClueOpenForm, ClueReportForm
 from monitoring.models import Clue, ClueStatus
 from monitoring.services import clues as clue_services
 

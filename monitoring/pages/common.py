@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy
 # The pages' access rule is the accounts app's (the registry's pages share it).
 from accounts.access import PAGE_ROLES as PAGE_ROLES
 from accounts.access import staff_page as staff_page
-from accounts.errors import ServiceError, ValidationError
 from accounts.models import Role
-from config.forms import apply_service_errors
+from config.forms import error_status as error_status
+from config.forms import show_error as show_error
 from monitoring.county import calendar_for, identification_limit, settings_for
 from monitoring.models import (
     CaseStatus,
@@ -201,17 +201,3 @@ def query_without_page(request) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
-
-
-def error_status(exc: Exception) -> int:
-    if isinstance(exc, ServiceError):
-        return exc.http_status
-    return 200
-
-
-def show_error(form, exc: Exception) -> None:
-    """Put a service's refusal on the form: field messages next to their fields, the rest on top."""
-    if isinstance(exc, ValidationError):
-        apply_service_errors(form, exc)
-        return
-    form.add_error(None, str(exc.message) if isinstance(exc, ServiceError) else str(exc))

@@ -29,9 +29,8 @@ from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Notification, Role, area_prefix_q
 from accounts.notifications import notification_read
 from accounts.texts import join_list
-from config.forms import already_submitted, remember_submitted
+from config.forms import PageForm, already_submitted, remember_submitted, style
 from monitoring.county import settings_for
-from monitoring.forms import PageForm, style
 from monitoring.models import (
     ExitAssessment,
     ReviewRuleCode,

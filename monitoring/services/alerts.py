@@ -168,13 +168,15 @@ def _clean_date(value, today: dt.date) -> tuple[dt.date | None, str | None]:
 
 def _clean_risks(item: dict, codes: RiskCodes) -> tuple[str, list[str], str | None]:
     """(the field the codes came in, the codes, error)."""
-    has_one, has_many = item.get("risk_type") not in (None, ""), item.get("risk_types") not in (None, [])
+    has_one, has_many = item.get("risk_type") not in (None, ""), item.get("risk_types") is not None
     if has_one and has_many:
         return "risk_type", [], _("请只填写 risk_type 或 risk_types 其中之一。")
     if has_many:
         raw = item["risk_types"]
         if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
             return "risk_types", [], _("须为风险类型代码（字符串）的列表。")
+        if not raw:  # an empty list is not "no list": the schema asks for 1 to 5 codes
+            return "risk_types", [], _("至少选择一种风险类型。")
         key, given = "risk_types", [c.strip() for c in raw]
     elif has_one:
         raw = item["risk_type"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Department, Role, User
+from accounts.tokens import token_issue
 from households import services
 from monitoring.models import (
     AssistanceMeasure,
@@ -123,6 +124,7 @@ def workflow_rows(areas, cadre):
     StatusChange.objects.create(
         object_type="case", object_id=case.pk, case=case, action="open", to_status="identifying", at=now
     )
+    token_issue(actor=cadre, name="脚本")  # a token, and its security event
     return {"household": hh, "case": case, "clue": clue}
 
 

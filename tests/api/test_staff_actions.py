@@ -12,10 +12,10 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from accounts.tokens import token_issue
 from households import services as household_services
 from households.models import MonitoringStatus
 from monitoring.models import (
@@ -42,7 +42,7 @@ def days_ago(n: int) -> str:
 def client_for(user, *, token: bool = False) -> APIClient:
     client = APIClient()
     if token:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(actor=user, name='test')[1]}")
     else:
         client.force_login(user)
     return client

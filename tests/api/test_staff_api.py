@@ -13,10 +13,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Department, Role
+from accounts.tokens import token_issue
 from households import idnumber
 from households.models import Household, LowIncomeStatus, MonitoringStatus, Person
 from monitoring.models import (
@@ -45,7 +45,7 @@ PHONE = "13912345678"
 def client_for(user, *, token: bool = False) -> APIClient:
     client = APIClient()
     if token:
-        key = Token.objects.create(user=user).key
+        _token, key = token_issue(actor=user, name="test")
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     else:
         client.force_login(user)
@@ -322,7 +322,9 @@ def test_search_people_and_cases(county_approver, world):
 
 def test_search_stays_inside_the_area(cadre, world):
     member = world["households"]["d"].head
-    outside = client_for(cadre).post("/api/v1/households/search/", {"search": member.id_number}, format="json")
+    outside = client_for(cadre).post(
+        "/api/v1/households/search/", {"search": member.id_number}, format="json"
+    )
     assert ids(outside) == set()
 
 
