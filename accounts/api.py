@@ -16,12 +16,12 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from config.api import StrictCharField
 from config.schema import ErrorSerializer
 
 from . import tokens
 from .api_auth import IsStaff, StaffTokenAuthentication
 from .models import StaffToken
-
 
 #: ``StaffToken.state``
 TOKEN_STATES = [("active", "active"), ("expired", "expired"), ("revoked", "revoked")]
@@ -48,9 +48,7 @@ class TokenSerializer(serializers.ModelSerializer):
 
 
 class IssuedTokenSerializer(TokenSerializer):
-    key = serializers.CharField(
-        read_only=True, help_text="完整令牌，仅此一次返回：Authorization: Token <key>"
-    )
+    key = StrictCharField(read_only=True, help_text="完整令牌，仅此一次返回：Authorization: Token <key>")
 
     class Meta(TokenSerializer.Meta):
         fields = [*TokenSerializer.Meta.fields, "key"]
@@ -58,7 +56,7 @@ class IssuedTokenSerializer(TokenSerializer):
 
 
 class TokenCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=50, help_text="用途或设备，如“统计脚本”")
+    name = StrictCharField(max_length=50, help_text="用途或设备，如“统计脚本”")
     days = serializers.IntegerField(
         min_value=1, max_value=settings.STAFF_TOKEN_MAX_DAYS, required=False, help_text="有效天数，默认 90"
     )

@@ -129,6 +129,16 @@ class ClosedErrorSchema(OpenApiSerializerExtension):
         return {**schema, "additionalProperties": False}
 
 
+class StrictCharField(serializers.CharField):
+    """Text that must arrive as a JSON string: DRF's ``CharField`` would take ``0`` or ``1.5``
+    and turn it into ``"0"``, accepting what the schema (``type: string``) refuses."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class Pagination(PageNumberPagination):
     """``?page=`` (1, 2, …) and ``?page_size=`` (1–500): a value that is not such a number is a
     400 naming the parameter, never silently replaced; a page past the end is a 404."""

@@ -3,6 +3,9 @@ bounds, and the refusals every operation documents (a postprocessing hook)."""
 
 from __future__ import annotations
 
+from django import forms
+from django.core.validators import RegexValidator
+from django_filters import filters
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from rest_framework import serializers
 
@@ -20,6 +23,12 @@ class ErrorSerializer(serializers.Serializer):
 # --- filters: their bounds in the schema -------------------------------------------------------
 
 
+#: the years a date may have (the database and the conversion to UTC hold them)
+YEARS = r"^(19|2[0-9])[0-9]{2}-"
+#: text without a NUL character (refused everywhere, with a message that says so)
+NO_NUL = r"^[^\u0000]*$"
+
+
 class BoundedFilterExtension(DjangoFilterExtension):
     """django-filter parameters with the bounds their form fields enforce (``min_value``,
     ``max_value``, ``max_length``), so the schema says what the API refuses."""
@@ -27,7 +36,11 @@ class BoundedFilterExtension(DjangoFilterExtension):
     priority = 1
 
     def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
-        parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        if field_name in getattr(filterset_class, "id_fields", ()):
+            return []  # refused in a query string (ID numbers never in a URL): a body field instead
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
         extra = filter_field.extra
         bounds = {
             "minimum": extra.get("min_value"),
@@ -35,10 +48,26 @@ class BoundedFilterExtension(DjangoFilterExtension):
             "minLength": extra.get("min_length"),
             "maxLength": extra.get("max_length"),
         }
+        patterns = [v.regex.pattern for v in extra.get("validators", []) if isinstance(v, RegexValidator)]
+        whole = filter_field.field_class is forms.IntegerField or (
+            isinstance(filter_field, filters.ModelChoiceFilter) and not extra.get("to_field_name")
+        )
         for parameter in parameters:
             schema = parameter.get("schema", {})
             target = schema.get("items", schema) if schema.get("type") == "array" else schema
+            if whole and target.get("type") in ("number", "string"):
+                target.clear()  # a primary key or a whole number: what the form field takes
+                target.update({"type": "integer", "minimum": 1})
             numeric = target.get("type") in ("integer", "number")
+            if target.get("type") == "string" and "enum" not in target:
+                # an empty value is refused (config.filters): leave the parameter out instead
+                target.setdefault("minLength", 1)
+                if target.get("format") in ("date", "date-time"):
+                    target.setdefault("pattern", YEARS)
+                elif patterns:
+                    target.setdefault("pattern", patterns[0])
+                else:
+                    target.setdefault("pattern", NO_NUL)
             for key, value in bounds.items():
                 if value is None or key in target:
                     continue
@@ -74,7 +103,8 @@ def document_errors(result, generator, request, public):
                 wanted["404"] = "不存在、不在本人工作区域内，或页码超出范围"
             for status, description in wanted.items():
                 responses.setdefault(
-                    status, {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+                    status,
+                    {"description": description, "content": {"application/json": {"schema": ERROR_REF}}},
                 )
             operation["responses"] = dict(sorted(responses.items()))
     return result

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -25,7 +24,8 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from accounts.api_auth import DepartmentKeyAuthentication, IsStaff, StaffTokenAuthentication
 from accounts.models import Role
-from config.api import Pagination, ReadOnlyModelSerializer
+from config.api import Pagination, ReadOnlyModelSerializer, StrictCharField
+from config.filters import StrictFilterBackend
 
 from . import idnumber
 from .filters import HouseholdFilter, PersonFilter, with_scope_range
@@ -62,7 +62,7 @@ class StableOrderingFilter(OrderingFilter):
         return ordering
 
 
-class SearchFilterBackend(DjangoFilterBackend):
+class SearchFilterBackend(StrictFilterBackend):
     """django-filter's backend, also reading the filters of a ``POST …/search/`` body (where
     an ID number goes, never in the query string: :mod:`households.search_terms`)."""
 
@@ -78,7 +78,7 @@ class SearchFilterBackend(DjangoFilterBackend):
 
 
 class SearchBodySerializer(serializers.Serializer):
-    search = serializers.CharField(
+    search = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=50,
@@ -87,7 +87,7 @@ class SearchBodySerializer(serializers.Serializer):
 
 
 class PersonSearchBodySerializer(SearchBodySerializer):
-    id_number = serializers.CharField(
+    id_number = StrictCharField(
         required=False, allow_blank=True, max_length=50, help_text=_("公民身份号码（精确）")
     )
 

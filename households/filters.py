@@ -165,11 +165,32 @@ def selected_township(request) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID else None
 
 
+#: An area id that is a number but none of the caller's areas: it matches no rows.
+NOT_MINE = object()
+
+
+class _AreaChoiceField(forms.ModelChoiceField):
+    """A whole number that is not one of the choices is "none of mine" (no rows, as ``area``
+    outside the caller's areas and an unknown household id give), not an error; text still is."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            if str(value).strip().isdigit() and 1 <= int(value) <= MAX_ID:
+                return NOT_MINE
+            raise
+
+
 class _AreaChoiceFilter(filters.ModelChoiceFilter):
     """An area picked by name; rows whose ``field_name`` (an area code) lies in it, as a code
     range (see :func:`code_range_q`). Choices are the caller's own areas, so it narrows only."""
 
+    field_class = _AreaChoiceField
+
     def filter(self, qs, value):
+        if value is NOT_MINE:
+            return qs.none()
         if not value:
             return qs
         return qs.filter(code_range_q(self.field_name, [value.prefix]))

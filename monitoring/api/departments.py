@@ -39,7 +39,7 @@ from rest_framework.response import Response
 from accounts.api_auth import HasScope, IsDepartment
 from accounts.errors import ServiceError
 from accounts.models import DepartmentAPIKey, Scope
-from config.api import ClosedErrorSchema, ReadOnlyModelSerializer, error_body
+from config.api import ClosedErrorSchema, ReadOnlyModelSerializer, StrictCharField, error_body
 from households import idnumber
 from monitoring.models import AssistanceMeasure, Clue, ClueStatus, MeasureStatus
 from monitoring.rules.deadlines import SHANGHAI
@@ -119,13 +119,13 @@ def _sane_year(value, name: str | None = None):
 class DepartmentErrorSerializer(serializers.Serializer):
     """Every 4xx answer."""
 
-    code = serializers.CharField(
+    code = StrictCharField(
         help_text="invalid / parse_error / not_authenticated / "
         "authentication_failed / permission_denied / not_found / "
         "invalid_transition / batch_too_large / throttled …"
     )
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.CharField(), help_text="字段 → 错误说明")
+    message = StrictCharField()
+    fields = serializers.DictField(child=StrictCharField(), help_text="字段 → 错误说明")
 
 
 class DepartmentErrorSchema(ClosedErrorSchema):
@@ -135,25 +135,25 @@ class DepartmentErrorSchema(ClosedErrorSchema):
 class AlertInSerializer(serializers.Serializer):
     """One alert as a department sends it (documentation only: the service validates)."""
 
-    external_id = serializers.CharField(
-        max_length=64, help_text="部门的预警编号；同一部门内唯一，重发不重复登记"
-    )
-    id_number = serializers.CharField(
-        max_length=18, help_text="18位公民身份号码（校验位错误等格式问题即拒收）"
-    )
-    name = serializers.CharField(max_length=50)
-    risk_type = serializers.CharField(
-        required=False, max_length=8, help_text='风险类型代码，如 "01"（因病）、"0201"（洪涝灾害）'
+    external_id = StrictCharField(max_length=64, help_text="部门的预警编号；同一部门内唯一，重发不重复登记")
+    id_number = StrictCharField(max_length=18, help_text="18位公民身份号码（校验位错误等格式问题即拒收）")
+    name = StrictCharField(max_length=50)
+    risk_type = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=8,
+        help_text='风险类型代码，如 "01"（因病）、"0201"（洪涝灾害）；null 或省略表示未填',
     )
     risk_types = serializers.ListField(
-        child=serializers.CharField(max_length=8),
+        child=StrictCharField(max_length=8),
         required=False,
+        allow_null=True,
         min_length=1,
         max_length=5,
         help_text="或：1–5个风险类型代码（与 risk_type 二选一）",
     )
     found_date = serializers.DateField(help_text="发现风险日期，YYYY-MM-DD，不晚于今天、不早于两年前")
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000)
     amount = serializers.DecimalField(
         required=False,
         allow_null=True,
@@ -168,8 +168,8 @@ class AlertSerializer(ReadOnlyModelSerializer):
     """An alert as its department sees it: what it sent, and how the county handled it."""
 
     risk_types = serializers.SerializerMethodField()
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
-    dismiss_reason_display = serializers.CharField(source="get_dismiss_reason_display", read_only=True)
+    status_display = StrictCharField(source="get_status_display", read_only=True)
+    dismiss_reason_display = StrictCharField(source="get_dismiss_reason_display", read_only=True)
     case_status = serializers.SerializerMethodField(
         help_text="启动识别后：案件状态（识别中、不予纳入、监测帮扶中…）"
     )
@@ -198,26 +198,26 @@ class AlertSerializer(ReadOnlyModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    @extend_schema_field(serializers.ListField(child=StrictCharField()))
     def get_risk_types(self, obj) -> list[str]:
         return [r.code for r in obj.risk_types.all()]
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(StrictCharField(allow_null=True))
     def get_case_status(self, obj):
         return obj.case.status if obj.case_id else None
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(StrictCharField(allow_null=True))
     def get_case_status_display(self, obj):
         return obj.case.get_status_display() if obj.case_id else None
 
 
 class AlertItemResultSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="在提交列表中的位置（从0开始）")
-    external_id = serializers.CharField()
+    external_id = StrictCharField()
     result = serializers.ChoiceField(choices=[CREATED, EXISTING, REJECTED])
     id = serializers.IntegerField(allow_null=True, help_text="预警编号（existing：最先登记的那条）")
     status = serializers.ChoiceField(choices=ClueStatus.choices, allow_null=True)
-    errors = serializers.DictField(child=serializers.CharField(), help_text="rejected：字段 → 错误说明")
+    errors = serializers.DictField(child=StrictCharField(), help_text="rejected：字段 → 错误说明")
 
 
 class AlertBatchResultSerializer(serializers.Serializer):
@@ -239,11 +239,11 @@ class AlertBatchRejectedSerializer(DepartmentErrorSerializer):
 class TaskHouseholdSerializer(serializers.Serializer):
     """Only what a department needs to find the household; no income, no health."""
 
-    number = serializers.CharField(help_text="户编号")
-    village = serializers.CharField(source="village.name", help_text="所在村")
+    number = StrictCharField(help_text="户编号")
+    village = StrictCharField(source="village.name", help_text="所在村")
     head_name = serializers.SerializerMethodField(help_text="户主姓名")
     head_id_number = serializers.SerializerMethodField(help_text="户主身份证号（脱敏）")
-    phone = serializers.CharField(source="phone_masked", help_text="联系电话（脱敏）")
+    phone = StrictCharField(source="phone_masked", help_text="联系电话（脱敏）")
 
     def get_head_name(self, household) -> str:
         return household.head.name if household.head_id else ""
@@ -253,9 +253,9 @@ class TaskHouseholdSerializer(serializers.Serializer):
 
 
 class TaskSerializer(ReadOnlyModelSerializer):
-    measure_code = serializers.CharField(source="measure.code", read_only=True)
-    measure_name = serializers.CharField(source="measure.name", read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    measure_code = StrictCharField(source="measure.code", read_only=True)
+    measure_name = StrictCharField(source="measure.name", read_only=True)
+    status_display = StrictCharField(source="get_status_display", read_only=True)
     household = TaskHouseholdSerializer(source="case.household", read_only=True)
 
     class Meta:
@@ -279,7 +279,7 @@ class TaskSerializer(ReadOnlyModelSerializer):
 
 
 class TaskStartSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    reason = StrictCharField(required=False, allow_blank=True, max_length=300)
 
 
 class TaskCompleteSerializer(serializers.Serializer):
@@ -287,7 +287,7 @@ class TaskCompleteSerializer(serializers.Serializer):
     amount = serializers.DecimalField(
         required=False, allow_null=True, max_digits=12, decimal_places=2, min_value=0, help_text="资金（元）"
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    note = StrictCharField(required=False, allow_blank=True, max_length=300)
 
     def validate_actual_date(self, value):
         return _sane_year(value)

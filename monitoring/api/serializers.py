@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import area_prefix_q
-from config.api import ClosedErrorSchema, ReadOnlyModelSerializer
+from config.api import ClosedErrorSchema, ReadOnlyModelSerializer, StrictCharField
 from config.schema import ErrorSerializer as ErrorSerializer  # the one error shape
 from households.api import MaskedIdNumberField
 from households.filters import MAX_ID
@@ -63,12 +63,12 @@ class ActionOptionSerializer(serializers.Serializer):
     """One entry of :func:`monitoring.selectors.available_actions`: an option of
     :func:`monitoring.selectors.case_actions` on the case's steps or the case itself."""
 
-    action = serializers.CharField()
-    label = serializers.CharField()
+    action = StrictCharField()
+    label = StrictCharField()
     step = serializers.IntegerField(allow_null=True)
-    step_name = serializers.CharField()
+    step_name = StrictCharField()
     allowed = serializers.BooleanField()
-    reason = serializers.CharField(help_text="不可办理的原因（可办理时为空）")
+    reason = StrictCharField(help_text="不可办理的原因（可办理时为空）")
 
 
 def _name(user) -> str:
@@ -80,8 +80,8 @@ def _name(user) -> str:
 
 class ClueSerializer(ReadOnlyModelSerializer):
     id_number = MaskedIdNumberField()
-    department_name = serializers.CharField(source="department.name", read_only=True, allow_null=True)
-    household_number = serializers.CharField(source="household.number", read_only=True, allow_null=True)
+    department_name = StrictCharField(source="department.name", read_only=True, allow_null=True)
+    household_number = StrictCharField(source="household.number", read_only=True, allow_null=True)
     risk_types = serializers.SerializerMethodField()
 
     class Meta:
@@ -112,7 +112,7 @@ class ClueSerializer(ReadOnlyModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    @extend_schema_field(serializers.ListField(child=StrictCharField()))
     def get_risk_types(self, clue) -> list[str]:
         return [rt.code for rt in clue.risk_types.all()]
 
@@ -126,12 +126,14 @@ class ClueCreateSerializer(serializers.Serializer):
     )
     channel = serializers.ChoiceField(choices=[Channel.SELF_REPORT, Channel.CADRE_SCREENING])
     found_date = serializers.DateField()
-    risk_type_codes = serializers.ListField(child=serializers.CharField(max_length=8), allow_empty=False)
-    description = serializers.CharField(
+    risk_type_codes = serializers.ListField(
+        child=StrictCharField(max_length=8), allow_empty=False, min_length=1
+    )
+    description = StrictCharField(
         required=False, allow_blank=True, default="", max_length=CLUE_DESCRIPTION_MAX
     )
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
-    reporter_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+    reporter_name = StrictCharField(required=False, allow_blank=True, default="", max_length=50)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -163,18 +165,18 @@ class ClueMatchSerializer(serializers.Serializer):
 
 class ClueDismissSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=DismissReason.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    note = StrictCharField(required=False, allow_blank=True, default="", max_length=300)
 
 
 # --- cases ----------------------------------------------------------------------------------
 
 
 class CaseSerializer(ReadOnlyModelSerializer):
-    household_number = serializers.CharField(source="household.number", read_only=True)
-    head_name = serializers.CharField(source="household.head.name", read_only=True, allow_null=True)
+    household_number = StrictCharField(source="household.number", read_only=True)
+    head_name = StrictCharField(source="household.head.name", read_only=True, allow_null=True)
     risk_types = serializers.SerializerMethodField()
 
-    limit_basis_label = serializers.CharField(
+    limit_basis_label = StrictCharField(
         source="get_limit_basis_display",
         read_only=True,
         help_text="识别办结时限的依据：程序计划工期、程序规定时限或县级识别时限（上限）。",
@@ -209,7 +211,7 @@ class CaseSerializer(ReadOnlyModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    @extend_schema_field(serializers.ListField(child=StrictCharField()))
     def get_risk_types(self, case) -> list[str]:
         return [rt.code for rt in case.risk_types.all()]
 
@@ -261,7 +263,7 @@ class StepSerializer(ReadOnlyModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.CharField())
+    @extend_schema_field(StrictCharField())
     def get_completed_by_name(self, step) -> str:
         return _name(step.completed_by) if step.completed_by_id else ""
 
@@ -278,13 +280,13 @@ class StepSerializer(ReadOnlyModelSerializer):
 
 class MeasureSerializer(ReadOnlyModelSerializer):
     household = serializers.IntegerField(source="case.household_id", read_only=True)
-    area_code = serializers.CharField(source="case.area_code", read_only=True)
-    measure_code = serializers.CharField(source="measure.code", read_only=True)
-    measure_name = serializers.CharField(source="measure.name", read_only=True)
-    category_code = serializers.CharField(source="measure.category.code", read_only=True)
-    category_name = serializers.CharField(source="measure.category.name", read_only=True)
-    department_code = serializers.CharField(source="department.code", read_only=True, allow_null=True)
-    department_name = serializers.CharField(source="department.name", read_only=True, allow_null=True)
+    area_code = StrictCharField(source="case.area_code", read_only=True)
+    measure_code = StrictCharField(source="measure.code", read_only=True)
+    measure_name = StrictCharField(source="measure.name", read_only=True)
+    category_code = StrictCharField(source="measure.category.code", read_only=True)
+    category_name = StrictCharField(source="measure.category.name", read_only=True)
+    department_code = StrictCharField(source="department.code", read_only=True, allow_null=True)
+    department_name = StrictCharField(source="department.name", read_only=True, allow_null=True)
 
     class Meta:
         model = AssistanceMeasure
@@ -317,9 +319,9 @@ class CaseDetailSerializer(CaseSerializer):
     """A case with its steps and their deadlines, notices, objections, measures, and what the
     caller may do next (with the reason when not)."""
 
-    procedure_name = serializers.CharField(source="procedure.name", read_only=True)
-    exit_procedure_name = serializers.CharField(source="exit_procedure.name", read_only=True, allow_null=True)
-    village_name = serializers.CharField(source="household.village.name", read_only=True)
+    procedure_name = StrictCharField(source="procedure.name", read_only=True)
+    exit_procedure_name = StrictCharField(source="exit_procedure.name", read_only=True, allow_null=True)
+    village_name = StrictCharField(source="household.village.name", read_only=True)
     deadline = serializers.SerializerMethodField()
     steps = serializers.SerializerMethodField()
     objections = ObjectionSerializer(many=True, read_only=True)
@@ -404,7 +406,7 @@ class CaseActionSerializer(serializers.Serializer):
             "set_plan：items；measure_start / measure_complete / measure_stop：measure, actual_date, amount, note"
         ),
     )
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
     expected_version = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -422,7 +424,7 @@ class CaseActionSerializer(serializers.Serializer):
 class _StringList(serializers.ListField):
     """A list of strings, or one string with commas (as a form would send it)."""
 
-    child = serializers.CharField()
+    child = StrictCharField()
 
     def to_internal_value(self, data):
         if isinstance(data, str):
@@ -434,7 +436,7 @@ class StepDataSerializer(serializers.Serializer):
     """Only the shapes the step-data rules cannot take apart themselves; the rules check the rest."""
 
     visitors = _StringList(required=False, allow_empty=True)
-    risk_type_codes = serializers.ListField(child=serializers.CharField(max_length=8), required=False)
+    risk_type_codes = serializers.ListField(child=StrictCharField(max_length=8), required=False)
 
 
 class NoticeDataSerializer(serializers.Serializer):
@@ -443,39 +445,39 @@ class NoticeDataSerializer(serializers.Serializer):
 
 class ExitDataSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=ExitMode.choices)
-    override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    override_reason = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class ObjectionDataSerializer(serializers.Serializer):
     notice = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID)
     raised_on = serializers.DateField()
-    content = serializers.CharField(allow_blank=True, max_length=5000)
-    raised_by = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+    content = StrictCharField(allow_blank=True, max_length=5000)
+    raised_by = StrictCharField(required=False, allow_blank=True, default="", max_length=50)
 
 
 class ResolveObjectionDataSerializer(serializers.Serializer):
     objection = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     upheld = serializers.BooleanField()
-    finding = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    finding = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class PlanItemSerializer(serializers.Serializer):
-    measure = serializers.CharField(required=False, max_length=40)
+    measure = StrictCharField(required=False, max_length=40)
     measure_id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-    measure_code = serializers.CharField(required=False, max_length=20)
-    department = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=40)
-    responsible_person = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    measure_code = StrictCharField(required=False, max_length=20)
+    department = StrictCharField(required=False, allow_null=True, allow_blank=True, max_length=40)
+    responsible_person = StrictCharField(required=False, allow_blank=True, max_length=200)
     planned_start = serializers.DateField(required=False, allow_null=True)
     planned_end = serializers.DateField(required=False, allow_null=True)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    note = StrictCharField(required=False, allow_blank=True, max_length=1000)
 
 
 class MeasureActionDataSerializer(serializers.Serializer):
     measure = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="本案件的帮扶措施编号")
     actual_date = serializers.DateField(required=False, allow_null=True)
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    note = StrictCharField(required=False, allow_blank=True, max_length=1000)
 
 
 class PlanDataSerializer(serializers.Serializer):
@@ -486,8 +488,8 @@ class PlanDataSerializer(serializers.Serializer):
 
 
 class VisitSerializer(ReadOnlyModelSerializer):
-    household_number = serializers.CharField(source="household.number", read_only=True)
-    helper_name = serializers.CharField(source="helper.name", read_only=True, allow_null=True)
+    household_number = StrictCharField(source="household.number", read_only=True)
+    helper_name = StrictCharField(source="helper.name", read_only=True, allow_null=True)
     visited_by_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -521,14 +523,16 @@ class VisitSerializer(ReadOnlyModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.CharField())
+    @extend_schema_field(StrictCharField())
     def get_visited_by_name(self, visit) -> str:
         return _name(visit.visited_by) if visit.visited_by_id else ""
 
 
 class VisitClueSerializer(serializers.Serializer):
-    risk_type_codes = serializers.ListField(child=serializers.CharField(max_length=8), allow_empty=False)
-    description = serializers.CharField(
+    risk_type_codes = serializers.ListField(
+        child=StrictCharField(max_length=8), allow_empty=False, min_length=1
+    )
+    description = StrictCharField(
         required=False, allow_blank=True, default="", max_length=CLUE_DESCRIPTION_MAX
     )
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
@@ -555,8 +559,8 @@ class VisitCreateSerializer(serializers.Serializer):
     medical_insurance_secure = serializers.BooleanField(required=False, default=True)
     housing_secure = serializers.BooleanField(required=False, default=True)
     drinking_water_secure = serializers.BooleanField(required=False, default=True)
-    needs = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
-    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    needs = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
+    notes = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
     raise_clue = VisitClueSerializer(required=False, allow_null=True)
 
     def __init__(self, *args, **kwargs):

@@ -7,9 +7,16 @@ alerts, visits and measures of the key's department), so that retrieves and acti
 hit real objects. Every answer must:
 
 * never be a 5xx;
-* match the schema for its documented status, with a documented content type;
-* be ``{"code", "message", "fields"}`` and nothing else whenever it is a 4xx (a status the
-  schema does not list is acceptable only as such an error).
+* have a status the schema documents for the operation (``config.schema.document_errors``
+  documents the refusals any call can meet), match the schema for it, with a documented
+  content type;
+* be ``{"code", "message", "fields"}`` and nothing else whenever it is a 4xx;
+* for schema-valid input (every phase: examples, coverage, fuzzing), be accepted, or refused
+  only for what a schema cannot know (a row that is not there, a role, a conflict; and, on the
+  writes whose rules read the rows they name, a 400 naming the field);
+* for schema-violating input (coverage and fuzzing in negative mode, without the plausible-body
+  hooks), be refused;
+* and over sequences of calls that follow the links schemathesis infers (stateful), the same.
 
 The run is bounded (a few examples per operation, derandomized) to stay quick on CI.
 """
@@ -38,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.api_auth import KeyRateThrottle, StaffRateThrottle
-from accounts.models import Department, Scope
+from accounts.models import ApiCallLog, Department, Scope
 from accounts.services import api_key_issue
 from accounts.tokens import token_issue
 from households import services as household_services
@@ -216,9 +223,21 @@ DEEP = {
     "staff_token": ["/api/v1/cases/{id}/actions/", "/api/v1/clues/", "/api/v1/clues/{id}/match/"],
 }
 MAX_EXAMPLES_DEEP = 40
+#: What a schema-valid request may be answered with anywhere (a row that is not there, a role
+#: that may not, a conflict, the throttle).
+ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
+#: The writes whose validity depends on the rows they name or on the county's rules.
+STATE_DEPENDENT_WRITES = [
+    "/api/v1/clues/",
+    "/api/v1/clues/{id}/match/",
+    "/api/v1/clues/{id}/dismiss/",
+    "/api/v1/cases/{id}/actions/",
+    "/api/v1/visits/",
+    "/api/v1/tasks/{id}/complete/",
+]
 
 
-def fuzz_config(caller: str) -> schemathesis.Config:
+def fuzz_config(caller: str, mode: str = "positive") -> schemathesis.Config:
     """All phases (schema examples, coverage of edge and invalid values, fuzzing) on the
     caller's own operations; fuzzing only, briefly, on the other side's."""
     refused = {
@@ -234,6 +253,14 @@ def fuzz_config(caller: str) -> schemathesis.Config:
         "include-path": DEEP[caller],
         "generation": {"max-examples": MAX_EXAMPLES_DEEP},
     }
+    # Writes whose answer depends on the rows they name or on the county's rules (the household
+    # must exist, the step must belong to the case, a date may not precede the clue's, "other"
+    # needs a note): schema-valid input may be refused there, with a 400 naming the field.
+    stateful = {
+        "include-method": "POST",
+        "include-path": STATE_DEPENDENT_WRITES,
+        "checks": {"positive_data_acceptance": {"expected-statuses": [*ACCEPTED, "400"]}},
+    }
     return schemathesis.Config.from_dict(
         {
             "seed": 20260301,
@@ -241,11 +268,11 @@ def fuzz_config(caller: str) -> schemathesis.Config:
                 "max-examples": MAX_EXAMPLES,
                 "deterministic": True,
                 "database": "none",
-                "mode": "all",
+                "mode": mode,
             },
             # methods a path does not offer: answered 405 (or 403) in the error shape; three suffice
             "phases": {"coverage": {"unexpected-methods": ["DELETE", "PATCH", "OPTIONS"]}},
-            "operations": [refused, deep],
+            "operations": [refused, deep, stateful],
         }
     )
 
@@ -292,6 +319,17 @@ def api_schema(db, _keep_the_test_transaction, caller):
     )
     register_plausible_bodies(schema, caller["ids"])
     return schema
+
+
+@pytest.fixture
+def api_schema_negative(db, _keep_the_test_transaction, caller):
+    """The same schema for schema-violating requests, without the plausible-body hooks (which
+    could repair the very part that was made invalid)."""
+    from config.wsgi import application
+
+    return schemathesis.openapi.from_wsgi(
+        "/api/v1/schema/", application, config=fuzz_config(caller["name"], mode="negative")
+    )
 
 
 # --- plausible bodies ---------------------------------------------------------------------------
@@ -557,12 +595,15 @@ CHECKS = [
     content_type_conformance,
     error_shape_or_batch_refusal,
     status_code_conformance,
-    positive_data_acceptance,
-    negative_data_rejection,
 ]
+#: schema-valid requests: accepted (or refused for a reason the schema cannot know: a row that is
+#: not there, a role, a conflict, the county's rules on the state-dependent writes)
+CHECKS_POSITIVE = [*CHECKS, positive_data_acceptance]
+#: schema-violating requests: refused, with a documented status in the error shape
+CHECKS_NEGATIVE = [*CHECKS, negative_data_rejection]
 
 
-def _real_id(case, caller) -> None:
+def _real_id(case, caller, *, only_if_integer: bool = False) -> None:
     """Every other case with an ``{id}`` asks for a real row of that resource.
 
     A NUL in the URL path is left out: the API answers 404, but the call log's INSERT of the
@@ -573,6 +614,8 @@ def _real_id(case, caller) -> None:
         return
     if isinstance(case.path_parameters["id"], str) and "\x00" in case.path_parameters["id"]:
         case.path_parameters["id"] = case.path_parameters["id"].replace("\x00", "")
+    if only_if_integer and not isinstance(case.path_parameters["id"], int):
+        return  # the id itself is what was made invalid
     turn = next(caller["turn"])
     if turn % 2:
         return
@@ -595,7 +638,26 @@ def _real_id(case, caller) -> None:
 )
 def test_api_conforms_to_its_schema(case, caller):
     _real_id(case, caller)
-    case.call_and_validate(headers=caller["headers"], checks=CHECKS)
+    case.call_and_validate(headers=caller["headers"], checks=CHECKS_POSITIVE)
+
+
+negative_schema = schemathesis.pytest.from_fixture("api_schema_negative")
+
+
+@negative_schema.parametrize()
+@hypothesis_settings(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+    database=None,
+)
+def test_api_refuses_what_its_schema_refuses(case, caller):
+    _real_id(case, caller, only_if_integer=True)
+    case.call_and_validate(headers=caller["headers"], checks=CHECKS_NEGATIVE)
 
 
 # --- the services behind the API take odd input as field errors --------------------------------
@@ -687,3 +749,35 @@ def test_an_alert_with_a_nul_character_is_rejected_not_a_database_error(field, d
     }
     _external_id, clean, errors = clean_alert(item, codes=codes, today=today())
     assert clean is None and field in errors
+
+
+# --- stateful: sequences that follow the links between operations ------------------------------
+#
+# The links schemathesis infers from the schema (a list's ids into a retrieve and its actions, a
+# created row into what reads it): each step is checked as above, so a sequence that reaches a
+# state no single call does (an action on a row just created) must still answer as documented.
+
+STATEFUL_SETTINGS = hypothesis_settings(
+    max_examples=12,
+    stateful_step_count=6,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def test_api_conforms_over_sequences_of_calls(api_schema, caller):
+    headers = caller["headers"]
+
+    class Sequences(api_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS_POSITIVE, transport_kwargs=kwargs)
+
+    before = ApiCallLog.objects.count()
+    Sequences.run(settings=STATEFUL_SETTINGS)
+    # the sequences really ran: at least one call per example, most several
+    assert ApiCallLog.objects.count() - before >= STATEFUL_SETTINGS.max_examples

@@ -446,9 +446,17 @@ def test_the_people_list_pages_without_counting(county_approver, world):
     body = client.get("/api/v1/people/", {"page_size": 3, "page": 2}).json()
     assert body["previous"] and "page=" not in body["previous"]
     assert_error(client.get("/api/v1/people/", {"page": 99}), 404)
-    for bad in ("x", "0", "-1", "9" * 30):
-        assert_error(client.get("/api/v1/people/", {"page": bad}), 404)
+    # not a page number at all: a 400 naming the parameter; a number past the end: a 404
+    for bad in ("x", "0", "-1", "1.5", "last"):
+        response = client.get("/api/v1/people/", {"page": bad})
+        assert_error(response, 400)
+        assert set(response.json()["fields"]) == {"page"}
+    assert_error(client.get("/api/v1/people/", {"page": "9" * 30}), 404)
     assert_error(client.get("/api/v1/households/", {"page": "9" * 30}), 404)
+    for bad in ("0", "501", "x"):
+        assert set(client.get("/api/v1/households/", {"page_size": bad}).json()["fields"]) == {"page_size"}
+    twice = client.get("/api/v1/households/?page=1&page=2")
+    assert_error(twice, 400)
 
 
 # --- query counts ------------------------------------------------------------------------------
