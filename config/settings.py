@@ -247,6 +247,12 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+#: Redis (and SQS) hand an unacknowledged message to another worker after this many seconds: with
+#: ``acks_late`` that is how a killed worker's task comes back, and also what happens to a task
+#: still running past it (the run lease then makes the second delivery wait or skip, so nothing
+#: doubles). Keep it above the longest task; RabbitMQ ignores it (it redelivers on a lost
+#: connection).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # A periodic task's running record is a lease: the run stamps a heartbeat every quarter of it;
 # a run with no heartbeat for this long is dead (its worker was killed) and the next run of the

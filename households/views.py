@@ -115,13 +115,19 @@ def household_list(request):
 # --- household -------------------------------------------------------------------------------
 
 
+
+def _posted(request):
+    """The submitted data on a POST (an empty POST too, so that it is checked and answered
+    field by field), none on a GET."""
+    return request.POST if request.method == "POST" else None
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_create(request):
     _require_registry_role(request.user)
     villages = _villages(request.user)
     form = HouseholdPageForm(
-        request.POST or None, villages=villages, suggestion_url=reverse("households:number_suggestion")
+        _posted(request), villages=villages, suggestion_url=reverse("households:number_suggestion")
     )
     if request.method == "POST":
         if done := already_submitted(request, request.POST.get("submit_token")):
@@ -168,7 +174,7 @@ def number_suggestion(request):
 def household_edit(request, pk: int):
     household = _scoped_household(request, pk)
     _require_registry_role(request.user)
-    form = HouseholdPageForm(request.POST or None, instance=household, villages=_villages(request.user))
+    form = HouseholdPageForm(_posted(request), instance=household, villages=_villages(request.user))
     if request.method == "POST":
         if done := already_submitted(request, request.POST.get("submit_token")):
             return done
@@ -201,7 +207,7 @@ def member_add(request, pk: int):
     household = _scoped_household(request, pk)
     _require_registry_role(request.user)
     initial = {} if household.head_id else {"relation": "head"}
-    form = PersonPageForm(request.POST or None, initial=initial)
+    form = PersonPageForm(_posted(request), initial=initial)
     if request.method == "POST":
         if done := already_submitted(request, request.POST.get("submit_token")):
             return done
@@ -232,7 +238,7 @@ def member_edit(request, pk: int, person_pk: int):
     household = _scoped_household(request, pk)
     person = get_object_or_404(Person.objects.for_user(request.user), pk=person_pk, household=household)
     _require_registry_role(request.user)
-    form = PersonPageForm(request.POST or None, instance=person)
+    form = PersonPageForm(_posted(request), instance=person)
     if request.method == "POST":
         if done := already_submitted(request, request.POST.get("submit_token")):
             return done

@@ -12,7 +12,8 @@ class AreaScopedQuerySet(RegistryQuerySet):
     :class:`accounts.models.ScopePolicy`, as the registry configures it).
 
     Departments see only rows they reported or were assigned (``department_q`` of their
-    department); helpers also see what concerns the households assigned to them.
+    department), inside their account's areas; helpers also see what concerns the households
+    assigned to them.
     """
 
     area_field = "area_code"
@@ -23,4 +24,11 @@ class AreaScopedQuerySet(RegistryQuerySet):
         return Q(pk__in=[])
 
     def department_q(self, user) -> Q | None:
-        return self.department_rows(user.department_id) if user.department_id else None
+        """The department's rows inside the account's areas: one department (say, medical
+        insurance) serves many counties, each county's bureau with its own account, and one
+        bureau never sees another county's alerts or tasks. An account without areas (a key
+        issued for the whole deployment) sees all of its department's rows."""
+        if not user.department_id:
+            return None
+        rows = self.department_rows(user.department_id)
+        return rows & self.area_q(user) if user.scope_prefixes() else rows
