@@ -24,6 +24,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Area, AreaLevel, Role
@@ -167,6 +168,35 @@ def selected_township(request) -> int | None:
 
 
 #: An area id that is a number but none of the caller's areas: it matches no rows.
+def _options(rows) -> str:
+    return format_html_join(
+        "", '<option value="{}"{}>{}</option>', ((pk, " selected" if chosen else "", label) for pk, label, chosen in rows)
+    )
+
+
+def area_options(villages, *, township: str = "", village: str = "") -> dict:
+    """The township and village ``<option>`` elements of a list page, from the user's villages
+    (with their township as ``parent``) in code order: ``townships`` and ``villages`` as HTML
+    (escaped), and ``several_townships`` / ``several_villages`` (whether to offer a choice).
+    Built once here: nested template loops over a county's villages, each number localised,
+    cost a county-wide list page most of its time. Villages are limited to the chosen township
+    and named with their township when several are shown."""
+    townships: dict[int, str] = {}
+    for v in villages:
+        townships.setdefault(v.parent_id, v.parent.name if v.parent else "")
+    several = len(townships) > 1
+    shown = [v for v in villages if not township or str(v.parent_id) == township]
+    return {
+        "several_townships": several,
+        "several_villages": len(villages) > 1,
+        "townships": _options((pk, name, str(pk) == township) for pk, name in townships.items()),
+        "villages": _options(
+            (v.pk, f"{v.parent.name} {v.name}" if several and not township and v.parent else v.name, str(v.pk) == village)
+            for v in shown
+        ),
+    }
+
+
 NOT_MINE = object()
 
 

@@ -27,7 +27,7 @@ from accounts.models import Area, AreaLevel, Role
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted
 
 from . import search_terms, services
-from .filters import HouseholdFilter
+from .filters import HouseholdFilter, area_options
 from .forms import HouseholdPageForm, IncomePageForm, PersonPageForm, show_service_error
 from .models import Household, HouseholdType, IncomeRecord, MonitoringStatus, Person
 
@@ -103,7 +103,11 @@ def household_list(request):
             "filterset": filterset,
             "page_obj": page,
             "households": page.object_list,
-            "villages": list(_villages(request.user)) if request.user.role != Role.HELPER else [],
+            "areas": area_options(
+                list(_villages(request.user)) if request.user.role != Role.HELPER else [],
+                township=str((query or {}).get("township") or ""),
+                village=str((query or {}).get("village") or ""),
+            ),
             "household_types": HouseholdType.choices,
             "statuses": [("none" if v == "" else v, label) for v, label in MonitoringStatus.choices],
             "q": query,
