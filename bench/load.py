@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlencode
 
 PASSWORD = "bench-" + secrets.token_hex(8)
@@ -173,7 +174,25 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))]
 
 
-def run_level(port: int, people: dict[str, list[str]], users: int, seconds: float) -> dict:
+def workers_cpu(master: subprocess.Popen) -> float:
+    """CPU seconds (user + system) the gunicorn workers have used so far: what the requests
+    cost the application, whatever else the machine is doing."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def run_level(port: int, people: dict[str, list[str]], users: int, seconds: float, server=None) -> dict:
     browsers = []
     names = list(people)
     for n in range(users):
@@ -186,12 +205,14 @@ def run_level(port: int, people: dict[str, list[str]], users: int, seconds: floa
         threading.Thread(target=walk, args=(b, pages, n * 7, until, tally), daemon=True)
         for n, (b, pages) in enumerate(browsers)
     ]
+    cpu_before = workers_cpu(server) if server else 0.0
     started = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join(seconds + 120)
     wall = time.monotonic() - started
+    cpu = (workers_cpu(server) - cpu_before) if server else 0.0
     lat = tally.latencies or [0.0]
     return {
         "users": users,
@@ -201,6 +222,7 @@ def run_level(port: int, people: dict[str, list[str]], users: int, seconds: floa
         "p95": percentile(lat, 95) * 1000,
         "p99": percentile(lat, 99) * 1000,
         "mean": statistics.fmean(lat) * 1000,
+        "cpu_ms": cpu * 1000 / max(1, len(tally.latencies)),
         "errors": len(tally.errors),
         "error_sample": tally.errors[:5],
     }
@@ -264,12 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         for users in [int(u) for u in args.users.split(",")]:
-            result = run_level(args.port, people, users, args.seconds)
+            result = run_level(args.port, people, users, args.seconds, server)
             results.append(result)
             print(
                 f"{users:>3} users, {args.seconds:.0f} s, {args.workers} workers: {result['requests']:,} requests, "
                 f"{result['rps']:.1f} req/s, p50 {result['p50']:.0f} ms, p95 {result['p95']:.0f} ms, "
-                f"p99 {result['p99']:.0f} ms, errors {result['errors']}"
+                f"p99 {result['p99']:.0f} ms, app CPU {result['cpu_ms']:.1f} ms/request, errors {result['errors']}"
+                f" (load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
                 + (f" (e.g. {result['error_sample']})" if result["errors"] else ""),
                 flush=True,
             )
