@@ -180,3 +180,59 @@ def test_the_frozen_rows_equal_the_as_of_ledgers(county_year, areas, county_appr
         as_of = selectors.ledger_households(ledger, user=county_approver, as_of=dt.date(2025, 6, 30))
         assert {r[0] for r in rows_of(frozen, ledger)} == set(as_of.values_list("pk", flat=True))
     assert LedgerSpan.objects.exists() and Household.objects.count() == 3
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def test_the_counts_page_links_the_frozen_months(client, county_approver, areas):
+    client.force_login(county_approver)
+    page = client.get("/reports/").content.decode()
+    assert 'href="/reports/frozen/"' in page
+
+
+def test_an_approver_freezes_last_month_from_the_page_once(client, county_year, areas, county_approver):
+    county_approver.full_name = "王审定"
+    county_approver.save()
+    client.force_login(county_approver)
+    listing = client.get("/reports/frozen/")
+    assert listing.status_code == 200 and 'id="freeze-form"' in listing.content.decode()
+    # without the confirmation nothing happens
+    refused = client.post("/reports/frozen/freeze/", {"county": areas["county"].pk}, follow=True)
+    assert "请勾选确认" in refused.content.decode() and not FrozenMonth.objects.exists()
+    done = client.post("/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}, follow=True)
+    frozen = FrozenMonth.objects.get()
+    assert done.redirect_chain[-1][0] == f"/reports/frozen/{frozen.pk}/"
+    body = done.content.decode()
+    assert "王审定" in body and 'id="frozen-diff"' in body
+    year, month = freezing.previous_month(timezone.localdate())
+    assert (frozen.year, frozen.month, frozen.frozen_by) == (year, month, county_approver)
+    again = client.post("/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}, follow=True)
+    assert "不能重复封存" in again.content.decode() and FrozenMonth.objects.count() == 1
+    listing = client.get("/reports/frozen/").content.decode()
+    assert f'data-month="{year}-{month}"' in listing and "王审定" in listing
+
+
+def test_the_detail_page_shows_a_ledgers_rows_and_refuses_bad_input(client, county_year, areas, county_approver):
+    frozen = freezing.freeze_month(county=areas["county"], year=2025, month=11, actor=county_approver, now=NOW)
+    client.force_login(county_approver)
+    page = client.get(f"/reports/frozen/{frozen.pk}/?ledger=key_monitoring").content.decode()
+    assert county_year["monitored"].number in page and "边缘易致贫户" in page
+    for ledger in Ledger:
+        assert client.get(f"/reports/frozen/{frozen.pk}/?ledger={ledger}").status_code == 200
+    assert client.get(f"/reports/frozen/{frozen.pk}/?ledger=nonsense&page=x").status_code == 200
+    assert client.get("/reports/frozen/999999/").status_code == 404
+
+
+def test_village_users_read_their_part_and_cannot_freeze(client, county_year, areas, cadre, county_approver):
+    frozen = freezing.freeze_month(county=areas["county"], year=2025, month=11, actor=county_approver, now=NOW)
+    client.force_login(cadre)
+    listing = client.get("/reports/frozen/").content.decode()
+    assert 'id="freeze-form"' not in listing and f"/reports/frozen/{frozen.pk}/" in listing
+    page = client.get(f"/reports/frozen/{frozen.pk}/?ledger=stable_out_of_poverty").content.decode()
+    assert county_year["stable"].number not in page  # 乙 lives in 三村, not the cadre's village
+    assert client.post("/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}).status_code == 403
+    helper = af.user(Role.HELPER)
+    client.force_login(helper)
+    assert client.get("/reports/frozen/").status_code == 403
+    assert client.get(f"/reports/frozen/{frozen.pk}/").status_code == 403
