@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     watch = subprocess.run([python, "-m", "bench.watch"], env=env).returncode
     # the watch's 20,000 cases would show up in the next run's API lists: remove them
     subprocess.run([python, "-m", "bench.watch", "--clean"], env=env, check=True)
-    return review or watch
+    print("== ledgers as of a year back and the monthly freeze (bench.ledgers)", flush=True)
+    ledgers = subprocess.run([python, "-m", "bench.ledgers"], env=env).returncode
+    return review or watch or ledgers
 
 
 if __name__ == "__main__":

@@ -19,9 +19,10 @@ Ledgers 1–3 partition the households: each is in exactly one of them. The rule
 **As of a past date** (``as_of``): the ledgers as they stood at the end of that day
 (Asia/Shanghai). Households: the :class:`~monitoring.models.LedgerSpan` rows that held at that
 moment, read through one index (ledger, area code, dates); the rows are the households as they
-are now (their current name, members and data), their membership as of the date. The area
-narrowing applies to the village the household was in on that date; the caller's scope is
-that of the household now. Clues: those received by the end of the day.
+are now (their current name, members and data), their membership as of the date. The caller's
+scope and the area narrowing apply to the village the household was in on that date (a helper's
+to the households assigned now). :func:`ledger_count` counts the spans alone, for a paginator.
+Clues: those received by the end of the day.
 
 Every reader is scoped by the caller's ``for_user`` and optionally narrowed to an area-code
 prefix (``area``), which can only narrow the scope. :func:`ledger_counts` gives households and
@@ -37,6 +38,7 @@ import datetime as dt
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from accounts.models import Role
 from households.filters import code_range_q, with_scope_range
 from households.models import Household, Person
 from monitoring.ledgers import (  # noqa: F401 - the ledgers' names and rule, for the pages, API and exports
@@ -66,24 +68,56 @@ def scoped_clues(*, user, area: str = "") -> QuerySet[Clue]:
     return _narrow(Clue.objects.for_user(user), user=user, area=area)
 
 
+def _by_span_area(user) -> bool | None:
+    """How the as-of readers scope ``user``: ``True`` by the spans' area codes alone (users
+    scoped by area, for whom ``Household.objects.for_user`` is exactly their areas' prefixes),
+    ``None`` not at all (who sees everything), ``False`` through the households' ``for_user``
+    (helpers see their assigned households, departments none)."""
+    if user.is_authenticated and user.is_active and user.sees_everything:
+        return None
+    return user.is_authenticated and user.is_active and user.role not in (Role.HELPER, Role.DEPARTMENT)
+
+
+def _spans_in_scope(spans: QuerySet[LedgerSpan], *, user, area: str) -> QuerySet[LedgerSpan]:
+    by_area = _by_span_area(user)
+    if by_area:
+        spans = spans.filter(code_range_q("area_code", user.scope_prefixes()))
+    elif by_area is False:
+        spans = spans.filter(household__in=Household.objects.for_user(user))
+    return spans.filter(Q(area_code__startswith=area) & code_range_q("area_code", [area])) if area else spans
+
+
 def ledger_spans(ledger: Ledger | str, *, user, area: str = "", as_of: dt.date) -> QuerySet[LedgerSpan]:
     """The spans of ledger 1–4 that held at the end of ``as_of``, in the user's scope and
-    ``area`` (by the village the household was in then)."""
+    ``area``, both by the village the household was in then (one range of the index
+    ``(ledger, area_code, valid_from, valid_to, household)``)."""
     ledger = Ledger(ledger)
     if ledger not in HOUSEHOLD_LEDGERS:
         raise ValueError(f"{ledger} is not a household ledger")
-    return _narrow(LedgerSpan.objects.filter(ledger=ledger), user=user, area=area).at(end_of_day(as_of))
+    spans = LedgerSpan.objects.filter(ledger=ledger).at(end_of_day(as_of))
+    return _spans_in_scope(spans, user=user, area=area)
 
 
 def ledger_households(
     ledger: Ledger | str, *, user, area: str = "", as_of: dt.date | None = None
 ) -> QuerySet[Household]:
     """The rows of ledger 1–4 (unordered: the page or export orders them); with ``as_of``, the
-    households in it at the end of that day."""
+    households in it at the end of that day (their data as they are now)."""
     if as_of is None:
         return scoped_households(user=user, area=area).filter(household_ledger_q(ledger))
     spans = ledger_spans(ledger, user=user, area=area, as_of=as_of)
-    return Household.objects.for_user(user).filter(pk__in=spans.values("household_id"))
+    return Household.objects.filter(pk__in=spans.values("household_id"))
+
+
+def ledger_count(ledger: Ledger | str, *, user, area: str = "", as_of: dt.date | None = None) -> int:
+    """How many rows :func:`ledger_households` (or, for ledger 5, :func:`ledger_clues`) has:
+    as of a date, a count of the spans alone (the index only, no household read), for a
+    paginator's count."""
+    if Ledger(ledger) == Ledger.EARLY_WARNING:
+        return ledger_clues(user=user, area=area, as_of=as_of).count()
+    if as_of is None:
+        return ledger_households(ledger, user=user, area=area).count()
+    return ledger_spans(ledger, user=user, area=area, as_of=as_of).count()
 
 
 def ledger_clues(*, user, area: str = "", as_of: dt.date | None = None) -> QuerySet[Clue]:
@@ -129,10 +163,9 @@ def ledger_counts(*, user, area: str = "", as_of: dt.date | None = None) -> dict
 
 def _ledger_counts_as_of(*, user, area: str, as_of: dt.date) -> dict[str, int]:
     """:func:`ledger_counts` at the end of ``as_of``: one aggregate over the spans that held
-    then (joined to their households for the members), one count of the clues."""
-    spans = _narrow(LedgerSpan.objects.at(end_of_day(as_of)), user=user, area=area).filter(
-        household__in=Household.objects.for_user(user)
-    )
+    then (joined to their households for the members), one over the clues' households, one
+    count of the clues."""
+    spans = _spans_in_scope(LedgerSpan.objects.at(end_of_day(as_of)), user=user, area=area)
     partition = Q(ledger__in=[Ledger.KEY_MONITORING, Ledger.STABLE_OUT_OF_POVERTY, Ledger.ORDINARY])
     aggregates = {}
     for ledger in HOUSEHOLD_LEDGERS:

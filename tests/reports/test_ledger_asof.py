@@ -244,17 +244,22 @@ def test_counts_as_of_a_date_match_the_rows(year, county_approver):
     ]
 
 
-def test_as_of_rows_are_scoped_like_the_live_ones(year, areas, cadre):
-    """A village cadre of 一村 sees its households only, as of any date."""
+def test_as_of_rows_are_scoped_by_the_village_of_the_day(year, areas, cadre):
+    """A village cadre of 一村 sees the households that were in 一村 on the day (戊, who moved
+    to 二村 in August, until then), as the history says; a cadre of 三村 none of them."""
     other = af.user(Role.VILLAGE_CADRE, areas["v21"])
-    for day in (d(3, 1), d(12, 31)):
+    moving = year[0]["moving"].pk
+    for day in (d(3, 1), d(8, 7), d(8, 8), d(12, 31)):
         for ledger in HOUSEHOLD_LEDGERS:
             mine = as_of_rows(ledger, cadre, day)
-            assert all(
-                h.startswith("130727100201")
-                for h in Household.objects.filter(pk__in=mine).values_list("area_code", flat=True)
-            )
+            assert mine == history_rows(ledger, day, area="130727100201"), (day, ledger)
+            assert selectors.ledger_count(ledger, user=cadre, as_of=day) == len(mine)
             assert not mine & as_of_rows(ledger, other, day)
+    assert moving in as_of_rows(PLAIN, cadre, d(8, 7)) and moving not in as_of_rows(PLAIN, cadre, d(8, 8))
+    helper = af.user(Role.HELPER)
+    department = af.user(Role.DEPARTMENT, areas["county"])
+    for user in (helper, department):
+        assert not any(as_of_rows(ledger, user, d(12, 31)) for ledger in HOUSEHOLD_LEDGERS)
 
 
 def test_clues_as_of_are_those_received_by_then(year, county_approver):
