@@ -49,7 +49,12 @@ def _run(task, name: str, service, area_code: str, user_id: int | None) -> dict:
     actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
 
     def work(*, now, area_code):
-        if name in (TaskName.RISK_REVIEW, TaskName.SCREENING_CAMPAIGN, TaskName.YEAR_END_ASSESSMENT):
+        if name in (
+            TaskName.RISK_REVIEW,
+            TaskName.SCREENING_CAMPAIGN,
+            TaskName.YEAR_END_ASSESSMENT,
+            TaskName.FREEZE_LEDGERS,
+        ):
             return service(now=now, area_code=area_code, actor=actor)
         return service(now=now, area_code=area_code)
 

@@ -248,13 +248,21 @@ def _already(done: FrozenMonth) -> str:
     }
 
 
-def freeze_previous_month(*, now: dt.datetime, area_code: str = "") -> dict:
+def freeze_previous_month(*, now: dt.datetime, area_code: str = "", actor=None) -> dict:
     """The month-end task: freeze the month before ``now`` (Asia/Shanghai) for every county
-    under ``area_code`` that has households and has not frozen it yet (idempotent)."""
+    under ``area_code`` that has households and has not frozen it yet (idempotent). Run on
+    demand (``actor``), only the counties the actor may freeze, signed off by them; an area
+    below a county freezes nothing (a county is frozen whole)."""
     year, month = previous_month(deadlines.local_date(now))
     counties = Area.objects.filter(level=AreaLevel.COUNTY)
     if area_code:
-        counties = counties.filter(code__startswith=area_code[:6])
+        area = Area.objects.filter(code=area_code.ljust(12, "0")).first()
+        counties = counties.filter(code__startswith=area.prefix if area else area_code)
+    if actor is not None:
+        if not actor.has_role(*FREEZE_ROLES):
+            counties = counties.none()
+        elif not actor.sees_everything:
+            counties = counties.filter(code__in=[c.code for c in counties if actor.covers(c.code)])
     frozen = skipped = 0
     for county in counties.order_by("code"):
         if FrozenMonth.objects.filter(county=county, year=year, month=month).exists():
@@ -263,7 +271,7 @@ def freeze_previous_month(*, now: dt.datetime, area_code: str = "") -> dict:
         if not LedgerSpan.objects.filter(code_range_q("area_code", [county.prefix])).exists():
             continue
         try:
-            freeze_month(county=county, year=year, month=month, actor=None, now=now)
+            freeze_month(county=county, year=year, month=month, actor=actor, now=now)
         except Conflict:  # frozen on demand meanwhile
             skipped += 1
             continue

@@ -200,21 +200,29 @@ def test_an_approver_freezes_last_month_from_the_page_once(client, county_year, 
     # without the confirmation nothing happens
     refused = client.post("/reports/frozen/freeze/", {"county": areas["county"].pk}, follow=True)
     assert "请勾选确认" in refused.content.decode() and not FrozenMonth.objects.exists()
-    done = client.post("/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}, follow=True)
+    done = client.post(
+        "/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}, follow=True
+    )
     frozen = FrozenMonth.objects.get()
     assert done.redirect_chain[-1][0] == f"/reports/frozen/{frozen.pk}/"
     body = done.content.decode()
     assert "王审定" in body and 'id="frozen-diff"' in body
     year, month = freezing.previous_month(timezone.localdate())
     assert (frozen.year, frozen.month, frozen.frozen_by) == (year, month, county_approver)
-    again = client.post("/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}, follow=True)
+    again = client.post(
+        "/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}, follow=True
+    )
     assert "不能重复封存" in again.content.decode() and FrozenMonth.objects.count() == 1
     listing = client.get("/reports/frozen/").content.decode()
     assert f'data-month="{year}-{month}"' in listing and "王审定" in listing
 
 
-def test_the_detail_page_shows_a_ledgers_rows_and_refuses_bad_input(client, county_year, areas, county_approver):
-    frozen = freezing.freeze_month(county=areas["county"], year=2025, month=11, actor=county_approver, now=NOW)
+def test_the_detail_page_shows_a_ledgers_rows_and_refuses_bad_input(
+    client, county_year, areas, county_approver
+):
+    frozen = freezing.freeze_month(
+        county=areas["county"], year=2025, month=11, actor=county_approver, now=NOW
+    )
     client.force_login(county_approver)
     page = client.get(f"/reports/frozen/{frozen.pk}/?ledger=key_monitoring").content.decode()
     assert county_year["monitored"].number in page and "边缘易致贫户" in page
@@ -225,14 +233,30 @@ def test_the_detail_page_shows_a_ledgers_rows_and_refuses_bad_input(client, coun
 
 
 def test_village_users_read_their_part_and_cannot_freeze(client, county_year, areas, cadre, county_approver):
-    frozen = freezing.freeze_month(county=areas["county"], year=2025, month=11, actor=county_approver, now=NOW)
+    frozen = freezing.freeze_month(
+        county=areas["county"], year=2025, month=11, actor=county_approver, now=NOW
+    )
     client.force_login(cadre)
     listing = client.get("/reports/frozen/").content.decode()
     assert 'id="freeze-form"' not in listing and f"/reports/frozen/{frozen.pk}/" in listing
     page = client.get(f"/reports/frozen/{frozen.pk}/?ledger=stable_out_of_poverty").content.decode()
     assert county_year["stable"].number not in page  # 乙 lives in 三村, not the cadre's village
-    assert client.post("/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}).status_code == 403
+    assert (
+        client.post("/reports/frozen/freeze/", {"county": areas["county"].pk, "confirm": "yes"}).status_code
+        == 403
+    )
     helper = af.user(Role.HELPER)
     client.force_login(helper)
     assert client.get("/reports/frozen/").status_code == 403
     assert client.get(f"/reports/frozen/{frozen.pk}/").status_code == 403
+
+
+def test_run_on_demand_freezes_only_what_the_actor_may(
+    county_year, areas, township_reviewer, county_approver
+):
+    township = freezing.freeze_previous_month(now=NOW, area_code=areas["t1"].code, actor=county_approver)
+    assert township["frozen"] == 0  # a county is frozen whole, not from a township
+    refused = freezing.freeze_previous_month(now=NOW, area_code=areas["county"].code, actor=township_reviewer)
+    assert refused["frozen"] == 0 and not FrozenMonth.objects.exists()
+    done = freezing.freeze_previous_month(now=NOW, area_code=areas["county"].code, actor=county_approver)
+    assert done["frozen"] == 1 and FrozenMonth.objects.get().frozen_by == county_approver

@@ -19,6 +19,7 @@ import datetime as dt
 
 import pytest
 from django.apps import apps as global_apps
+from django.db import connection
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -350,3 +351,18 @@ def test_a_case_in_the_exit_procedure_keeps_its_household_in_ledger_1(areas, act
         for ledger in HOUSEHOLD_LEDGERS:
             assert as_of_rows(ledger, county_approver, day) == history_rows(ledger, day), (day, ledger)
     live_equals_open_spans(county_approver)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+def test_a_ledger_as_of_a_date_is_one_pass_over_the_span_index(year, county_approver):
+    """With sequential scans off (the test county is tiny), the as-of count reads the index
+    ``(ledger, area_code, valid_from, valid_to, household)`` alone."""
+    spans = selectors.ledger_spans(PLAIN, user=county_approver, as_of=d(7, 1))
+    sql, params = spans.order_by().values("household_id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) s", params)  # noqa: S608
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ledgerspan_at" in plan, plan
+    assert "Seq Scan" not in plan, plan
