@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from households.models import HouseholdType, MonitoringStatus
+from monitoring.models import CaseStatus, MonitoringCase
 
 
 class Ledger(enum.StrEnum):
@@ -52,14 +53,12 @@ HOUSEHOLD_LEDGERS = (
     Ledger.LOW_INCOME,
 )
 KEY_MONITORING_STATUSES = (MonitoringStatus.MONITORED, MonitoringStatus.SECURED_TRACKING)
-EXIT_IN_PROGRESS = "exit_in_progress"  # monitoring.models.CaseStatus.EXIT_IN_PROGRESS
+EXIT_IN_PROGRESS = CaseStatus.EXIT_IN_PROGRESS.value
 
 
 def exiting_households():
     """The ids of the households with a case in the exit procedure (a subquery)."""
-    from monitoring.models import CaseStatus, MonitoringCase
-
-    return MonitoringCase.objects.filter(status=CaseStatus.EXIT_IN_PROGRESS).values("household_id")
+    return MonitoringCase.objects.filter(status=EXIT_IN_PROGRESS).values("household_id")
 
 
 def key_monitoring_q(prefix: str = "", *, exiting: Q | None = None) -> Q:
