@@ -117,11 +117,17 @@ RULE_FIELDS = ("monitoring_status", "household_type", "low_income_status", "area
 def household_history_written(sender, *, instance, history_instance, history_date, **kwargs) -> None:
     """A household's history row was written: its ledgers may have changed at that moment
     (not when none of :data:`RULE_FIELDS` changed, as with a new phone number or head)."""
-    previous = history_instance.prev_record if history_instance.history_type == "~" else None
-    if previous is not None and all(
-        getattr(previous, f) == getattr(history_instance, f) for f in RULE_FIELDS
-    ):
-        return
+    if history_instance.history_type == "~":
+        # the row as last written before (by write order: a service may date its change back)
+        previous = (
+            type(history_instance)
+            .objects.filter(id=instance.pk, history_id__lt=history_instance.history_id)
+            .order_by("-history_id")
+            .values(*RULE_FIELDS)
+            .first()
+        )
+        if previous is not None and all(previous[f] == getattr(history_instance, f) for f in RULE_FIELDS):
+            return
     sync_household(instance.pk, at=history_date)
 
 
