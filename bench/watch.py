@@ -430,6 +430,7 @@ def setup_cases(*, n: int, seed: int, now: dt.datetime, rebuild: bool = False) -
     from monitoring.county import calendar_for, settings_for
     from monitoring.models import AssistanceMeasure, CaseStep, Measure, MonitoringCase
     from monitoring.rules import deadlines
+    from monitoring.services import ledgers as ledger_spans
 
     started = time.perf_counter()
     county = _county()
@@ -532,6 +533,8 @@ def setup_cases(*, n: int, seed: int, now: dt.datetime, rebuild: bool = False) -
             counts["waits_for"] = cursor.rowcount
         user.full_name = marker
         user.save(update_fields=["full_name"])
+        # cases written as rows (some in the exit procedure, which puts a household in ledger 1)
+        counts.update(ledger_spans.sync_ledger_spans(at=now, area_prefix=prefix))
     with connection.cursor() as cursor:
         cursor.execute(
             f"ANALYZE {MonitoringCase._meta.db_table}, {step}, {waits}, {AssistanceMeasure._meta.db_table}"

@@ -43,14 +43,17 @@ def _check_can_edit(actor) -> None:
         raise NotAllowed(_("您的角色不能修改农户信息。"))
 
 
-def _save(instance, *, actor, reason: str = "", exclude=None, errors: dict | None = None) -> None:
+def _save(instance, *, actor, reason: str = "", exclude=None, errors: dict | None = None, now=None) -> None:
     """Validate (adding the model's own messages to ``errors`` found before), then save.
 
-    Every message of one call is raised together in one ValidationError, by field.
+    Every message of one call is raised together in one ValidationError, by field. ``now``:
+    the moment of the change its history row records (default: the clock).
     """
     _full_clean(instance, errors or {}, exclude=exclude)
     instance._history_user = actor
     instance._change_reason = reason
+    if now is not None:
+        instance._history_date = now
     instance.save()
 
 
@@ -146,7 +149,9 @@ def _village(village) -> Area:
 
 
 @transaction.atomic
-def household_create(*, actor, number: str, village, reason: str = "", **fields) -> Household:
+def household_create(
+    *, actor, number: str, village, reason: str = "", now: dt.datetime | None = None, **fields
+) -> Household:
     _check_can_edit(actor)
     errors: dict = {}
     village = _collect(errors, _village, village)
@@ -160,12 +165,14 @@ def household_create(*, actor, number: str, village, reason: str = "", **fields)
     household = Household(number=number, village=village, area_code=village.code if village else "")
     _apply(household, fields, HOUSEHOLD_FIELDS)
     exclude = [] if village is not None else ["village", "area_code"]
-    _save(household, actor=actor, reason=reason or _("登记农户"), exclude=exclude, errors=errors)
+    _save(household, actor=actor, reason=reason or _("登记农户"), exclude=exclude, errors=errors, now=now)
     return household
 
 
 @transaction.atomic
-def household_update(*, actor, household: Household, reason: str = "", **fields) -> Household:
+def household_update(
+    *, actor, household: Household, reason: str = "", now: dt.datetime | None = None, **fields
+) -> Household:
     _check_can_edit(actor)
     household = Household.objects.select_for_update().get(pk=household.pk)
     _check_area(actor, household.area_code)
@@ -177,7 +184,7 @@ def household_update(*, actor, household: Household, reason: str = "", **fields)
         if village is not None and "village" not in errors:
             household.village, household.area_code = village, village.code
     _apply(household, fields, HOUSEHOLD_FIELDS)
-    _save(household, actor=actor, reason=reason or _("修改农户信息"), errors=errors)
+    _save(household, actor=actor, reason=reason or _("修改农户信息"), errors=errors, now=now)
     return household
 
 

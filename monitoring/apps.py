@@ -7,12 +7,24 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("监测帮扶")
 
     def ready(self):
+        from simple_history.signals import post_create_historical_record
+
         from accounts.permissions import register_grants
         from households.demo import register_line_source
+        from households.models import Household
+        from households.signals import households_written
 
         from . import role_grants, tasks  # noqa: F401 - tasks: registers the Celery tasks by name
         from .models import IncomeThreshold
+        from .services import ledgers
 
         register_grants(role_grants.GRANTS, role_grants.NEVER)
         # the demo county's incomes are spread around the reference monitoring lines
         register_line_source(IncomeThreshold.objects.default_lines)
+        # the ledger spans follow every write of the fields the ledgers' rule reads
+        post_create_historical_record.connect(
+            ledgers.household_history_written,
+            sender=Household.history.model,
+            dispatch_uid="ledger_spans_history",
+        )
+        households_written.connect(ledgers.households_written, dispatch_uid="ledger_spans_bulk")

@@ -457,6 +457,12 @@ REVIEW_RULES = [
 # Celery beat: name, task, crontab (minute, hour, day of month, month of year), description.
 SCHEDULES = [
     (
+        "月度台账封存（每月1日）",
+        "monitoring.tasks.freeze_ledgers",
+        ("30", "0", "1", "*"),
+        "每月1日凌晨封存上月各县五本台账（已封存的月份跳过）。",
+    ),
+    (
         "风险复核（每夜）",
         "monitoring.tasks.risk_review",
         ("30", "1", "*", "*"),

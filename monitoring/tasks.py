@@ -35,11 +35,26 @@ RETRY = {
 }
 
 
+#: Services of the layers above that a task here runs (they register in their AppConfig.ready:
+#: this module must not import them), by task name.
+PLUGGED: dict[str, object] = {}
+
+
+def plug(name: str, service) -> None:
+    """Let the task ``name`` run ``service(now=..., area_code=...)`` of a layer above."""
+    PLUGGED[name] = service
+
+
 def _run(task, name: str, service, area_code: str, user_id: int | None) -> dict:
     actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
 
     def work(*, now, area_code):
-        if name in (TaskName.RISK_REVIEW, TaskName.SCREENING_CAMPAIGN, TaskName.YEAR_END_ASSESSMENT):
+        if name in (
+            TaskName.RISK_REVIEW,
+            TaskName.SCREENING_CAMPAIGN,
+            TaskName.YEAR_END_ASSESSMENT,
+            TaskName.FREEZE_LEDGERS,
+        ):
             return service(now=now, area_code=area_code, actor=actor)
         return service(now=now, area_code=area_code)
 
@@ -89,3 +104,9 @@ def year_end_assessment(self, area_code: str = "", user_id: int | None = None) -
 @shared_task(**RETRY)
 def screening_campaign(self, area_code: str = "", user_id: int | None = None) -> dict:
     return _run(self, TaskName.SCREENING_CAMPAIGN, screening.screening_campaign, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def freeze_ledgers(self, area_code: str = "", user_id: int | None = None) -> dict:
+    """Month end: freeze the previous month's ledgers of every county (reports.frozen)."""
+    return _run(self, TaskName.FREEZE_LEDGERS, PLUGGED[TaskName.FREEZE_LEDGERS], area_code, user_id)

@@ -13,7 +13,16 @@ puts it in. The same functions serve the API's counts, the pages and the Excel e
    低保边缘, 支出型困难), whichever of ledgers 1–3 they are in.
 5. 预警信息 (early-warning information): the risk clues, whatever became of them.
 
-Ledgers 1–3 partition the households: each is in exactly one of them.
+Ledgers 1–3 partition the households: each is in exactly one of them. The rule itself is
+:mod:`monitoring.ledgers` (one definition for these selectors and the ledgers kept over time).
+
+**As of a past date** (``as_of``): the ledgers as they stood at the end of that day
+(Asia/Shanghai). Households: the :class:`~monitoring.models.LedgerSpan` rows that held at that
+moment, read through one index (ledger, area code, dates); the rows are the households as they
+are now (their current name, members and data), their membership as of the date. The caller's
+scope and the area narrowing apply to the village the household was in on that date (a helper's
+to the households assigned now). :func:`ledger_count` counts the spans alone, for a paginator.
+Clues: those received by the end of the day.
 
 Every reader is scoped by the caller's ``for_user`` and optionally narrowed to an area-code
 prefix (``area``), which can only narrow the scope. :func:`ledger_counts` gives households and
@@ -24,65 +33,24 @@ counties report "N households / M people identified, K households / L people exi
 
 from __future__ import annotations
 
-import enum
+import datetime as dt
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Role
 from households.filters import code_range_q, with_scope_range
-from households.models import Household, HouseholdType, MonitoringStatus, Person
-from monitoring.models import CaseStatus, Clue, ExitMode, MonitoringCase
-
-
-class Ledger(enum.StrEnum):
-    KEY_MONITORING = "key_monitoring"
-    STABLE_OUT_OF_POVERTY = "stable_out_of_poverty"
-    ORDINARY = "ordinary"
-    LOW_INCOME = "low_income"
-    EARLY_WARNING = "early_warning"
-
-
-LEDGER_LABELS = {
-    Ledger.KEY_MONITORING: _("重点监测对象"),
-    Ledger.STABLE_OUT_OF_POVERTY: _("稳定脱贫户"),
-    Ledger.ORDINARY: _("一般农户"),
-    Ledger.LOW_INCOME: _("低收入群体"),
-    Ledger.EARLY_WARNING: _("预警信息"),
-}
-
-#: The ledgers whose rows are households (the fifth is clues).
-HOUSEHOLD_LEDGERS = (
-    Ledger.KEY_MONITORING,
-    Ledger.STABLE_OUT_OF_POVERTY,
-    Ledger.ORDINARY,
-    Ledger.LOW_INCOME,
+from households.models import Household, Person
+from monitoring.ledgers import (  # noqa: F401 - the ledgers' names and rule, for the pages, API and exports
+    HOUSEHOLD_LEDGERS,
+    KEY_MONITORING_STATUSES,
+    LEDGER_LABELS,
+    Ledger,
+    end_of_day,
+    household_ledger_q,
+    key_monitoring_q,
 )
-KEY_MONITORING_STATUSES = (MonitoringStatus.MONITORED, MonitoringStatus.SECURED_TRACKING)
-
-
-def key_monitoring_q(prefix: str = "") -> Q:
-    """Ledger 1's rule, as a condition on ``Household`` (or, with ``prefix="household__"``, on
-    a row that points to one, such as a ``Person``)."""
-    exiting = MonitoringCase.objects.filter(status=CaseStatus.EXIT_IN_PROGRESS).values("household_id")
-    return Q(**{f"{prefix}monitoring_status__in": KEY_MONITORING_STATUSES}) | Q(
-        **{f"{prefix}pk__in": exiting}
-    )
-
-
-def household_ledger_q(ledger: Ledger | str, prefix: str = "") -> Q:
-    """The condition that puts a household in one of the household ledgers (``prefix`` as in
-    :func:`key_monitoring_q`)."""
-    ledger = Ledger(ledger)
-    if ledger == Ledger.KEY_MONITORING:
-        return key_monitoring_q(prefix)
-    if ledger == Ledger.STABLE_OUT_OF_POVERTY:
-        return Q(**{f"{prefix}household_type": HouseholdType.OUT_OF_POVERTY}) & ~key_monitoring_q(prefix)
-    if ledger == Ledger.ORDINARY:
-        return Q(**{f"{prefix}household_type": HouseholdType.ORDINARY}) & ~key_monitoring_q(prefix)
-    if ledger == Ledger.LOW_INCOME:
-        return ~Q(**{f"{prefix}low_income_status": ""})
-    raise ValueError(f"{ledger} is not a household ledger")
+from monitoring.models import CaseStatus, Clue, ExitMode, LedgerSpan, MonitoringCase
 
 
 def _narrow(qs, *, user, area: str, field: str = "area_code"):
@@ -100,14 +68,62 @@ def scoped_clues(*, user, area: str = "") -> QuerySet[Clue]:
     return _narrow(Clue.objects.for_user(user), user=user, area=area)
 
 
-def ledger_households(ledger: Ledger | str, *, user, area: str = "") -> QuerySet[Household]:
-    """The rows of ledger 1–4 (unordered: the page or export orders them)."""
-    return scoped_households(user=user, area=area).filter(household_ledger_q(ledger))
+def _by_span_area(user) -> bool | None:
+    """How the as-of readers scope ``user``: ``True`` by the spans' area codes alone (users
+    scoped by area, for whom ``Household.objects.for_user`` is exactly their areas' prefixes),
+    ``None`` not at all (who sees everything), ``False`` through the households' ``for_user``
+    (helpers see their assigned households, departments none)."""
+    if user.is_authenticated and user.is_active and user.sees_everything:
+        return None
+    return user.is_authenticated and user.is_active and user.role not in (Role.HELPER, Role.DEPARTMENT)
 
 
-def ledger_clues(*, user, area: str = "") -> QuerySet[Clue]:
-    """The rows of ledger 5."""
-    return scoped_clues(user=user, area=area)
+def _spans_in_scope(spans: QuerySet[LedgerSpan], *, user, area: str) -> QuerySet[LedgerSpan]:
+    by_area = _by_span_area(user)
+    if by_area:
+        spans = spans.filter(code_range_q("area_code", user.scope_prefixes()))
+    elif by_area is False:
+        spans = spans.filter(household__in=Household.objects.for_user(user))
+    return spans.filter(Q(area_code__startswith=area) & code_range_q("area_code", [area])) if area else spans
+
+
+def ledger_spans(ledger: Ledger | str, *, user, area: str = "", as_of: dt.date) -> QuerySet[LedgerSpan]:
+    """The spans of ledger 1–4 that held at the end of ``as_of``, in the user's scope and
+    ``area``, both by the village the household was in then (one range of the index
+    ``(ledger, area_code, valid_from, valid_to, household)``)."""
+    ledger = Ledger(ledger)
+    if ledger not in HOUSEHOLD_LEDGERS:
+        raise ValueError(f"{ledger} is not a household ledger")
+    spans = LedgerSpan.objects.filter(ledger=ledger).at(end_of_day(as_of))
+    return _spans_in_scope(spans, user=user, area=area)
+
+
+def ledger_households(
+    ledger: Ledger | str, *, user, area: str = "", as_of: dt.date | None = None
+) -> QuerySet[Household]:
+    """The rows of ledger 1–4 (unordered: the page or export orders them); with ``as_of``, the
+    households in it at the end of that day (their data as they are now)."""
+    if as_of is None:
+        return scoped_households(user=user, area=area).filter(household_ledger_q(ledger))
+    spans = ledger_spans(ledger, user=user, area=area, as_of=as_of)
+    return Household.objects.filter(pk__in=spans.values("household_id"))
+
+
+def ledger_count(ledger: Ledger | str, *, user, area: str = "", as_of: dt.date | None = None) -> int:
+    """How many rows :func:`ledger_households` (or, for ledger 5, :func:`ledger_clues`) has:
+    as of a date, a count of the spans alone (the index only, no household read), for a
+    paginator's count."""
+    if Ledger(ledger) == Ledger.EARLY_WARNING:
+        return ledger_clues(user=user, area=area, as_of=as_of).count()
+    if as_of is None:
+        return ledger_households(ledger, user=user, area=area).count()
+    return ledger_spans(ledger, user=user, area=area, as_of=as_of).count()
+
+
+def ledger_clues(*, user, area: str = "", as_of: dt.date | None = None) -> QuerySet[Clue]:
+    """The rows of ledger 5; with ``as_of``, the clues received by the end of that day."""
+    clues = scoped_clues(user=user, area=area)
+    return clues if as_of is None else clues.filter(received_at__lt=end_of_day(as_of))
 
 
 def scoped_people(*, user, area: str = "") -> QuerySet[Person]:
@@ -116,7 +132,7 @@ def scoped_people(*, user, area: str = "") -> QuerySet[Person]:
     return _narrow(Person.objects.for_user(user), user=user, area=area, field="household__area_code")
 
 
-def ledger_counts(*, user, area: str = "") -> dict[str, int]:
+def ledger_counts(*, user, area: str = "", as_of: dt.date | None = None) -> dict[str, int]:
     """``{ledger: households}`` for the five ledgers and ``{f"{ledger}_people": people}`` for
     the four household ledgers, plus ``"households"`` and ``"people"`` (the totals, which
     ledgers 1–3 add up to). For the early-warning ledger the count is of clues, and
@@ -124,6 +140,8 @@ def ledger_counts(*, user, area: str = "") -> dict[str, int]:
     clues name and their people. People are the households' ``member_count`` (every member in
     the registry), so this is two queries, neither of them over the people: one conditional
     aggregate over the households, one count of the clues."""
+    if as_of is not None:
+        return _ledger_counts_as_of(user=user, area=area, as_of=as_of)
     clues = ledger_clues(user=user, area=area)
     warned = Q(pk__in=clues.values("household_id"))
     aggregates = {str(ledger): Count("pk", filter=household_ledger_q(ledger)) for ledger in HOUSEHOLD_LEDGERS}
@@ -143,7 +161,30 @@ def ledger_counts(*, user, area: str = "") -> dict[str, int]:
     return counts
 
 
-def year_exits(*, user, area: str = "", year: int) -> list[dict]:
+def _ledger_counts_as_of(*, user, area: str, as_of: dt.date) -> dict[str, int]:
+    """:func:`ledger_counts` at the end of ``as_of``: one aggregate over the spans that held
+    then (joined to their households for the members), one over the clues' households, one
+    count of the clues."""
+    spans = _spans_in_scope(LedgerSpan.objects.at(end_of_day(as_of)), user=user, area=area)
+    partition = Q(ledger__in=[Ledger.KEY_MONITORING, Ledger.STABLE_OUT_OF_POVERTY, Ledger.ORDINARY])
+    aggregates = {}
+    for ledger in HOUSEHOLD_LEDGERS:
+        aggregates[str(ledger)] = Count("pk", filter=Q(ledger=ledger))
+        aggregates[f"{ledger}_people"] = Coalesce(Sum("household__member_count", filter=Q(ledger=ledger)), 0)
+    counts = spans.aggregate(
+        households=Count("pk", filter=partition),
+        people=Coalesce(Sum("household__member_count", filter=partition), 0),
+        **aggregates,
+    )
+    clues = ledger_clues(user=user, area=area, as_of=as_of)
+    warned = Household.objects.for_user(user).filter(pk__in=clues.values("household_id"))
+    named = warned.aggregate(n=Count("pk"), people=Coalesce(Sum("member_count"), 0))
+    counts["early_warning_households"], counts["early_warning_people"] = named["n"], named["people"]
+    counts[str(Ledger.EARLY_WARNING)] = clues.count()
+    return counts
+
+
+def year_exits(*, user, area: str = "", year: int, as_of: dt.date | None = None) -> list[dict]:
     """The year's risk eliminations (风险消除) by exit mode: ``[{mode, households, people}]`` for
     every mode, in the order of :class:`~monitoring.models.ExitMode`, zeros included.
 
@@ -152,6 +193,8 @@ def year_exits(*, user, area: str = "", year: int) -> list[dict]:
     cases = _narrow(MonitoringCase.objects.for_user(user), user=user, area=area).filter(
         status=CaseStatus.ELIMINATED, eliminated_on__year=year
     )
+    if as_of is not None:
+        cases = cases.filter(eliminated_on__lte=as_of)
     rows = {
         row["exit_mode"]: row
         for row in cases.order_by()
@@ -168,11 +211,12 @@ def year_exits(*, user, area: str = "", year: int) -> list[dict]:
     ]
 
 
-def counts_report(*, user, area: str = "", year: int) -> dict:
+def counts_report(*, user, area: str = "", year: int, as_of: dt.date | None = None) -> dict:
     """The counts a county reports upward, as the page, the API and the workbook show them:
     households and people per ledger (for the early-warning ledger, clues and the households
-    and people they name) and the year's risk eliminations by mode."""
-    counts = ledger_counts(user=user, area=area)
+    and people they name) and the year's risk eliminations by mode. With ``as_of``, the
+    ledgers at the end of that day and the eliminations of the year up to it."""
+    counts = ledger_counts(user=user, area=area, as_of=as_of)
     ledgers = []
     for ledger in Ledger:
         key = str(ledger)
@@ -189,7 +233,7 @@ def counts_report(*, user, area: str = "", year: int) -> dict:
         )
     modes = [
         {**row, "label": str(ExitMode(row["mode"]).label)}
-        for row in year_exits(user=user, area=area, year=year)
+        for row in year_exits(user=user, area=area, year=year, as_of=as_of)
     ]
     return {
         "area": area,

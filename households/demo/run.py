@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Area, AreaLevel, Role
 from households.models import AssignmentKind, Helper, HelperAssignment, Household, IncomeRecord, Person
 
+from ..signals import households_written
 from .areas import DEFAULT_COUNTY_CODE, AreaSpec, check_county_code, plan_areas
 from .generator import Generator, HouseholdPlan
 from .lines import thresholds_for
@@ -190,6 +191,9 @@ def generate(summary: Summary, *, households, seed, history, batch_size, progres
         progress=progress,
     )
     summary.history_rows = writer.history_rows
+    # the layers above keep what follows from the rows (the ledger spans)
+    households_written.send(Writer, area_prefix=summary.county_code[:6], at=writer.when)
+    clock.lap("ledger spans")
     summary.users = ensure_demo_users(
         county=tree.county, township=tree.townships[0], village=tree.first_village, helper_id=helpers[0]["id"]
     )

@@ -21,6 +21,7 @@ from .cases import (  # noqa: F401, E402
     StepStatus,
     Visit,
 )
+from .ledgers import LedgerSpan  # noqa: F401, E402
 from .periodic import (  # noqa: F401
     REVIEW_PARAMETER,
     ReviewRule,

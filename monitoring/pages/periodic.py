@@ -224,6 +224,10 @@ COUNT_LABELS = {
     "tasks": gettext_lazy("新增走访任务"),
     "done_already": gettext_lazy("已走访（任务即完成）"),
     "counties_in_window": gettext_lazy("处于排查期的县"),
+    "year": gettext_lazy("年度"),
+    "month": gettext_lazy("月份"),
+    "frozen": gettext_lazy("封存县数"),
+    "already_frozen": gettext_lazy("已封存（跳过）"),
 }
 STATUS_BADGES = {
     RunStatus.RUNNING: "text-bg-primary",

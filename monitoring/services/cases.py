@@ -129,7 +129,11 @@ def case_open(
     )
     start_procedure(case, procedure, actor=actor, now=now)
     set_household_status(
-        household, actor=actor, reason=_("启动识别程序"), monitoring_status=MonitoringStatus.IDENTIFYING
+        household,
+        actor=actor,
+        reason=_("启动识别程序"),
+        now=now,
+        monitoring_status=MonitoringStatus.IDENTIFYING,
     )
     return case
 
@@ -247,6 +251,7 @@ def _identify(case: MonitoringCase, clean: dict, *, actor, now) -> None:
         case.household,
         actor=actor,
         reason=_("县级审定纳入监测"),
+        now=now,
         monitoring_status=MonitoringStatus.MONITORED,
         monitoring_category=case.category,
         identified_on=today,
@@ -302,7 +307,9 @@ def _reject_case(case: MonitoringCase, *, reason: str, actor, now) -> None:
         if MonitoringCase.objects.filter(household=case.household, status=CaseStatus.ELIMINATED).exists()
         else MonitoringStatus.NONE
     )
-    set_household_status(case.household, actor=actor, reason=_("不予纳入"), monitoring_status=previous)
+    set_household_status(
+        case.household, actor=actor, reason=_("不予纳入"), now=now, monitoring_status=previous
+    )
     if was_provisional:
         _stop_unfinished_measures(case, actor=actor, now=now, reason=reason)
     feed_back(case, _("不予纳入：%(reason)s") % {"reason": reason}, now=now)
@@ -644,7 +651,11 @@ def case_secure_tracking(
         raise InvalidTransition(refusal)
     case_transition(case, "secure_tracking", actor=actor, now=now, reason=reason)
     set_household_status(
-        case.household, actor=actor, reason=reason, monitoring_status=MonitoringStatus.SECURED_TRACKING
+        case.household,
+        actor=actor,
+        reason=reason,
+        now=now,
+        monitoring_status=MonitoringStatus.SECURED_TRACKING,
     )
     bump(case)
     return case

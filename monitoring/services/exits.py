@@ -137,6 +137,7 @@ def eliminate(case, *, actor, now) -> None:
         case.household,
         actor=actor,
         reason=_("风险消除"),
+        now=now,
         monitoring_status=MonitoringStatus.ELIMINATED,
         eliminated_on=today,
     )

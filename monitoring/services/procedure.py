@@ -27,6 +27,7 @@ from monitoring.models import (
     StepStatus,
 )
 from monitoring.rules import deadlines, guards, transitions
+from monitoring.services import ledgers
 from monitoring.services.audit import apply_transition, record_change
 
 STAFF = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
@@ -44,6 +45,7 @@ def lock_case(case_id: int, *, expected_version: int | None = None) -> Monitorin
 
 
 def case_transition(case, action, *, actor, now, reason="", data=None) -> None:
+    before = case.status
     apply_transition(
         case,
         transitions.CASE_TRANSITIONS,
@@ -56,6 +58,10 @@ def case_transition(case, action, *, actor, now, reason="", data=None) -> None:
         reason=reason,
         data=data,
     )
+    if CaseStatus.EXIT_IN_PROGRESS in (before, case.status):
+        # the exit procedure keeps a household in ledger 1: its ledgers change now
+        MonitoringCase.objects.filter(pk=case.pk).update(status=case.status)
+        ledgers.sync_household(case.household_id, at=now)
 
 
 def step_transition(step, action, *, actor, now, reason="", data=None) -> None:
@@ -78,12 +84,15 @@ def bump(case: MonitoringCase) -> None:
     case.save()
 
 
-def set_household_status(household: Household, *, actor, reason: str, **fields) -> None:
+def set_household_status(household: Household, *, actor, reason: str, now: dt.datetime, **fields) -> None:
+    """Write the monitoring fields of the household; its history row (and so its ledger spans,
+    :mod:`monitoring.services.ledgers`) carry the procedure's ``now``."""
     household = Household.objects.select_for_update().get(pk=household.pk)
     for name, value in fields.items():
         setattr(household, name, value)
     household._history_user = actor
     household._change_reason = reason
+    household._history_date = now
     household.save(update_fields=[*fields, "updated_at"])
 
 

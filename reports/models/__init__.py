@@ -1,0 +1,1 @@
+from .ledger import FrozenMonth, FrozenRow  # noqa: F401
