@@ -24,7 +24,7 @@ from reports.forms import AreaIndex, LedgerQuery, selectors_take_as_of
 from reports.selectors import Ledger
 from tests.accounts import factories as af
 from tests.households import factories as hf
-from tests.reports.test_ledgers import EXPECTED_COUNTY, county  # noqa: F401 - the fixture
+from tests.reports.test_ledgers import EXPECTED_COUNTY
 
 HOUSEHOLD_LEDGERS = [Ledger.KEY_MONITORING, Ledger.STABLE_OUT_OF_POVERTY, Ledger.ORDINARY, Ledger.LOW_INCOME]
 
