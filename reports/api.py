@@ -380,13 +380,26 @@ class ExportListView(StaffAPIMixin, APIView):
 
     @extend_schema(
         summary="我的导出任务",
-        description="本人最近的导出任务（最新在前，最多20个）。",
+        description="本人最近的导出任务（最新在前）。",
+        parameters=[
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 100},
+                description="最多列出几个（默认20）",
+            )
+        ],
         responses={200: ExportJobSerializer(many=True), **{code: ERRORS[code] for code in (400, 401, 403)}},
     )
     def get(self, request):
         if not lists.may_read(request.user):
             raise PermissionDenied(_("您的角色不能导出台账。"))
-        jobs = ExportJob.objects.filter(user=request.user).order_by("-created_at", "-id")[:20]
+        errors = query_errors(request.query_params, {"limit": filters.NumberFilter()})
+        limit = request.query_params.get("limit", "20")
+        if not errors and not (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 100):
+            errors = {"limit": _("须为 1 到 %(max)s 之间的整数。") % {"max": 100}}
+        if errors:
+            raise serializers.ValidationError(errors)
+        jobs = ExportJob.objects.filter(user=request.user).order_by("-created_at", "-id")[: int(limit)]
         return Response(ExportJobSerializer(jobs, many=True, context={"request": request}).data)
 
     @extend_schema(
