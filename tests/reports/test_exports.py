@@ -313,7 +313,7 @@ def test_the_export_button_and_the_exports_page(
 ):
     client.force_login(county_approver)
     ledger_page = client.get(reverse("reports:ledger", args=["ordinary"]), {"township": areas["t1"].pk})
-    assert 'name="township" value="%d"' % areas["t1"].pk in ledger_page.content.decode()
+    assert f'name="township" value="{areas["t1"].pk}"' in ledger_page.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         posted = client.post(reverse("reports:exports"), {"kind": "ordinary", "township": areas["t1"].pk})
     assert posted.status_code == 302
