@@ -15,6 +15,7 @@ import logging
 from functools import partial
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -30,6 +31,7 @@ from reports.forms import AreaIndex, LedgerQuery
 from reports.models import ExportJob, ExportState
 
 log = logging.getLogger(__name__)
+WRITE_TASK = "reports.write_export"
 
 #: why a job failed, in the reader's language (``ExportJob.error``)
 ERROR_MESSAGES = {
@@ -93,9 +95,8 @@ def request_export(
             created_at=now,
             expires_at=now + retention(),
         )
-        from reports.tasks import write_export
-
-        transaction.on_commit(partial(write_export.delay, job.pk))
+        # the task (reports.tasks) wraps this module: found by its name in the app's registry
+        transaction.on_commit(partial(current_app.tasks[WRITE_TASK].delay, job.pk))
     return job, True
 
 

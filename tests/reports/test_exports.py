@@ -367,3 +367,20 @@ def test_a_household_list_page_of_another_village_prints_nothing(client, cadre, 
     hf.household(areas["v21"])
     response = client.get(reverse("reports:ledger_print", args=["ordinary"]), {"village": areas["v21"].pk})
     assert response.status_code == 404
+
+
+def test_the_daily_cleanup_runs_under_a_run_record(
+    county_approver, county, django_capture_on_commit_callbacks
+):
+    from django_celery_beat.models import PeriodicTask
+
+    from monitoring.models import TaskName, TaskRun
+    from monitoring.services.runs import celery_task
+
+    job = export(county_approver, Ledger.ORDINARY, django_capture_on_commit_callbacks)
+    ExportJob.objects.filter(pk=job.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    result = celery_task(TaskName.EXPORT_CLEANUP).apply().get()
+    assert result["status"] == "succeeded" and result["expired"] == 1 and result["files_removed"] == 1
+    run = TaskRun.objects.get(task=TaskName.EXPORT_CLEANUP)
+    assert run.counts == {"expired": 1, "files_removed": 1}
+    assert PeriodicTask.objects.filter(task="reports.tasks.export_cleanup", enabled=True).exists()
