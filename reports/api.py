@@ -3,10 +3,13 @@ year's risk eliminations by mode, from the same selectors the pages and exports 
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms as django_forms
 from django.http import FileResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters import filters
 from drf_spectacular.types import OpenApiTypes
@@ -19,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.models import SecurityEventKind
 from accounts.security import security_event
-from config.api import Pagination, StrictCharField
+from config.api import COUNT_CAP, CappedCountPaginator, Pagination, StrictCharField
 from config.filters import query_errors
 from households.api import StaffAPIMixin
 from households.filters import AREA_CODE_VALIDATOR, MAX_ID
@@ -227,11 +230,34 @@ def _ledger_row_parameters() -> list[OpenApiParameter]:
 ROW_FILTERS = {name: filters.CharFilter() for name in (*APPLIES[ListKind.EARLY_WARNING], *COMMON_FIELDS)}
 
 
+class _KeyCountPaginator(CappedCountPaginator):
+    """Counts (capped) the rows of ``count_source``, the list's filtered rows without the
+    columns' joins and the order."""
+
+    def __init__(self, object_list, per_page, *, count_source=None, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.count_source = count_source
+
+    @cached_property
+    def count(self) -> int:
+        if self.count_source is None:
+            return super().count
+        return self.count_source.values("pk")[: COUNT_CAP + 1].count()
+
+
+class LedgerPagination(Pagination):
+    def paginate_queryset(self, queryset, request, view=None):
+        self.django_paginator_class = partial(
+            _KeyCountPaginator, count_source=getattr(view, "count_source", None)
+        )
+        return super().paginate_queryset(queryset, request, view)
+
+
 class LedgerRowsView(StaffAPIMixin, generics.GenericAPIView):
     """One ledger's rows with the page's filters, order and columns (reports/columns.py)."""
 
     filter_backends: list = []
-    pagination_class = Pagination
+    pagination_class = LedgerPagination
 
     @extend_schema(
         summary="台账明细（分页）",
@@ -271,10 +297,9 @@ class LedgerRowsView(StaffAPIMixin, generics.GenericAPIView):
             raise serializers.ValidationError(query.error_messages())
         selection = query.selection()
         columns = columns_of(kind)
-        rows = lists.list_rows(kind, user=request.user, selection=selection).values_list(
-            *lists.sources(columns)
-        )
-        page = self.paginate_queryset(rows)
+        rows = lists.list_rows(kind, user=request.user, selection=selection)
+        self.count_source = rows.order_by()
+        page = self.paginate_queryset(rows.values_list(*lists.sources(columns)))
         body = lists.read_rows(page, columns, reveal=False, names=areas.names, display=False)
         serializer = (
             ClueLedgerRowSerializer if kind == ListKind.EARLY_WARNING else HouseholdLedgerRowSerializer

@@ -14,12 +14,14 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Area, AreaLevel, Role, SecurityEventKind
 from accounts.security import security_event
+from config.api import COUNT_CAP
 from reports import exports, lists
 from reports import selectors as ledgers
 from reports.columns import LIST_LABELS, Kind, ListKind, columns_of, default_sort
@@ -99,17 +101,26 @@ PAGE_SIZE = 50
 PRINT_LIMIT = 2000
 
 
-class _CountedPaginator(Paginator):
-    """A paginator told its count (the sum of the counts by village), so the list is not
-    counted a second time."""
+class _CappedPaginator(Paginator):
+    """Counts at most ``COUNT_CAP`` rows (of the rows' primary keys only, without the columns'
+    joins): a page of a county-wide ledger is not held up by counting 300,000 rows. The exact
+    counts, by township and village, come with :func:`ledger_counts` (one ``GROUP BY``)."""
 
-    def __init__(self, object_list, per_page, *, count: int):
+    def __init__(self, object_list, per_page, *, count_source):
         super().__init__(object_list, per_page)
-        self._known = count
+        self.count_source = count_source
+
+    @cached_property
+    def counted(self) -> int:
+        return self.count_source.values("pk")[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.counted > COUNT_CAP
 
     @property
     def count(self) -> int:
-        return self._known
+        return min(self.counted, COUNT_CAP)
 
 
 def _ledger_kind(ledger: str) -> ListKind:
@@ -161,19 +172,19 @@ def _headers(request, kind: ListKind, columns, current: str) -> list[dict]:
 
 @login_required
 def ledger_list(request, ledger: str):
-    """One ledger's rows with its filters, the counts by township and village for these filters
-    (one ``GROUP BY``, whose sum is the page count), sortable columns and pages. A fixed
-    number of queries whatever the page or the county."""
+    """One ledger's rows with its filters, sortable columns and pages (the count capped at
+    10,000, as the API's lists); the counts by township and village for these filters follow
+    from :func:`ledger_counts` (htmx, after the page). A fixed number of queries whatever the
+    page or the county."""
     kind = _ledger_kind(ledger)
     query, areas, selection = _ledger_query(request, kind)
     rows = lists.list_rows(kind, user=request.user, selection=selection)
-    by_village = lists.counts_by_area(rows) if not selection.get("none") else {}
-    total = sum(by_village.values())
     columns = columns_of(kind)
-    paginator = _CountedPaginator(rows.values_list(*lists.sources(columns)), PAGE_SIZE, count=total)
+    paginator = _CappedPaginator(
+        rows.values_list(*lists.sources(columns)), PAGE_SIZE, count_source=rows.order_by()
+    )
     page = paginator.get_page(request.GET.get("page"))
     shown = lists.read_rows(page.object_list, columns, reveal=False, names=areas.names, display=True)
-    village_id = selection.get("village")
     return render(
         request,
         "reports/ledger_list.html",
@@ -186,14 +197,29 @@ def ledger_list(request, ledger: str):
             "columns": columns,
             "rows": [[row[c.key] for c in columns] for row in shown],
             "page_obj": page,
-            "total": total,
-            "by_township": lists.township_counts(by_village, areas),
+            "capped": paginator.capped,
+            "cap": COUNT_CAP,
             "headers": _headers(request, kind, columns, selection.get("sort", "")),
             "date_fields": [query[name] for name in DATE_FILTERS if name in APPLIES[kind]],
             "params": query.params() if query.is_valid() else {},
             "export_kind": str(kind),
-            "print_village": village_id,
+            "print_village": selection.get("village"),
         },
+    )
+
+
+@login_required
+def ledger_counts(request, ledger: str):
+    """The counts of a ledger's rows by township and village for the page's filters (one
+    ``GROUP BY``; the townships and the total are its sums): a fragment the page loads."""
+    kind = _ledger_kind(ledger)
+    _query, areas, selection = _ledger_query(request, kind)
+    rows = lists.filtered(kind, lists.base_rows(kind, user=request.user, selection=selection), selection)
+    by_village = lists.counts_by_area(rows) if not selection.get("none") else {}
+    return render(
+        request,
+        "reports/_area_counts.html",
+        {"total": sum(by_village.values()), "by_township": lists.township_counts(by_village, areas)},
     )
 
 

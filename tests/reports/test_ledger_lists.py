@@ -34,6 +34,11 @@ def page(client, user, ledger, **query):
     return client.get(reverse("reports:ledger", args=[str(ledger)]), query)
 
 
+def area_counts(client, user, ledger, **query):
+    client.force_login(user)
+    return client.get(reverse("reports:ledger_counts", args=[str(ledger)]), query)
+
+
 def api(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
@@ -58,10 +63,13 @@ def numbers(user, ledger, **data) -> set[str]:
 def test_each_ledger_page_lists_the_ledgers_rows_and_counts(client, county_approver, county, ledger):
     response = page(client, county_approver, ledger)
     assert response.status_code == 200
-    assert response.context["total"] == EXPECTED_COUNTY[ledger]
+    assert response.context["page_obj"].paginator.count == EXPECTED_COUNTY[ledger]
     assert len(response.context["rows"]) == EXPECTED_COUNTY[ledger]
+    assert reverse("reports:ledger_counts", args=[str(ledger)]) in response.content.decode()
     # the counts by township add up to the total, and each township's villages to the township
-    townships = response.context["by_township"]
+    counts = area_counts(client, county_approver, ledger)
+    assert counts.context["total"] == EXPECTED_COUNTY[ledger]
+    townships = counts.context["by_township"]
     assert sum(t["count"] for t in townships) == EXPECTED_COUNTY[ledger]
     assert all(t["count"] == sum(v["count"] for v in t["villages"]) for t in townships)
     if ledger != Ledger.EARLY_WARNING:
@@ -78,14 +86,17 @@ def test_the_page_shows_names_masks_numbers_and_counts_by_village(client, county
     head = county["monitored_out"].head
     assert head.id_number not in html
     assert head.id_number[:6] + "********" + head.id_number[-4:] in html
-    townships = {t["name"]: t for t in response.context["by_township"]}
+    assert "西城镇" in html and "一村" in html
+    counts = area_counts(client, county_approver, Ledger.KEY_MONITORING)
+    townships = {t["name"]: t for t in counts.context["by_township"]}
     assert townships["西城镇"]["count"] == 3 and townships["东城镇"]["count"] == 1
     assert {v["name"]: v["count"] for v in townships["西城镇"]["villages"]} == {"一村": 2, "二村": 1}
-    assert "西城镇" in html and "一村" in html
+    assert 'data-village="130727100201"' in counts.content.decode()
 
 
 def test_a_village_cadre_sees_only_their_village(client, cadre, county):
-    response = page(client, cadre, Ledger.LOW_INCOME)
+    assert page(client, cadre, Ledger.LOW_INCOME).context["page_obj"].paginator.count == 3
+    response = area_counts(client, cadre, Ledger.LOW_INCOME)
     assert response.context["total"] == 3
     assert [t["name"] for t in response.context["by_township"]] == ["西城镇"]
 
@@ -111,10 +122,16 @@ def test_the_page_takes_a_fixed_number_of_queries(client, county_approver, count
         response = client.get(url, {"page": 2, "sort": "-member_count", "township": areas["t2"].pk})
     assert response.status_code == 200 and response.context["page_obj"].number == 2
     assert len(many) <= len(few)
-    # the list is counted once: by the GROUP BY whose sum is the paginator's count
+    # the page counts once, at most 10,001 keys, without the columns' joins
     counted = [
         q["sql"] for q in many.captured_queries if "households_household" in q["sql"] and "COUNT(" in q["sql"]
     ]
+    assert len(counted) == 1 and "LIMIT 10001" in counted[0] and "households_person" not in counted[0]
+    # the counts by township and village: one GROUP BY, a fixed number of queries too
+    counts_url = reverse("reports:ledger_counts", args=[str(Ledger.ORDINARY)])
+    with CaptureQueriesContext(connection) as grouped:
+        assert client.get(counts_url, {"township": areas["t2"].pk}).context["total"] == 61
+    counted = [q["sql"] for q in grouped.captured_queries if "households_household" in q["sql"]]
     assert len(counted) == 1 and "GROUP BY" in counted[0]
 
 
@@ -142,7 +159,7 @@ def test_an_invalid_query_shows_its_errors_and_no_rows(client, county_approver, 
         identified_to="2026-01-01",
     )
     assert response.status_code == 200
-    assert response.context["total"] == 0 and response.context["rows"] == []
+    assert response.context["page_obj"].paginator.count == 0 and response.context["rows"] == []
     assert "结束日期不能早于开始日期" in response.content.decode()
 
 
