@@ -145,21 +145,20 @@ def _bare(path: str, ledger: str, user) -> int:
         sheet.write_string(0, c, str(column.header))
     kinds = [column.kind for column in columns]
     r = 0
-    with transaction.atomic():
-        with connection.connection.cursor(name="bench_bare") as cursor:
-            cursor.itersize = 5000
-            cursor.execute(sql, params)
-            for row in cursor:
-                r += 1
-                for c, value in enumerate(row):
-                    if value is None:
-                        continue
-                    if kinds[c] == Kind.DATE:
-                        sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_format)
-                    elif kinds[c] == Kind.NUMBER:
-                        sheet.write_number(r, c, value)
-                    else:
-                        sheet.write_string(r, c, value)
+    with transaction.atomic(), connection.connection.cursor(name="bench_bare") as cursor:
+        cursor.itersize = 5000
+        cursor.execute(sql, params)
+        for row in cursor:
+            r += 1
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if kinds[c] == Kind.DATE:
+                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_format)
+                elif kinds[c] == Kind.NUMBER:
+                    sheet.write_number(r, c, value)
+                else:
+                    sheet.write_string(r, c, value)
     book.close()
     return r
 
