@@ -181,7 +181,9 @@ def exports_compared(ledger: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--child", choices=["export", "bare"])
     parser.add_argument("--ledger")
@@ -209,14 +211,20 @@ def main(argv: list[str] | None = None) -> int:
         result = exports_compared(ledger)
         bare, export = result["bare"], result["export"]
         print(f"  export of {ledger} ({count:,} rows):")
-        print(f"    bare XlsxWriter from a cursor  {bare['seconds']:6.1f} s  peak {bare['peak_mb']:6.1f} MB  {bare['file_mb']} MB file")
+        print(
+            f"    bare XlsxWriter from a cursor  {bare['seconds']:6.1f} s  peak {bare['peak_mb']:6.1f} MB  {bare['file_mb']} MB file"
+        )
         print(
             f"    reports.exports.write_list     {export['seconds']:6.1f} s  peak {export['peak_mb']:6.1f} MB  "
             f"{export['file_mb']} MB file  ratio {result['ratio']:.2f}"
         )
         if export["rows"] != count or bare["rows"] != count:
             misses.append("export rows")
-        if export["seconds"] >= EXPORT_SECONDS or export["peak_mb"] >= EXPORT_MB or result["ratio"] > EXPORT_RATIO:
+        if (
+            export["seconds"] >= EXPORT_SECONDS
+            or export["peak_mb"] >= EXPORT_MB
+            or result["ratio"] > EXPORT_RATIO
+        ):
             misses.append("export")
     if misses:
         print("missed targets: " + ", ".join(misses))

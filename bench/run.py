@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], env=env, check=True)
     print("== API (bench.api)", flush=True)
     subprocess.run([python, "-m", "bench.api"], env=env, check=True)
+    print("== ledger lists and exports (bench.exports)", flush=True)
+    ledgers = subprocess.run([python, "-m", "bench.exports"], env=env).returncode
     print("== risk review (bench.review)", flush=True)
     # each exits 1 when a target of the issue is missed: make bench fails, without a traceback
     review = subprocess.run([python, "-m", "bench.review"], env=env).returncode
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     watch = subprocess.run([python, "-m", "bench.watch"], env=env).returncode
     # the watch's 20,000 cases would show up in the next run's API lists: remove them
     subprocess.run([python, "-m", "bench.watch", "--clean"], env=env, check=True)
-    return review or watch
+    return review or watch or ledgers
 
 
 if __name__ == "__main__":

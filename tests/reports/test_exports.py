@@ -384,3 +384,12 @@ def test_the_daily_cleanup_runs_under_a_run_record(
     run = TaskRun.objects.get(task=TaskName.EXPORT_CLEANUP)
     assert run.counts == {"expired": 1, "files_removed": 1}
     assert PeriodicTask.objects.filter(task="reports.tasks.export_cleanup", enabled=True).exists()
+
+
+def test_the_case_list_and_the_clue_list_offer_their_export(client, county_approver, county, helper_user):
+    client.force_login(county_approver)
+    assert 'name="kind" value="cases"' in client.get("/cases/").content.decode()
+    assert 'name="kind" value="early_warning"' in client.get("/clues/").content.decode()
+    client.force_login(helper_user)
+    page = client.get("/cases/")
+    assert page.status_code != 200 or 'name="kind" value="cases"' not in page.content.decode()
