@@ -142,6 +142,10 @@ def _ledger_query(request, kind: ListKind):
     return query, areas, selection
 
 
+#: kinds whose cells are labels in the reader's language; the others are data as stored
+#: (names, numbers, free text), marked ``translate="no"``
+LABEL_KINDS = (Kind.CHOICE, Kind.DATE, Kind.NUMBER)
+
 DATE_FILTERS = (
     "identified_from",
     "identified_to",
@@ -195,7 +199,7 @@ def ledger_list(request, ledger: str):
             "query": query,
             "areas": areas,
             "columns": columns,
-            "rows": [[row[c.key] for c in columns] for row in shown],
+            "rows": [[(row[c.key], c.kind not in LABEL_KINDS) for c in columns] for row in shown],
             "page_obj": page,
             "capped": paginator.capped,
             "cap": COUNT_CAP,
@@ -244,7 +248,12 @@ def ledger_print(request, ledger: str):
             "township": areas.names.get(village[:9].ljust(12, "0"), ""),
             "columns": [c for c in columns if c.kind not in (Kind.TOWNSHIP, Kind.VILLAGE)],
             "rows": [
-                [row[c.key] for c in columns if c.kind not in (Kind.TOWNSHIP, Kind.VILLAGE)] for row in shown
+                [
+                    (row[c.key], c.kind not in LABEL_KINDS)
+                    for c in columns
+                    if c.kind not in (Kind.TOWNSHIP, Kind.VILLAGE)
+                ]
+                for row in shown
             ],
             "count": len(shown),
             "truncated": len(shown) == PRINT_LIMIT,
