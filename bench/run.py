@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], env=env, check=True)
     print("== API (bench.api)", flush=True)
     subprocess.run([python, "-m", "bench.api"], env=env, check=True)
+    print("== ledger lists and exports (bench.exports)", flush=True)
+    ledgers = subprocess.run([python, "-m", "bench.exports"], env=env).returncode
     print("== risk review (bench.review)", flush=True)
     # each exits 1 when a target of the issue is missed: make bench fails, without a traceback
     review = subprocess.run([python, "-m", "bench.review"], env=env).returncode

@@ -163,6 +163,8 @@ STORAGES = {
 }
 MEDIA_ROOT = BASE_DIR / "media"
 MEDIA_URL = "/media/"
+#: hours an Excel export's file is kept for its owner (then a periodic task removes it)
+EXPORT_RETENTION_HOURS = env.int("EXPORT_RETENTION_HOURS", default=72)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -224,6 +226,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "ClueStatusEnum": "monitoring.models.cases.ClueStatus",
+        "ChannelEnum": "monitoring.models.cases.Channel",
         "CaseStatusEnum": "monitoring.models.cases.CaseStatus",
         "StepStatusEnum": "monitoring.models.cases.StepStatus",
         "MeasureStatusEnum": "monitoring.models.cases.MeasureStatus",

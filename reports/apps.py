@@ -11,5 +11,6 @@ class ReportsConfig(AppConfig):
         from monitoring.tasks import plug
 
         from . import frozen
+        from . import tasks  # noqa: F401 - registers the Celery tasks by name
 
         plug(TaskName.FREEZE_LEDGERS, frozen.freeze_previous_month)

@@ -24,6 +24,7 @@ class TaskName(models.TextChoices):
     YEAR_END_ASSESSMENT = "year_end_assessment", _("年终风险消除评估")
     SCREENING_CAMPAIGN = "screening_campaign", _("年度集中排查")
     FREEZE_LEDGERS = "freeze_ledgers", _("月度台账封存")
+    EXPORT_CLEANUP = "export_cleanup", _("清理过期的导出文件")
 
 
 class RunStatus(models.TextChoices):

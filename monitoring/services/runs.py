@@ -188,8 +188,10 @@ ON_DEMAND = {
 
 def celery_task(task: str):
     """The Celery task that runs ``task`` (a :class:`TaskName`), found by its name in the
-    app's registry: ``monitoring.tasks`` wraps these services, so they do not import it."""
-    return current_app.tasks[f"monitoring.tasks.{task}"]
+    app's registry: ``monitoring.tasks`` wraps these services, so they do not import it (the
+    reports' tasks, such as the export cleanup, are in ``reports.tasks``)."""
+    name = f"monitoring.tasks.{task}"
+    return current_app.tasks[name if name in current_app.tasks else f"reports.tasks.{task}"]
 
 
 def may_start(actor, task: str) -> bool:

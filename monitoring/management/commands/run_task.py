@@ -40,7 +40,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--now: not an ISO date-time: {now!r}")
             if when.tzinfo is None:
                 when = when.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-        service = SERVICES[task]
+        service = SERVICES.get(task)
+        if service is None:
+            raise CommandError(f"{task} is not a task of the workflow: it runs on its schedule or from /runs/")
         try:
             run = runs.task_run(task, lambda **kw: service(**kw), area_code=area, now=when)
         except ValidationError as exc:
