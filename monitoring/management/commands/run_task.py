@@ -9,6 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
 
 from accounts.errors import ServiceError, ValidationError
 from monitoring.models import TaskName
@@ -22,6 +23,8 @@ SERVICES = {
     TaskName.YEAR_END_ASSESSMENT: year_end.year_end_assessment,
     TaskName.SCREENING_CAMPAIGN: screening.screening_campaign,
 }
+#: Services of other apps' tasks, by dotted path (this app does not import the apps above it).
+SERVICE_PATHS = {TaskName.DASHBOARD_FIGURES: "reports.snapshots.dashboard_figures"}
 
 
 class Command(BaseCommand):
@@ -40,7 +43,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--now: not an ISO date-time: {now!r}")
             if when.tzinfo is None:
                 when = when.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-        service = SERVICES[task]
+        service = SERVICES.get(task) or import_string(SERVICE_PATHS[task])
         try:
             run = runs.task_run(task, lambda **kw: service(**kw), area_code=area, now=when)
         except ValidationError as exc:

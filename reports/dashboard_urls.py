@@ -1,0 +1,12 @@
+"""The county's figures and charts under /dashboard/."""
+
+from django.urls import path
+
+from reports import dashboard_views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", dashboard_views.dashboard, name="index"),
+    path("<slug:key>.csv", dashboard_views.figure_export, {"fmt": "csv"}, name="csv"),
+    path("<slug:key>.xlsx", dashboard_views.figure_export, {"fmt": "xlsx"}, name="xlsx"),
+]
