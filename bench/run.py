@@ -72,9 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     review = subprocess.run([python, "-m", "bench.review"], env=env).returncode
     print("== deadline watch over 20,000 open cases (bench.watch)", flush=True)
     watch = subprocess.run([python, "-m", "bench.watch"], env=env).returncode
+    print("== dashboard: precompute of the county, pages and exports (bench.dashboard)", flush=True)
+    # on the watch's cases (before they are removed), with the review's clues and visits of its own
+    dashboard = subprocess.run([python, "-m", "bench.dashboard"], env=env).returncode
+    subprocess.run([python, "-m", "bench.dashboard", "--clean"], env=env, check=True)
     # the watch's 20,000 cases would show up in the next run's API lists: remove them
     subprocess.run([python, "-m", "bench.watch", "--clean"], env=env, check=True)
-    return review or watch
+    return review or watch or dashboard
 
 
 if __name__ == "__main__":

@@ -613,7 +613,7 @@ FIGURES: tuple[Figure, ...] = (
         identification_on_time,
         chart="hbar",
         plotted=(2,),
-        y_name=_("%"),
+        y_name=_("百分比"),
     ),
     Figure(
         "procedure_durations",
