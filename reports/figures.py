@@ -308,13 +308,12 @@ def identification_on_time(*, user, area: str, today: dt.date) -> dict:
 
 
 def _median(counts: dict[int, int]) -> float:
+    """The (lower) median of durations given as ``{days: cases}``."""
     total = sum(counts.values())
-    if not total:
-        return 0
-    seen, half = 0, (total + 1) / 2
+    seen = 0
     for days in sorted(counts):
         seen += counts[days]
-        if seen >= half:
+        if 2 * seen >= total:
             return days
     return 0
 
