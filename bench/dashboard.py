@@ -144,7 +144,7 @@ def run(*, now: dt.datetime, cases: int, seed: int, requests: int) -> dict:
         "page (township)": f"/dashboard/?area={township[:9]}",
     }
     for f in figures.FIGURES:
-        pages[f"{f.key}.csv"] = f"/dashboard/{f.key}.csv?area={county[:6]}"
+        pages[f"{f.key}.csv"] = f"/dashboard/export.csv?figure={f.key}&area={county[:6]}"
     client.get(pages["page (county)"])  # warm the process (templates, translations)
     out["requests"] = {}
     for label, url in pages.items():

@@ -7,6 +7,7 @@ from reports import dashboard_views
 app_name = "dashboard"
 urlpatterns = [
     path("", dashboard_views.dashboard, name="index"),
-    path("<slug:key>.csv", dashboard_views.figure_export, {"fmt": "csv"}, name="csv"),
-    path("<slug:key>.xlsx", dashboard_views.figure_export, {"fmt": "xlsx"}, name="xlsx"),
+    # ?figure=<key>&area=<prefix>: one figure's table as a file
+    path("export.csv", dashboard_views.figure_export, {"fmt": "csv"}, name="csv"),
+    path("export.xlsx", dashboard_views.figure_export, {"fmt": "xlsx"}, name="xlsx"),
 ]

@@ -125,8 +125,9 @@ def dashboard(request):
     )
 
 
-def _table(request, key: str) -> tuple[figures.Figure, dict, str]:
+def _table(request) -> tuple[figures.Figure, dict, str]:
     _check(request.user)
+    key = request.GET.get("figure") or ""
     figure = figures.FIGURES_BY_KEY.get(key)
     if figure is None:
         raise Http404(_("没有这张统计图。"))
@@ -139,8 +140,9 @@ def _table(request, key: str) -> tuple[figures.Figure, dict, str]:
 
 
 @login_required
-def figure_export(request, key: str, fmt: str):
-    figure, table, area = _table(request, key)
+def figure_export(request, fmt: str):
+    figure, table, area = _table(request)
+    key = figure.key
     header = [_("项目"), *table["series"]]
     name = f"{key}-{area or 'all'}"
     security_event(

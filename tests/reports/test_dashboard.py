@@ -98,7 +98,7 @@ def test_other_roles_get_the_403_page(role, areas):
     user = af.user(role, areas["county"] if role == Role.DEPARTMENT else areas["v11"], **extra)
     c = client_for(user)
     assert c.get("/dashboard/").status_code == 403
-    assert c.get("/dashboard/ledger_households.csv").status_code == 403
+    assert c.get("/dashboard/export.csv", {"figure": "ledger_households"}).status_code == 403
 
 
 def test_the_page_reads_the_stored_figures_with_their_time(homes, county_approver):
@@ -128,7 +128,10 @@ def test_no_snapshot_a_large_county_says_how_to_compute(homes, county_approver, 
     assert page.status_code == 200
     assert page.context["charts"] == []
     assert 'id="no-figures"' in page.content.decode()
-    assert client_for(county_approver).get("/dashboard/ledger_households.csv").status_code == 404
+    assert (
+        client_for(county_approver).get("/dashboard/export.csv", {"figure": "ledger_households"}).status_code
+        == 404
+    )
 
 
 def test_an_area_outside_the_scope_shows_the_default_with_a_message(homes, township_reviewer):
@@ -143,7 +146,7 @@ def test_an_area_outside_the_scope_shows_the_default_with_a_message(homes, towns
 def test_exports_are_the_table_under_the_chart(homes, county_approver):
     snapshots.dashboard_figures(now=NOW, area_code="130727000000")
     c = client_for(county_approver)
-    response = c.get("/dashboard/ledger_households.csv", {"area": "130727"})
+    response = c.get("/dashboard/export.csv", {"figure": "ledger_households", "area": "130727"})
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert table == [
@@ -151,10 +154,10 @@ def test_exports_are_the_table_under_the_chart(homes, county_approver):
         ["西城镇", "0", "1", "1", "0"],
         ["东城镇", "0", "0", "1", "0"],
     ]
-    response = c.get("/dashboard/ledger_households.xlsx", {"area": "130727100"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = c.get("/dashboard/export.xlsx", {"figure": "ledger_households", "area": "130727100"})
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert [cell.value for cell in sheet[3]] == ["一村", 0, 1, 0, 0]
-    assert c.get("/dashboard/no_such_figure.csv").status_code == 404
+    assert c.get("/dashboard/export.csv", {"figure": "no_such_figure"}).status_code == 404
 
 
 def test_english_labels(homes, county_approver):
