@@ -2,7 +2,7 @@
 
 The page reads the figures the nightly precompute stored for the chosen area
 (:mod:`reports.snapshots`) and says when they were computed. An area with no stored figures
-is computed live when it is small (a township, or fewer than ``LIVE_HOUSEHOLDS`` households);
+is computed live when it is small (fewer than ``LIVE_HOUSEHOLDS`` households);
 otherwise the page says how to compute them. Charts (ECharts, vendored), the table under each
 chart and the table's export all come from the same rows.
 """
@@ -70,8 +70,7 @@ def figure_data(user, area: str) -> tuple[dict[str, dict], object, bool]:
         return {k: s.data for k, s in stored.items()}, computed_at, False
     if not area:
         return {}, None, False
-    small = len(area) >= 9 or figures.scoped_rows(Household, user=user, area=area).count() < LIVE_HOUSEHOLDS
-    if not small:
+    if figures.scoped_rows(Household, user=user, area=area).count() >= LIVE_HOUSEHOLDS:
         return {}, None, False
     today = local_date(timezone.now())
     return figures.compute_all(user=user, area=area, today=today), timezone.now(), True

@@ -8,7 +8,9 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import Role
 from households import services
@@ -17,6 +19,13 @@ from monitoring.models import AssistanceMeasure, IncomeThreshold, MeasureStatus,
 from tests.accounts import factories as af
 from tests.households import factories as hf
 from tests.monitoring import factories as mf
+
+
+@pytest.fixture(autouse=True)
+def site_language_afterwards():
+    """A request in English leaves English active in this thread: restore the site's language."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def client_for(user) -> Client:

@@ -8,7 +8,9 @@ import datetime as dt
 import io
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 from django_celery_beat.models import PeriodicTask
 from openpyxl import load_workbook
 
@@ -25,6 +27,13 @@ from tests.households import factories as hf
 from tests.monitoring import factories as mf
 
 NOW = dt.datetime(2026, 11, 20, 4, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def site_language_afterwards():
+    """A request in English leaves English active in this thread: restore the site's language."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
