@@ -404,7 +404,8 @@ def step_durations(*, user, area: str, today: dt.date) -> dict:
         out.append(
             {
                 "key": f"{r['case__procedure_id']}:{r['code']}",
-                "label": {code: f"{proc[code]} · {step[code]}" for code in step},
+                # the step first: a phone's axis shortens the label from its end
+                "label": {code: f"{step[code]} · {proc[code]}" for code in step},
                 "values": [round(float(r["avg"] or 0), 1), r["limit"], r["n"]],
             }
         )

@@ -40,7 +40,7 @@
     return {
       tooltip: { trigger: "axis", confine: true },
       legend: { type: "scroll", top: 0, textStyle: { fontSize: 11 } },
-      grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 16, top: 52, bottom: 8, containLabel: true },
       xAxis: horizontal ? value : category,
       yAxis: horizontal ? category : value,
       series: series,

@@ -203,7 +203,7 @@ def test_step_durations_per_procedure_and_step(homes, county_approver, procedure
         status=StepStatus.AVAILABLE,
     )
     got = rows(figures.step_durations(user=county_approver, area="130727", today=TODAY), "en")
-    assert got == {f"{procedures['serial'].name_en} · Village review": [3.5, 3, 2]}
+    assert got == {f"Village review · {procedures['serial'].name_en}": [3.5, 3, 2]}
 
 
 def test_visits_due_and_done_this_month_per_area_and_helper(homes, areas, county_approver):
