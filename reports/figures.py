@@ -49,15 +49,9 @@ from monitoring.models import (
     Visit,
 )
 from monitoring.rules.deadlines import SHANGHAI
+from monitoring.services.visits import VISIT_DUE_STATUSES
 from reports.selectors import HOUSEHOLD_LEDGERS, LEDGER_LABELS, household_ledger_q
 
-#: Cases that owe their helper's monthly visit (as ``monitoring.services.visits``).
-VISIT_DUE_STATUSES = (
-    CaseStatus.MONITORED,
-    CaseStatus.PROVISIONAL,
-    CaseStatus.SECURED_TRACKING,
-    CaseStatus.EXIT_IN_PROGRESS,
-)
 #: How many months the monthly figures cover (the current month included).
 MONTHS = 12
 #: Identification durations, in days, as the distribution groups them (upper bounds).
