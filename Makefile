@@ -20,8 +20,8 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py generate_county --households $(HOUSEHOLDS) --if-empty
 	$(PY) manage.py demo_cases
-	@# the periodic tasks once, so the first look has system clues, notifications and run records
-	@for task in risk_review deadline_watch visit_watch measure_watch year_end_assessment; do \
+	@# the periodic tasks once, so the first look has system clues, notifications, run records and the dashboard's figures
+	@for task in risk_review deadline_watch visit_watch measure_watch year_end_assessment dashboard_figures; do \
 		$(PY) manage.py run_task $$task > /dev/null || exit 1; done
 
 run: demo

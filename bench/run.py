@@ -68,19 +68,23 @@ def main(argv: list[str] | None = None) -> int:
     print("== API (bench.api)", flush=True)
     subprocess.run([python, "-m", "bench.api"], env=env, check=True)
     print("== ledger lists and exports (bench.exports)", flush=True)
-    ledgers = subprocess.run([python, "-m", "bench.exports"], env=env).returncode
+    lists = subprocess.run([python, "-m", "bench.exports"], env=env).returncode
     print("== risk review (bench.review)", flush=True)
     # each exits 1 when a target of the issue is missed: make bench fails, without a traceback
     review = subprocess.run([python, "-m", "bench.review"], env=env).returncode
     print("== deadline watch over 20,000 open cases (bench.watch)", flush=True)
     watch = subprocess.run([python, "-m", "bench.watch"], env=env).returncode
+    print("== dashboard: precompute of the county, pages and exports (bench.dashboard)", flush=True)
+    # on the watch's cases (before they are removed), with the review's clues and visits of its own
+    dashboard = subprocess.run([python, "-m", "bench.dashboard"], env=env).returncode
+    subprocess.run([python, "-m", "bench.dashboard", "--clean"], env=env, check=True)
     # the watch's 20,000 cases would show up in the next run's API lists: remove them
     subprocess.run([python, "-m", "bench.watch", "--clean"], env=env, check=True)
     print("== ledgers as of a year back and the monthly freeze (bench.ledgers)", flush=True)
     ledgers = subprocess.run([python, "-m", "bench.ledgers"], env=env).returncode
     print("== signed-in pages under a bounded load (bench.load: gunicorn, 10 and 50 users, 60 s each)", flush=True)
     load = subprocess.run([python, "-m", "bench.load"], env=env).returncode
-    return review or watch or ledgers or load
+    return review or watch or lists or dashboard or ledgers or load
 
 
 if __name__ == "__main__":

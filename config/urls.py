@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("households/", include("households.urls")),
     path("reports/", include("reports.urls")),
+    path("dashboard/", include("reports.dashboard_urls")),
     path("", include("monitoring.urls")),
 ]
 

@@ -30,6 +30,7 @@ urlpatterns = [
     # --- the household page, the helper's households and visits
     path("households/mine/", households.my_households, name="my_households"),
     path("households/<int:pk>/", households.household_detail, name="household_detail"),
+    path("households/<int:pk>/card/", households.household_card, name="household_card"),
     path("households/<int:pk>/visit/", visits.visit_create, name="visit_create"),
     path("households/<int:pk>/visits/", visits.visit_list, name="visit_list"),
     # --- the periodic work: notifications, task runs, screening, year-end

@@ -25,6 +25,7 @@ class TaskName(models.TextChoices):
     SCREENING_CAMPAIGN = "screening_campaign", _("年度集中排查")
     FREEZE_LEDGERS = "freeze_ledgers", _("月度台账封存")
     EXPORT_CLEANUP = "export_cleanup", _("清理过期的导出文件")
+    DASHBOARD_FIGURES = "dashboard_figures", _("统计看板预计算")
 
 
 class RunStatus(models.TextChoices):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, render
@@ -51,11 +52,10 @@ def guarantees(obj) -> list[tuple[str, bool]]:
 # --- the household page ----------------------------------------------------------------------
 
 
-@login_required
-def household_detail(request, pk: int):
-    household = household_for(request, pk)
-    user = request.user
-    now = timezone.now()
+def household_facts(household: Household, user, *, now: dt.datetime) -> dict:
+    """What the household page and the printable household card show: members, income
+    against the line, guarantees, cases and risks, measures, the last visits, helpers and
+    contacts, with ID numbers and phones masked as the user's role requires."""
     today = deadlines.local_date(now)
     reveal = reveals_identity(user)
 
@@ -98,33 +98,64 @@ def household_detail(request, pk: int):
         a.is_current = a.start_date <= today and (a.end_date is None or a.end_date >= today)
         a.phone_shown = a.helper.phone if reveal else idnumber.mask_phone(a.helper.phone)
 
+    return {
+        "household": household,
+        "phone_shown": household.phone if reveal else household.phone_masked,
+        "contact_phone_shown": (
+            household.monitoring_contact_phone
+            if reveal
+            else idnumber.mask_phone(household.monitoring_contact_phone)
+        ),
+        "reveal": reveal,
+        "members": members,
+        "income_rows": income_rows,
+        "guarantees": guarantees(household),
+        "cases": cases,
+        "open_case": open_case,
+        "measures": measures,
+        "clues": clues,
+        "visits": visits,
+        "visit_total": visit_total,
+        "next_visit": next_visit,
+        "assignments": assignments,
+    }
+
+
+@login_required
+def household_detail(request, pk: int):
+    household = household_for(request, pk)
+    user = request.user
+    reveal = reveals_identity(user)
     return render(
         request,
         "monitoring/household_detail.html",
         {
-            "household": household,
-            "phone_shown": household.phone if reveal else household.phone_masked,
-            "contact_phone_shown": (
-                household.monitoring_contact_phone
-                if reveal
-                else idnumber.mask_phone(household.monitoring_contact_phone)
-            ),
-            "reveal": reveal,
-            "members": members,
-            "income_rows": income_rows,
-            "guarantees": guarantees(household),
-            "cases": cases,
-            "open_case": open_case,
-            "measures": measures,
-            "clues": clues,
-            "visits": visits,
-            "visit_total": visit_total,
-            "next_visit": next_visit,
-            "assignments": assignments,
+            **household_facts(household, user, now=timezone.now()),
             "history": change_history(household, reveal=reveal),
             "can_edit": user.has_role(*EDIT_ROLES),
             "can_visit": user.has_role(*VISIT_ROLES),
             "can_clue": user.has_role(*CLUE_ROLES),
+        },
+    )
+
+
+@login_required
+def household_card(request, pk: int):
+    """The printable household card (一户一卡), A4, in Chinese as posted unless the reader asks
+    for their own language (``?lang=en``); scoped like the household page."""
+    household = household_for(request, pk)
+    languages = {code for code, _name in settings.LANGUAGES}
+    card_language = (
+        request.GET.get("lang") if request.GET.get("lang") in languages else settings.LANGUAGE_CODE
+    )
+    now = timezone.now()
+    return render(
+        request,
+        "monitoring/household_card.html",
+        {
+            **household_facts(household, request.user, now=now),
+            "card_language": card_language,
+            "printed_on": deadlines.local_date(now),
         },
     )
 

@@ -183,8 +183,8 @@ ON_DEMAND = {
     "measure_watch": ("county_approver", "township_reviewer"),
     "year_end_assessment": ("county_approver",),
     "screening_campaign": ("county_approver",),
+    "dashboard_figures": ("county_approver", "township_reviewer"),
 }
-
 
 def celery_task(task: str):
     """The Celery task that runs ``task`` (a :class:`TaskName`), found by its name in the

@@ -38,6 +38,7 @@ KINDS = {
     "households:income": "household",
     "monitoring:clue_report": "household",
     "monitoring:household_detail": "household",
+    "monitoring:household_card": "household",
     "monitoring:visit_create": "household",
     "monitoring:visit_list": "household",
     "household-detail": "household",
