@@ -15,22 +15,22 @@ from accounts.models import Area, Role, ScopedQuerySet
 READ_ROLES = frozenset({Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER, Role.OPERATOR})
 
 
-class FrozenMonthQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """The frozen months of the counties the user works in (whole or in part)."""
-        if not (user.is_authenticated and user.is_active):
-            return self.none()
-        if user.sees_everything:
-            return self
-        if user.role not in READ_ROLES:
-            return self.none()
+class FrozenMonthQuerySet(ScopedQuerySet):
+    """The frozen months of the counties the user works in, whole or in part (a township or
+    village reads its part of the rows, :class:`FrozenRowQuerySet`); helpers and departments
+    none."""
+
+    area_field = "county__code"
+    area_roles = READ_ROLES
+
+    def area_q(self, user) -> Q:
         q = Q(pk__in=[])
         for prefix in user.scope_prefixes():
             if len(prefix) >= 6:
                 q |= Q(county__code=prefix[:6].ljust(12, "0"))
             else:
                 q |= Q(county__code__startswith=prefix)
-        return self.filter(q)
+        return q
 
 
 class FrozenMonth(models.Model):

@@ -23,6 +23,7 @@ from accounts.tokens import token_issue
 from monitoring.models import AssistanceMeasure, Visit
 from monitoring.services import clues
 from monitoring.services.alerts import alerts_receive
+from reports.frozen import freeze_month
 from tests.accounts import factories as af
 from tests.households import factories as hf
 from tests.monitoring import factories as mf
@@ -68,6 +69,7 @@ KINDS = {
     "token-detail": "token",
     "token-revoke": "token",
     "token-rotate": "token",
+    "reports:frozen_detail": "frozen",
 }
 KNOWN_KWARGS = {"pk", "person_pk", "prefix"}
 #: What an outsider may get: refused, not found, or a method the URL does not take.
@@ -129,6 +131,8 @@ class Place:
     alert: object
     task: object
     marker: str
+    #: a frozen month of the place's county (another month for the other township's place)
+    frozen: object = None
 
 
 def _place(village: Area, tag: str, *, department_user, helper) -> Place:
@@ -188,6 +192,16 @@ def world(areas):
         "other_county": _place(v31, "邻县", department_user=dept_c2, helper=hf.helper(c2, None)),
     }
     hf.assign(helper_login, places["inside"].household, timezone.localdate() - dt.timedelta(days=30))
+    last_month = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    month_before = last_month.replace(day=1) - dt.timedelta(days=1)
+    for name, county, month in (
+        ("inside", areas["county"], last_month),
+        ("other_township", areas["county"], month_before),
+        ("other_county", c2, last_month),
+    ):
+        places[name].frozen = freeze_month(
+            county=county, year=month.year, month=month.month, actor=None, now=timezone.now()
+        )
     users = {
         "cadre": af.user(Role.VILLAGE_CADRE, areas["v11"], username="cadre"),
         "helper": helper_login,
@@ -270,6 +284,8 @@ def _may_see(role: str, kind: str, place_name: str | None) -> bool:
         return True  # the caller's own notification or token
     if kind in ("notification", "token"):
         return False
+    if kind == "frozen":  # a county's month: its readers in the county (their part of the rows)
+        return role in ("cadre", "township", "county", "operator") and place_name != "other_county"
     department_kind = kind in ("alert", "task")
     if role == "department":
         return department_kind and _covers(role, place_name)
