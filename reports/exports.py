@@ -137,10 +137,10 @@ def _new_sheet(book, title: str, number: int, columns, header_format):
 
 def describe_query(kind: ListKind, params: dict, query_form) -> list[tuple[str, str]]:
     """The filters of a query as ``(label, value)`` pairs a person reads (the workbook's
-    "查询条件" sheet and the export list)."""
+    "查询条件" sheet; the area and the as-of date have lines of their own there)."""
     lines = []
     for name, value in params.items():
-        if name == "as_of":
+        if name in ("as_of", "area"):
             continue
         field = query_form.fields.get(name)
         if field is None:
