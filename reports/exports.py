@@ -13,7 +13,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from reports import lists
-from reports.columns import LIST_LABELS, MASKED_KINDS, Kind, ListKind, columns_of, default_sort
+from reports.columns import (
+    AREA_KINDS,
+    LIST_LABELS,
+    MASKED_KINDS,
+    Kind,
+    ListKind,
+    area_name,
+    columns_of,
+    default_sort,
+)
 from reports.forms import AreaIndex, LedgerQuery
 
 
@@ -87,41 +96,90 @@ def keyset_batches(queryset, key: str, fields: list[str], *, batch_size: int = B
             return
 
 
+def _date_writer(date_format):
+    def write(sheet, r, c, raw):
+        if raw is not None:
+            sheet.write_datetime(r, c, raw, date_format)
+
+    return write
+
+
+def _number_writer():
+    def write(sheet, r, c, raw):
+        if raw is not None:
+            sheet.write_number(r, c, raw)
+
+    return write
+
+
+def _masked_writer(column, reveal: bool, text_format):
+    if reveal:
+
+        def write(sheet, r, c, raw):
+            sheet.write_string(r, c, raw or "", text_format)
+
+    else:
+
+        def write(sheet, r, c, raw):
+            sheet.write_string(r, c, column.value(raw), text_format)
+
+    return write
+
+
+def _choice_writer(column):
+    labels = {value: str(label) for value, label in column.choices}
+
+    def write(sheet, r, c, raw):
+        if raw:
+            sheet.write_string(r, c, labels.get(raw, raw))
+
+    return write
+
+
+def _area_writer(kind, names: dict):
+    shown: dict[str, str] = {}
+
+    def write(sheet, r, c, raw):
+        if not raw:
+            return
+        name = shown.get(raw)
+        if name is None:
+            name = shown[raw] = area_name(raw, kind, names)
+        if name:
+            sheet.write_string(r, c, name)
+
+    return write
+
+
+def _text_writer():
+    def write(sheet, r, c, raw):
+        if raw:
+            sheet.write_string(r, c, raw)
+
+    return write
+
+
 def _cell_writers(columns, book, *, reveal: bool, names: dict):
     """One function per column writing its value into a cell by type (dates as dates, numbers
-    as numbers, ID numbers and phones as text)."""
+    as numbers, ID numbers and phones as text), with what a column reads the same for every
+    row worked out once (a choice's labels in the active language, the areas' names): the
+    same values as :meth:`Column.display`, without its per-cell dispatch."""
     date_format = book.add_format({"num_format": "yyyy-mm-dd"})
     text_format = book.add_format({"num_format": "@"})
     writers = []
     for column in columns:
-        kind = column.kind
-        if kind == Kind.DATE:
-
-            def write(sheet, r, c, raw, _col=column):
-                if raw is None:
-                    sheet.write_blank(r, c, None, date_format)
-                else:
-                    sheet.write_datetime(r, c, raw, date_format)
-
-        elif kind == Kind.NUMBER:
-
-            def write(sheet, r, c, raw, _col=column):
-                if raw is not None:
-                    sheet.write_number(r, c, raw)
-
-        elif kind in MASKED_KINDS:
-
-            def write(sheet, r, c, raw, _col=column):
-                sheet.write_string(r, c, _col.value(raw, reveal=reveal), text_format)
-
+        if column.kind == Kind.DATE:
+            writers.append(_date_writer(date_format))
+        elif column.kind == Kind.NUMBER:
+            writers.append(_number_writer())
+        elif column.kind in MASKED_KINDS:
+            writers.append(_masked_writer(column, reveal, text_format))
+        elif column.kind == Kind.CHOICE:
+            writers.append(_choice_writer(column))
+        elif column.kind in AREA_KINDS:
+            writers.append(_area_writer(column.kind, names))
         else:
-
-            def write(sheet, r, c, raw, _col=column):
-                value = _col.display(raw, areas=names)
-                if value:
-                    sheet.write_string(r, c, value)
-
-        writers.append(write)
+            writers.append(_text_writer())
     return writers
 
 
@@ -137,10 +195,10 @@ def _new_sheet(book, title: str, number: int, columns, header_format):
 
 def describe_query(kind: ListKind, params: dict, query_form) -> list[tuple[str, str]]:
     """The filters of a query as ``(label, value)`` pairs a person reads (the workbook's
-    "查询条件" sheet and the export list)."""
+    "查询条件" sheet; the area and the as-of date have lines of their own there)."""
     lines = []
     for name, value in params.items():
-        if name == "as_of":
+        if name in ("as_of", "area"):
             continue
         field = query_form.fields.get(name)
         if field is None:

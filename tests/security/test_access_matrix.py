@@ -24,6 +24,7 @@ from monitoring.models import AssistanceMeasure, Visit
 from monitoring.services import clues
 from monitoring.services.alerts import alerts_receive
 from reports.frozen import freeze_month
+from reports.models import ExportJob
 from tests.accounts import factories as af
 from tests.households import factories as hf
 from tests.monitoring import factories as mf
@@ -70,8 +71,19 @@ KINDS = {
     "token-revoke": "token",
     "token-rotate": "token",
     "reports:frozen_detail": "frozen",
+    "reports:export_progress": "export",
+    "reports:export_file": "export",
+    "export-detail": "export",
+    "export-file": "export",
+    # a ledger's name, not an object: each caller's own rows (the lists' test reads them)
+    "reports:ledger": "ledger",
+    "reports:ledger_counts": "ledger",
+    "reports:ledger_print": "ledger",
+    "ledger-rows": "ledger",
 }
-KNOWN_KWARGS = {"pk", "person_pk", "prefix"}
+KNOWN_KWARGS = {"pk", "person_pk", "prefix", "ledger"}
+#: kinds that belong to a person rather than an area: the caller's own, and a stranger's
+PERSONAL = ("notification", "token", "export")
 #: What an outsider may get: refused, not found, or a method the URL does not take.
 OUTSIDE_OK = {403, 404, 405}
 ROLES = ("cadre", "helper", "township", "county", "operator", "department")
@@ -176,6 +188,18 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
     return Place(village, hh, head, clue, clue.case, visit, measure, alert, measure, marker)
 
 
+def _export_job(user, key: str) -> ExportJob:
+    now = timezone.now()
+    return ExportJob.objects.create(
+        user=user,
+        kind="ordinary",
+        params={},
+        params_key=key,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=1),
+    )
+
+
 @pytest.fixture
 def world(areas):
     city = areas["city"]
@@ -222,6 +246,7 @@ def world(areas):
                 created_at=timezone.now(),
             ),
             "token": token_issue(actor=user, name="mine")[0] if role != "department" else None,
+            "export": _export_job(user, f"mine-{role}"),
         }
     others = {
         "notification": Notification.objects.create(
@@ -232,6 +257,7 @@ def world(areas):
             created_at=timezone.now(),
         ),
         "token": token_issue(actor=stranger, name="theirs")[0],
+        "export": _export_job(stranger, "theirs"),
     }
     return {"places": places, "users": users, "own": own, "others": others}
 
@@ -250,12 +276,15 @@ def _covers(role: str, place: str) -> bool:
 
 def _target(route: Route, kind: str, place: Place | None, role: str, world) -> tuple[dict, bool, str]:
     """The URL arguments, whether the object is the caller's to see, and a text only it shows."""
-    if kind in ("notification", "token"):
+    if kind == "ledger":
+        return {"ledger": "key_monitoring"}, True, ""
+    if kind in PERSONAL:
         obj = world["own"][role][kind] if place is None else world["others"][kind]
         if obj is None:  # a department account holds no personal token: use a stranger's
             obj, place = world["others"][kind], "x"
         key = {"prefix": obj.prefix} if kind == "token" else {"pk": obj.pk}
-        return key, place is None, f"{getattr(obj, 'key', '')}" if kind == "notification" else obj.name
+        marker = {"notification": getattr(obj, "key", ""), "token": getattr(obj, "name", "")}.get(kind, "")
+        return key, place is None, marker
     obj = getattr(place, kind)
     values = {"prefix": obj.prefix} if kind == "token" else {"pk": obj.pk}
     if "person_pk" in route.kwargs:
@@ -270,7 +299,9 @@ def matrix(world) -> list[tuple]:
             continue
         kind = KINDS[route.name]
         for role in ROLES:
-            if kind in ("notification", "token"):
+            if kind == "ledger":
+                cells.append((route, kind, role, None))
+            elif kind in PERSONAL:
                 cells.append((route, kind, role, None))
                 cells.append((route, kind, role, "other_county"))
             else:
@@ -282,7 +313,7 @@ def matrix(world) -> list[tuple]:
 def _may_see(role: str, kind: str, place_name: str | None) -> bool:
     if place_name is None:
         return True  # the caller's own notification or token
-    if kind in ("notification", "token"):
+    if kind in PERSONAL:
         return False
     if kind == "frozen":  # a county's month: its readers in the county (their part of the rows)
         return role in ("cadre", "township", "county", "operator") and place_name != "other_county"
