@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -108,26 +107,17 @@ class AreaIndex:
         return self._prefix.get((level, pk))
 
 
-class AsOfNotAvailable(Exception):
-    """Ledgers as of a past date are not available in this build."""
-
-
-def selectors_take_as_of() -> bool:
-    """Whether the ledger selectors read membership as of a past date (``as_of=``)."""
-    return "as_of" in inspect.signature(ledgers.ledger_households).parameters
-
-
 def check_as_of(value, *, now, supported: bool = True):
-    """An ``as_of`` date: not before 2015, not in the future, and only where the selectors can
-    answer it (until then a clear "not yet", never today's rows under a past date)."""
+    """An ``as_of`` date: not before 2015, not in the future, and only for the lists kept over
+    time (the five ledgers; the case list is a list of cases as they are now)."""
     if value is None:
         return None
     if value < EARLIEST_AS_OF:
         raise forms.ValidationError(_("截至日期不能早于2015年1月1日。"), code="too_early")
     if value > local_date(now):
         raise forms.ValidationError(_("截至日期不能晚于今天。"), code="future")
-    if not (supported and selectors_take_as_of()):
-        raise forms.ValidationError(_("暂不能按过去的日期查看台账：请不填截至日期。"), code="not_yet")
+    if not supported:
+        raise forms.ValidationError(_("案件列表只有当前的状态，不能按过去的日期查看：请不填截至日期。"), code="not_kept")
     return value
 
 

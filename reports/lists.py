@@ -2,13 +2,15 @@
 the API and the export.
 
 :func:`selector_kwargs` is the one place that turns a query into the ledger selectors'
-arguments (``as_of`` is passed only when it is given); :func:`list_rows` applies the other
+arguments (``as_of``, as a date, only when it is given); :func:`list_rows` applies the other
 filters and the order; :func:`counts_by_area` counts the rows by village in one ``GROUP BY``
 (townships and the total are sums of it, so the list is never counted twice); :func:`read_rows`
 turns ``values_list`` rows into the columns' values.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.db.models import Count, Q, QuerySet
 
@@ -37,7 +39,8 @@ def selector_kwargs(selection: dict) -> dict:
     """The selectors' keyword arguments for a query: the area, and ``as_of`` only if given."""
     kwargs = {"area": selection.get("area", "")}
     if selection.get("as_of"):
-        kwargs["as_of"] = selection["as_of"]
+        as_of = selection["as_of"]  # an ISO string in a kept selection (an export job's)
+        kwargs["as_of"] = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(as_of)
     return kwargs
 
 

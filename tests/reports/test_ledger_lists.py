@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +21,7 @@ from households.models import Household, HouseholdType, MonitoringStatus
 from monitoring.models import MonitoringCase, RiskType
 from reports import lists
 from reports.columns import HOUSEHOLD_COLUMNS, ListKind
-from reports.forms import AreaIndex, LedgerQuery, selectors_take_as_of
+from reports.forms import AreaIndex, LedgerQuery
 from reports.selectors import Ledger
 from tests.accounts import factories as af
 from tests.households import factories as hf
@@ -230,16 +231,37 @@ def test_bad_queries_name_the_field(county_approver, data, field):
     assert field in query.errors
 
 
-def test_a_past_date_is_passed_to_the_selectors_or_refused_as_not_yet(county_approver, county):
+def test_a_past_date_is_passed_to_the_selectors_as_a_date(county_approver, county):
     yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
     query = LedgerQuery({"as_of": yesterday}, kind=ListKind.ORDINARY, areas=AreaIndex(county_approver))
-    if selectors_take_as_of():
-        assert query.is_valid()
-        assert lists.selector_kwargs(query.selection())["as_of"] == dt.date.fromisoformat(yesterday)
-    else:
-        assert not query.is_valid()
-        assert query.errors["as_of"] == ["暂不能按过去的日期查看台账：请不填截至日期。"]
+    assert query.is_valid()
+    assert lists.selector_kwargs(query.selection())["as_of"] == dt.date.fromisoformat(yesterday)
     assert "as_of" not in lists.selector_kwargs({"area": ""})
+    cases = LedgerQuery({"as_of": yesterday}, kind=ListKind.CASES, areas=AreaIndex(county_approver))
+    assert not cases.is_valid() and "as_of" in cases.errors
+
+
+def test_a_household_registered_today_is_in_no_ledger_as_of_yesterday(county_approver, county):
+    """The page, the API and the count read the ledgers' membership as of the date asked."""
+    household = (
+        Household.objects.for_user(county_approver)
+        .filter(household_type=HouseholdType.ORDINARY, monitoring_status="", low_income_status="")
+        .order_by("-pk")
+        .first()
+    )
+    yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    client = api(county_approver)
+    today_rows = client.get("/api/v1/ledgers/ordinary/", {"page_size": 500}).json()
+    past_rows = client.get("/api/v1/ledgers/ordinary/", {"page_size": 500, "as_of": yesterday}).json()
+    assert today_rows["count"] > 0 and past_rows["count"] == 0, (today_rows["count"], past_rows["count"])
+    counts = client.get("/api/v1/ledgers/", {"as_of": yesterday}).json()
+    assert {row["ledger"]: row["households"] for row in counts["ledgers"]}["ordinary"] == 0
+    page = Client()
+    page.force_login(county_approver)
+    village = {"village": household.village_id}
+    assert household.number in page.get("/reports/ledgers/ordinary/", village).content.decode()
+    past = page.get("/reports/ledgers/ordinary/", {**village, "as_of": yesterday})
+    assert past.status_code == 200 and household.number not in past.content.decode()
 
 
 # --- the API ------------------------------------------------------------------------------------
