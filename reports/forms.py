@@ -13,7 +13,6 @@ from households.filters import AREA_CODE_VALIDATOR, MAX_ID, NONE, area_prefix, v
 from households.models import HouseholdType, LowIncomeStatus, MonitoringCategory, MonitoringStatus
 from monitoring.models import CaseStatus, ClueStatus
 from monitoring.rules.deadlines import local_date
-from reports import selectors as ledgers
 from reports.columns import ListKind, columns_of, json_value
 
 
