@@ -37,7 +37,9 @@ NATIONAL_HEADER = [
 def pid(n: int, region: str = "130727") -> str:
     import datetime as dt
 
-    return idnumber.make(region, dt.date(1970, 1, 1) + dt.timedelta(days=(n * 37) % 15000), (n * 2 + 1) % 1000)
+    return idnumber.make(
+        region, dt.date(1970, 1, 1) + dt.timedelta(days=(n * 37) % 15000), (n * 2 + 1) % 1000
+    )
 
 
 def person_row(number, village, name, id_number, relation="户主", **extra) -> dict:
