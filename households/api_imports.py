@@ -15,7 +15,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from accounts.api_auth import IsStaff, StaffTokenAuthentication
+from accounts.api_auth import DepartmentKeyAuthentication, IsStaff, StaffTokenAuthentication
 from accounts.errors import NotAllowed
 from config.api import Pagination, ReadOnlyModelSerializer
 from config.schema import ErrorSerializer
@@ -101,21 +101,21 @@ class ImportUploadSerializer(serializers.Serializer):
     ),
 )
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
+    authentication_classes = [StaffTokenAuthentication, SessionAuthentication, DepartmentKeyAuthentication]
     permission_classes = [IsStaff]
     serializer_class = ImportJobSerializer
     pagination_class = Pagination
     metadata_class = None
+    parser_classes = [MultiPartParser]
+    queryset = ImportJob.objects.none()
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ImportJob.objects.none()
         if not self.request.user.has_role(*jobs.IMPORT_ROLES):
             raise NotAllowed(_("只有系统管理员和县级用户可以导入数据。"))
         return ImportJob.objects.for_user(self.request.user).order_by("-created_at", "-id")
-
-    def get_parsers(self):
-        if getattr(self, "action", None) == "create" or self.request.method == "POST":
-            return [MultiPartParser()]
-        return super().get_parsers()
 
     @extend_schema(
         summary="上传工作簿导入（后台任务）",

@@ -23,6 +23,7 @@ class TaskName(models.TextChoices):
     MEASURE_WATCH = "measure_watch", _("帮扶措施落实监测")
     YEAR_END_ASSESSMENT = "year_end_assessment", _("年终风险消除评估")
     SCREENING_CAMPAIGN = "screening_campaign", _("年度集中排查")
+    DATA_QUALITY = "data_quality", _("数据质量检查")
 
 
 class RunStatus(models.TextChoices):

@@ -183,6 +183,7 @@ ON_DEMAND = {
     "measure_watch": ("county_approver", "township_reviewer"),
     "year_end_assessment": ("county_approver",),
     "screening_campaign": ("county_approver",),
+    "data_quality": ("county_approver", "township_reviewer"),
 }
 
 
