@@ -226,7 +226,9 @@ class _AreaChoiceField(forms.ModelChoiceField):
         try:
             return super().to_python(value)
         except forms.ValidationError:
-            if str(value).strip().isdigit() and 1 <= int(value) <= MAX_ID:
+            text = str(value).strip()
+            # any whole number the schema allows (also one past the largest key): no rows
+            if text.isascii() and text.isdigit() and int(text) >= 1:
                 return NOT_MINE
             raise
 
