@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 
+from celery import current_app
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
@@ -72,9 +73,8 @@ def submit(*, actor, upload, layout: str, dry_run: bool, request=None) -> Import
             layout=layout,
             dry_run=job.dry_run,
         )
-        from ..tasks import run_import
-
-        transaction.on_commit(lambda: run_import.delay(job.pk))
+        # found by name (``households.tasks`` wraps this module, so it is not imported here)
+        transaction.on_commit(lambda: current_app.tasks["households.run_import"].delay(job.pk))
     return job
 
 
