@@ -66,7 +66,7 @@ def make_file(path: str, rows: int, seed: int) -> int:
     person = 0
     while written < rows:
         household += 1
-        village = f"{REGION}{100 + (household % 10) * 100:03d}{201 + (household // 10) % 10:03d}"
+        village = f"{REGION}{101 + household % 10:03d}{201 + (household // 10) % 10:03d}"
         number = f"{village}{household:06d}"
         size = min(rows - written, rnd.choice((1, 2, 2, 3, 3, 3, 4, 4, 5)))
         monitored = rnd.random() < 0.1
@@ -105,12 +105,12 @@ def _areas():
     )
     for t in range(10):
         township, _ = Area.objects.get_or_create(
-            code=f"{REGION}{100 + t * 100:03d}000",
+            code=f"{REGION}{101 + t:03d}000",
             defaults={"name": f"导入镇{t}", "level": AreaLevel.TOWNSHIP, "parent": county},
         )
         for v in range(10):
             Area.objects.get_or_create(
-                code=f"{REGION}{100 + t * 100:03d}{201 + v:03d}",
+                code=f"{REGION}{101 + t:03d}{201 + v:03d}",
                 defaults={"name": f"导入村{t}-{v}", "level": AreaLevel.VILLAGE, "parent": township},
             )
     return county

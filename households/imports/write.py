@@ -99,10 +99,13 @@ def apply_rows(
         "default_change_reason": reason,
         "default_date": now,
     }
-    households = _write_households(plan, result, now=now, history=history)
+    households, created = _write_households(plan, result, now=now, history=history)
     people, moved_from = _write_people(plan, households, result, now=now, history=history, progress=progress)
-    _write_heads(plan, households, people, history={**history, "default_change_reason": _("设定户主")})
+    _write_heads(
+        plan, households, people, created, history={**history, "default_change_reason": _("设定户主")}
+    )
     _count_members(result.household_ids | moved_from)
+    _created_history(created, history)
     _write_incomes(plan, households, now=now, result=result, history=history)
     if progress:
         progress(len(plan.people))
@@ -133,14 +136,16 @@ def _write_households(plan: Plan, result: Result, *, now, history: dict) -> dict
             to_update.append(household)
             result.changes.append({"household": number, "what": "household", "fields": sorted(changed)})
     if to_create:
-        bulk_create_with_history(to_create, Household, **history)
+        # their history rows are written once their head and member count are known
+        # (_created_history): one "created" row per household, as a service's save writes
+        Household.objects.bulk_create(to_create, batch_size=BATCH)
         _fill_keys(to_create, Household, "number")
     if to_update:
         bulk_update_with_history(to_update, Household, [*sorted(update_fields), "updated_at"], **history)
     result.created["households"] = len(to_create)
     result.changed["households"] = len(to_update)
     result.household_ids.update(h.pk for h in [*to_create, *to_update])
-    return {**existing, **{h.number: h for h in to_create}}
+    return {**existing, **{h.number: h for h in to_create}}, to_create
 
 
 def _fill_keys(objs: list, model, key: str) -> None:
@@ -200,18 +205,40 @@ def _write_people(plan: Plan, households: dict, result: Result, *, now, history:
     return people, moved_from
 
 
-def _write_heads(plan: Plan, households: dict, people: dict, *, history: dict) -> None:
-    """The head is the person whose relation is 户主, as the services' ``_sync_head`` keeps it."""
-    changed = []
+def _write_heads(plan: Plan, households: dict, people: dict, created: list, *, history: dict) -> None:
+    """The head is the person whose relation is 户主, as the services' ``_sync_head`` keeps it.
+    A household created by this import gets its head before its history row is written."""
+    new = {h.pk for h in created}
+    changed, first = [], []
     for row in plan.people:
         if row.fields.get("relation") != Relation.HEAD:
             continue
         household, head_id = households[row.household], people[row.id_number].pk
         if household.head_id != head_id:
             household.head_id = head_id
-            changed.append(household)
+            (first if household.pk in new else changed).append(household)
+    if first:
+        Household.objects.bulk_update(first, ["head"], batch_size=BATCH)
     if changed:
         bulk_update_with_history(changed, Household, ["head"], **history)
+
+
+def _created_history(created: list, history: dict) -> None:
+    """The "created" history rows of the households this import created, in their final state."""
+    if not created:
+        return
+    counts = {}
+    for chunk in _chunks(h.pk for h in created):
+        counts.update(Household.objects.filter(pk__in=chunk).values_list("pk", "member_count"))
+    for household in created:
+        household.member_count = counts[household.pk]
+    Household.history.bulk_history_create(
+        created,
+        batch_size=BATCH,
+        default_user=history["default_user"],
+        default_change_reason=history["default_change_reason"],
+        default_date=history["default_date"],
+    )
 
 
 def _count_members(ids) -> None:

@@ -59,6 +59,9 @@ def test_a_clean_file_is_imported_with_history_and_derived_figures(areas, operat
     assert person.relation == "spouse" and person.birth_date and person.sex in ("M", "F")
     created = Household.history.filter(number=f"{v}0003", history_type="+").get()
     assert created.history_user == operator and "county.xlsx" in created.history_change_reason
+    # one history row per created household, in its final state (head and member count)
+    assert Household.history.filter(number=f"{v}0003").count() == 1
+    assert created.head_id == three.head_id and created.member_count == 3
     assert Person.history.filter(history_type="+").count() == 6
     assert IncomeRecord.history.filter(history_type="+", history_user=operator).count() == 3
     event = SecurityEvent.objects.get(kind=SecurityEventKind.IMPORT)
