@@ -74,9 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     watch = subprocess.run([python, "-m", "bench.watch"], env=env).returncode
     # the watch's 20,000 cases would show up in the next run's API lists: remove them
     subprocess.run([python, "-m", "bench.watch", "--clean"], env=env, check=True)
+    print("== import of a 50,000-row file and the data-quality run (bench.imports)", flush=True)
+    imports = subprocess.run([python, "-m", "bench.imports"], env=env).returncode
     print("== signed-in pages under a bounded load (bench.load: gunicorn, 10 and 50 users, 60 s each)", flush=True)
     load = subprocess.run([python, "-m", "bench.load"], env=env).returncode
-    return review or watch or load
+    return review or watch or load or imports
 
 
 if __name__ == "__main__":
