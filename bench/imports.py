@@ -47,7 +47,8 @@ HEADER = [
 def _id_number(n: int) -> str:
     from households import idnumber
 
-    birth = dt.date(1940, 1, 1) + dt.timedelta(days=(n * 7919) % 27000)
+    # unique for n below 90,000: a birth date per thousand, a sequence number within it
+    birth = dt.date(1940, 1, 1) + dt.timedelta(days=(n // 1000) * 300 + n % 7)
     return idnumber.make(REGION, birth, n % 1000)
 
 
@@ -62,7 +63,7 @@ def make_file(path: str, rows: int, seed: int) -> int:
     book = xlsxwriter.Workbook(path, {"constant_memory": True})
     sheet = book.add_worksheet("基础信息表")
     sheet.write_row(0, 0, HEADER)
-    written, household, used = 0, 0, set()
+    written, household = 0, 0
     person = 0
     while written < rows:
         household += 1
@@ -73,12 +74,7 @@ def make_file(path: str, rows: int, seed: int) -> int:
         wages = rnd.choice((0, 50, 12000, 20000, 36000))
         for i in range(size):
             person += 1
-            while True:
-                id_number = _id_number(person)
-                if id_number not in used:
-                    break
-                person += 1
-            used.add(id_number)
+            id_number = _id_number(person)
             relation = "户主" if i == 0 else rnd.choice(("配偶", "子女", "父母", "孙子女/外孙子女"))
             sheet.write_row(
                 written + 1,

@@ -425,7 +425,7 @@ def test_runs_filter_by_task_and_garbage_filters(login, county_approver):
 def test_the_start_form_offers_only_what_the_user_may_start(login, areas, township_reviewer, operator):
     form = login(township_reviewer).get("/runs/").context["form"]
     tasks = {value for value, _label in form.fields["task"].choices if value}
-    assert tasks == {TaskName.RISK_REVIEW, TaskName.VISIT_WATCH, TaskName.MEASURE_WATCH}
+    assert tasks == {TaskName.RISK_REVIEW, TaskName.VISIT_WATCH, TaskName.MEASURE_WATCH, TaskName.DATA_QUALITY}
     codes = {value for value, _label in flat(form.fields["area_code"].choices)}
     assert areas["t1"].code in codes and areas["v11"].code in codes
     assert areas["county"].code not in codes and areas["t2"].code not in codes
