@@ -272,8 +272,10 @@ def _write_heads(plan: Plan, households: dict, people: dict, created: list, *, h
         if household.head_id != head_id:
             household.head_id = head_id
             (first if household.pk in new else changed).append(household)
-    if first:
-        Household.objects.bulk_update(first, ["head"], batch_size=BATCH)
+    if first:  # set-based: each new household's head is its member recorded as head
+        head = Person.objects.filter(household_id=OuterRef("pk"), relation=Relation.HEAD).values("id")[:1]
+        for chunk in _chunks(h.pk for h in first):
+            Household.objects.filter(pk__in=chunk).update(head_id=Subquery(head))
     if changed:
         bulk_update_with_history(changed, Household, ["head"], **history)
 
@@ -353,7 +355,22 @@ def _write_incomes(plan: Plan, households: dict, *, now, result: Result, history
             result.changes.append({"household": number, "what": "income", "fields": sorted(diff)})
             result.household_ids.add(household.pk)
     if new:
-        bulk_create_with_history(new, IncomeRecord, **history)
+        if connection.vendor == "postgresql":
+            fields = [f for f in IncomeRecord._meta.concrete_fields if not f.primary_key]
+            _copy_rows(IncomeRecord, fields, ([getattr(o, f.attname) for f in fields] for o in new))
+            keys = {}
+            for chunk in _chunks({o.household_id for o in new}):
+                keys.update(
+                    ((h, y), pk)
+                    for pk, h, y in IncomeRecord.objects.filter(household_id__in=chunk).values_list(
+                        "pk", "household_id", "year"
+                    )
+                )
+            for o in new:
+                o.pk = o.id = keys[(o.household_id, o.year)]
+            _history(new, IncomeRecord, history)
+        else:
+            bulk_create_with_history(new, IncomeRecord, **history)
     if changed:
         bulk_update_with_history(changed, IncomeRecord, sorted(fields), **history)
     result.created["incomes"] = len(new)
