@@ -188,6 +188,7 @@ def main(argv=None) -> int:
 
     django.setup()
     from django.db import connection
+    from django.test.utils import override_settings
     from django.utils import timezone
 
     from monitoring.services import quality
@@ -211,6 +212,8 @@ def main(argv=None) -> int:
             print(f"read ({engine}): {n:,} rows in {seconds:.2f} s")
         clean()
         actor = _operator(_areas())
+        media = override_settings(MEDIA_ROOT=os.path.join(tmp, "media"))  # uploads go with the folder
+        media.enable()
         dry, job = _job(path, actor, dry_run=True)
         print(
             f"dry run: {dry:.2f} s, state {job.state}, {job.rows_checked:,} rows checked, {job.error_count} errors"
@@ -224,6 +227,7 @@ def main(argv=None) -> int:
         again, job = _job(path, actor, dry_run=False)
         print(f"re-import of the same file: {again:.2f} s, changed {job.summary.get('changed')}")
         failed |= any(job.summary.get("changed", {}).values())
+        media.disable()
     for attempt in ("first", "second"):
         started = time.perf_counter()
         counts = quality.data_quality(now=timezone.now(), area_code=args.county)
