@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Role, ScopePolicy, area_prefix_q
-from accounts.permissions import RoleScopedHistoryAdmin, RoleScopedInlineMixin
+from accounts.permissions import RoleScopedAdminMixin, RoleScopedHistoryAdmin, RoleScopedInlineMixin
 
 from . import services
 from .forms import (
@@ -541,7 +541,7 @@ class ImportColumnMappingForm(forms.ModelForm):
 
 
 @admin.register(ImportColumnMapping)
-class ImportColumnMappingAdmin(admin.ModelAdmin):
+class ImportColumnMappingAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
     """Header names a county's files use, added to the built-in ones of each import layout."""
 
     form = ImportColumnMappingForm

@@ -28,17 +28,11 @@ class ImportState(models.TextChoices):
 
 
 class ImportJobQuerySet(ScopedQuerySet):
-    """A job belongs to the area of the person who started it: county people and operators
+    """A job belongs to the area of the person who started it: operators and county people
     of that area see it; other roles see none."""
 
     area_field = "area_code"
-
-    def for_user(self, user):
-        if not (user and user.is_authenticated and user.is_active):
-            return self.none()
-        if not user.has_role(Role.OPERATOR, Role.COUNTY_APPROVER):
-            return self.none()
-        return super().for_user(user)
+    area_roles = frozenset({Role.OPERATOR, Role.COUNTY_APPROVER})
 
     def department_q(self, user):
         return None
