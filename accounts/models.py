@@ -380,6 +380,7 @@ class SecurityEventKind(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", _("吊销接口令牌")
     TOKEN_REFUSED = "token_refused", _("接口令牌被拒绝")
     EXPORT = "export", _("导出数据")
+    IMPORT = "import", _("导入数据")
 
 
 class SecurityEvent(models.Model):

@@ -8,13 +8,14 @@ service's messages next to their fields and everything typed still there.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import ServiceError, ValidationError
 from accounts.models import Area, AreaLevel, Role, ScopePolicy, area_prefix_q
-from accounts.permissions import RoleScopedHistoryAdmin, RoleScopedInlineMixin
+from accounts.permissions import RoleScopedAdminMixin, RoleScopedHistoryAdmin, RoleScopedInlineMixin
 
 from . import services
 from .forms import (
@@ -28,7 +29,7 @@ from .forms import (
     ServiceRefused,
     error_map,
 )
-from .models import Helper, HelperAssignment, Household, IncomeRecord, Person
+from .models import Helper, HelperAssignment, Household, ImportColumnMapping, IncomeRecord, Person
 
 SERVICE_ERRORS = (ValidationError, ServiceError)
 
@@ -523,3 +524,27 @@ class HelperAdmin(RoleScopedHistoryAdmin):
                 area_prefix_q("code", request.user.scope_prefixes()) | Q(code__in=counties)
             )
         return queryset
+
+
+class ImportColumnMappingForm(forms.ModelForm):
+    field = forms.ChoiceField(label=_("对应字段"), choices=())
+
+    class Meta:
+        model = ImportColumnMapping
+        fields = ("layout", "header", "field")
+
+    def __init__(self, *args, **kwargs):
+        from .imports.layouts import FIELDS
+
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = [(f.key, f"{f.label} ({f.key})") for f in FIELDS]
+
+
+@admin.register(ImportColumnMapping)
+class ImportColumnMappingAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
+    """Header names a county's files use, added to the built-in ones of each import layout."""
+
+    form = ImportColumnMappingForm
+    list_display = ("layout", "header", "field")
+    list_filter = ("layout",)
+    search_fields = ("header", "field")

@@ -397,3 +397,6 @@ def register(router) -> None:
     """Add this module's viewsets to the API router."""
     router.register("households", HouseholdViewSet, basename="household")
     router.register("people", PersonViewSet, basename="person")
+    from .api_imports import ImportJobViewSet
+
+    router.register("imports", ImportJobViewSet, basename="import")

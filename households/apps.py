@@ -9,6 +9,6 @@ class HouseholdsConfig(AppConfig):
     def ready(self):
         from accounts.permissions import register_grants
 
-        from . import role_grants
+        from . import role_grants, tasks  # noqa: F401 - the import job's task, found by name
 
         register_grants(role_grants.GRANTS, role_grants.NEVER)

@@ -170,7 +170,9 @@ def selected_township(request) -> int | None:
 #: An area id that is a number but none of the caller's areas: it matches no rows.
 def _options(rows) -> str:
     return format_html_join(
-        "", '<option value="{}"{}>{}</option>', ((pk, " selected" if chosen else "", label) for pk, label, chosen in rows)
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((pk, " selected" if chosen else "", label) for pk, label, chosen in rows),
     )
 
 
@@ -191,7 +193,11 @@ def area_options(villages, *, township: str = "", village: str = "") -> dict:
         "several_villages": len(villages) > 1,
         "townships": _options((pk, name, str(pk) == township) for pk, name in townships.items()),
         "villages": _options(
-            (v.pk, f"{v.parent.name} {v.name}" if several and not township and v.parent else v.name, str(v.pk) == village)
+            (
+                v.pk,
+                f"{v.parent.name} {v.name}" if several and not township and v.parent else v.name,
+                str(v.pk) == village,
+            )
             for v in shown
         ),
     }
@@ -220,7 +226,9 @@ class _AreaChoiceField(forms.ModelChoiceField):
         try:
             return super().to_python(value)
         except forms.ValidationError:
-            if str(value).strip().isdigit() and 1 <= int(value) <= MAX_ID:
+            text = str(value).strip()
+            # any whole number the schema allows (also one past the largest key): no rows
+            if text.isascii() and text.isdigit() and int(text) >= 1:
                 return NOT_MINE
             raise
 

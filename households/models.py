@@ -427,3 +427,6 @@ class HelperAssignment(models.Model):
     def clean(self) -> None:
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": _("结束时间不能早于开始时间。")})
+
+
+from .models_imports import ImportColumnMapping, ImportJob, ImportLayout, ImportState  # noqa: E402,F401

@@ -119,11 +119,11 @@ def household_list(request):
 # --- household -------------------------------------------------------------------------------
 
 
-
 def _posted(request):
     """The submitted data on a POST (an empty POST too, so that it is checked and answered
     field by field), none on a GET."""
     return request.POST if request.method == "POST" else None
+
 
 @login_required
 @require_http_methods(["GET", "POST"])

@@ -33,6 +33,7 @@ from .models import (
     Objection,
     ProcedureDefinition,
     PublicNotice,
+    QualityRule,
     ReviewRule,
     RiskCategoryRequirement,
     RiskMeasureRule,
@@ -137,6 +138,15 @@ class ReviewRuleAdmin(RoleScopedHistoryAdmin):
     list_display = ("code", "county", "risk_type", "parameter", "is_active")
     list_select_related = ("county", "risk_type")
     list_filter = ("is_active", "code")
+
+
+@admin.register(QualityRule)
+class QualityRuleAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
+    """The data-quality rules: county-less defaults and a county's own rows (same id)."""
+
+    list_display = ("code", "county", "condition", "message", "active")
+    list_filter = ("active", "condition")
+    search_fields = ("code", "message", "columns")
 
 
 @admin.register(Holiday)

@@ -510,6 +510,12 @@ SCHEDULES = [
         ("0", "4", "*", "*"),
         "删除超过保留期（EXPORT_RETENTION_HOURS）的导出文件，并把导出任务标为已过期。",
     ),
+    (
+        "数据质量检查（每日凌晨）",
+        "monitoring.tasks.data_quality",
+        ("30", "4", "*", "*"),
+        "按省数据质量清洗规则筛查疑点，复查已修正的疑点。",
+    ),
 ]
 
 
@@ -710,3 +716,116 @@ def load_english_names(apps) -> None:
             step.name_en = step.definition.name_en
             copied.append(step)
     CaseStep.objects.bulk_update(copied, ["name_en"], batch_size=1000)
+
+
+# The province's data-quality rules (数据质量清洗操作手册) and those that follow from the domain
+# rules: code, columns involved, condition (monitoring.models.quality.QualityCondition),
+# parameters, message, English message. Loaded by a data migration; an operator edits them and
+# adds a county's own rows in the admin.
+QUALITY_RULES = [
+    (
+        "1111_18",
+        "人均纯收入, 识别监测时间",
+        "per_capita_above_at_entry",
+        {"limit": 20000, "from_year": 2023},
+        "纳入监测时人均纯收入高于20000元",
+        "Per-capita net income above 20,000 at entry",
+    ),
+    (
+        "5_15_023",
+        "工资性收入",
+        "wages_between",
+        {"min": 1, "max": 99},
+        "工资性收入在1至99元之间",
+        "Wage income between 1 and 99",
+    ),
+    (
+        "3_11_010",
+        "人均纯收入, 监测状态",
+        "per_capita_below",
+        {"limit": 4000},
+        "人均纯收入低于4000元且未纳入监测",
+        "Per-capita net income below 4,000 and not monitored",
+    ),
+    (
+        "5_14_008",
+        "耕地面积（亩）",
+        "land_outside",
+        {"min": 0, "max": 100},
+        "耕地面积不在0至100亩之间",
+        "Cultivated land outside 0–100 mu",
+    ),
+    (
+        "Q01",
+        "劳动技能, 整户无劳动能力兜底保障户",
+        "no_labour_not_flagged",
+        {},
+        "全家无劳动能力的监测户未标注整户无劳动能力兜底保障",
+        "No one able to work but not flagged as a no-labour safety-net household",
+    ),
+    (
+        "Q02",
+        "致贫返贫风险, 帮扶措施",
+        "risk_without_measure",
+        {"risk": "11", "category": "100A51"},
+        "有饮水安全风险但无饮水安全保障措施",
+        "A drinking-water risk without a drinking-water measure",
+    ),
+    (
+        "Q03",
+        "识别监测时间, 风险消除时间, 风险消除方式",
+        "early_assistance_exit",
+        {"days": 61},
+        "识别后不足2个月即帮扶消除",
+        "Eliminated through assistance within 2 months of identification",
+    ),
+    (
+        "Q04",
+        "识别监测时间, 消除监测时间",
+        "dates_missing",
+        {},
+        "监测户缺少识别监测时间或消除监测时间",
+        "Identification or elimination date missing",
+    ),
+    (
+        "Q05",
+        "致贫返贫风险1-5",
+        "risk_count",
+        {"min": 1, "max": 5},
+        "风险类型不在1至5项之间",
+        "Not 1 to 5 risk types",
+    ),
+    (
+        "Q06",
+        "识别监测时间, 帮扶措施",
+        "no_measure_within",
+        {"days": 30},
+        "识别后一个月内未落实帮扶措施",
+        "No assistance measure within a month of identification",
+    ),
+    (
+        "Q07",
+        "监测对象类别, 户类型",
+        "category_type",
+        {},
+        "监测对象类别与户类型不符（脱贫不稳定户应为脱贫户，边缘易致贫户应为一般农户）",
+        "Category does not match the household type",
+    ),
+]
+
+
+def load_quality_rules(apps) -> None:
+    """Default data-quality rules (idempotent: a rule an operator edited keeps its values)."""
+    QualityRule = apps.get_model("monitoring", "QualityRule")
+    for code, columns, condition, params, message, message_en in QUALITY_RULES:
+        QualityRule.objects.get_or_create(
+            county=None,
+            code=code,
+            defaults={
+                "columns": columns,
+                "condition": condition,
+                "params": params,
+                "message": message,
+                "message_en": message_en,
+            },
+        )

@@ -31,8 +31,10 @@ from monitoring.models import (
     Channel,
     Clue,
     ClueStatus,
+    FindingStatus,
     MeasureStatus,
     MonitoringCase,
+    QualityFinding,
     ReviewRuleCode,
     Visit,
 )
@@ -140,4 +142,17 @@ class MeasureFilter(filters.FilterSet):
 
     class Meta:
         model = AssistanceMeasure
+        fields: list[str] = []
+
+
+class QualityFindingFilter(filters.FilterSet):
+    rule = filters.CharFilter(field_name="rule__code", max_length=20, label=_("规则编号"))
+    status = filters.MultipleChoiceFilter(distinct=False, choices=FindingStatus.choices, label=_("状态"))
+    area = AreaFilter(field_name="area_code")
+    township = TownshipFilter(field_name="area_code")
+    village = VillageFilter(field_name="area_code")
+    household = IdFilter(field_name="household_id", label=_("农户（编号）"))
+
+    class Meta:
+        model = QualityFinding
         fields: list[str] = []

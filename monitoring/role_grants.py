@@ -18,6 +18,7 @@ REFERENCE_MODELS = (
     "monitoring.holiday",
     "monitoring.proceduredefinition",
     "monitoring.stepdefinition",
+    "monitoring.qualityrule",
 )
 #: Reference data whose rows may be deleted; the others are switched off (``is_active``) or
 #: are referenced by cases and settings.

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
 from monitoring.models import RunStatus, TaskName, TaskRun
-from monitoring.services import review, runs, screening, watch, year_end
+from monitoring.services import quality, review, runs, screening, watch, year_end
 
 RETRY = {
     "bind": True,
@@ -110,3 +110,8 @@ def screening_campaign(self, area_code: str = "", user_id: int | None = None) ->
 def freeze_ledgers(self, area_code: str = "", user_id: int | None = None) -> dict:
     """Month end: freeze the previous month's ledgers of every county (reports.frozen)."""
     return _run(self, TaskName.FREEZE_LEDGERS, PLUGGED[TaskName.FREEZE_LEDGERS], area_code, user_id)
+
+
+@shared_task(**RETRY)
+def data_quality(self, area_code: str = "", user_id: int | None = None) -> dict:
+    return _run(self, TaskName.DATA_QUALITY, quality.data_quality, area_code, user_id)

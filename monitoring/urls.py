@@ -7,11 +7,15 @@ patterns do not overlap these.
 
 from django.urls import path
 
-from monitoring.pages import cases, clues, home, households, periodic, plan, visits
+from monitoring.pages import cases, clues, home, households, periodic, plan, quality, visits
 
 app_name = "monitoring"
 urlpatterns = [
     path("", home.home, name="home"),
+    # --- data quality
+    path("quality/", quality.quality_findings, name="quality"),
+    path("quality/findings.xlsx", quality.quality_export, name="quality_export"),
+    path("quality/<int:pk>/resolve/", quality.quality_resolve, name="quality_resolve"),
     # --- clues and triage
     path("households/<int:pk>/clue/", clues.clue_report, name="clue_report"),
     path("clues/", clues.clue_list, name="clue_list"),

@@ -32,6 +32,12 @@ from .periodic import (  # noqa: F401
     TaskRun,
     VisitTask,
 )
+from .quality import (  # noqa: F401
+    FindingStatus,
+    QualityCondition,
+    QualityFinding,
+    QualityRule,
+)
 from .reference import (  # noqa: F401
     STEP_DEFAULT_ROLE,
     CountySettings,

@@ -26,6 +26,7 @@ class TaskName(models.TextChoices):
     FREEZE_LEDGERS = "freeze_ledgers", _("月度台账封存")
     EXPORT_CLEANUP = "export_cleanup", _("清理过期的导出文件")
     DASHBOARD_FIGURES = "dashboard_figures", _("统计看板预计算")
+    DATA_QUALITY = "data_quality", _("数据质量检查")
 
 
 class RunStatus(models.TextChoices):

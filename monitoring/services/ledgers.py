@@ -131,9 +131,15 @@ def household_history_written(sender, *, instance, history_instance, history_dat
     sync_household(instance.pk, at=history_date)
 
 
-def households_written(sender, *, area_prefix: str, at: dt.datetime, **kwargs) -> None:
-    """A bulk load wrote the households under ``area_prefix`` (rows, not saves)."""
-    sync_ledger_spans(at=at, area_prefix=area_prefix)
+def households_written(
+    sender, *, at: dt.datetime, area_prefix: str | None = None, households=None, **kwargs
+) -> None:
+    """A bulk load wrote the households under ``area_prefix``, or those of ``households`` (ids),
+    as rows, not saves (the demo county, an import)."""
+    if households is not None:
+        sync_ledger_spans(at=at, households=list(households))
+    else:
+        sync_ledger_spans(at=at, area_prefix=area_prefix)
 
 
 # --- backfill from the history ---------------------------------------------------------------

@@ -184,6 +184,7 @@ ON_DEMAND = {
     "year_end_assessment": ("county_approver",),
     "screening_campaign": ("county_approver",),
     "dashboard_figures": ("county_approver", "township_reviewer"),
+    "data_quality": ("county_approver", "township_reviewer"),
 }
 
 def celery_task(task: str):

@@ -13,6 +13,7 @@ from accounts import permissions
 from accounts.models import Department, Role, User
 from accounts.tokens import token_issue
 from households import services
+from households.models import ImportColumnMapping
 from monitoring.models import (
     AssistanceMeasure,
     Breach,
@@ -47,6 +48,7 @@ def workflow_rows(areas, cadre):
     services.income_record_set(actor=cadre, household=hh, year=2025, wages=12000)
     helper = hf.helper(areas["county"])
     services.helper_assign(actor=cadre, helper=helper, household=hh, start_date=dt.date(2025, 1, 1))
+    ImportColumnMapping.objects.create(layout="national", header="户号", field="household.number")
     now = timezone.now()
     procedure = ProcedureDefinition.objects.filter(kind="identification").first()
     case = MonitoringCase.objects.create(

@@ -169,7 +169,7 @@ def test_search(cadre_client, areas, cadre, household, how):
     households = list(response.context["households"])
     assert households == [household]
     # an ID number never lands in the page address (a name or a household number may)
-    (url, status), = response.redirect_chain
+    ((url, status),) = response.redirect_chain
     assert status == 303 and head.id_number[6:14] not in url
     assert ("search_key=" in url) == how.startswith("id_number")
     body = response.content.decode()
