@@ -180,7 +180,9 @@ def error_report(job: ImportJob) -> bytes:
         for number, values in sheet.rows:
             if number in by_row:
                 rows.append(["；".join(by_row[number]), number, *[_cell(v) for v in values]])
-    except reader.FileRefused:
+    except (reader.FileRefused, ValueError, OSError):
+        # the uploaded file is unreadable or gone (a job without one, a file removed from the
+        # storage): the report still lists every error
         rows.append([_("错误"), _("行号")])
     listing = workbook.create_sheet(_("错误清单"))
     listing.append([_("工作表"), _("行号"), _("列"), _("原因")])

@@ -4,14 +4,17 @@ rule, with the household concerned and the "fixed / explained" status. Filters: 
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
+from accounts.errors import NotAllowed
 from config.api import ReadOnlyModelSerializer, StrictCharField
 from households.api import StaffAPIMixin
 from households.filters import with_scope_range
 from monitoring.filters import QualityFindingFilter
 from monitoring.models import QualityFinding
+from monitoring.services.quality import RESOLVE_ROLES
 
 from .staff import ERRORS
 
@@ -61,6 +64,11 @@ class QualityFindingViewSet(
 
     def get_queryset(self):
         user = self.request.user
+        if getattr(self, "swagger_fake_view", False):
+            return QualityFinding.objects.none()
+        if not user.has_role(*RESOLVE_ROLES):
+            # the same people as the /quality/ page: the area's staff who screen and resolve
+            raise NotAllowed(_("您的角色不使用此页面。"))
         return with_scope_range(QualityFinding.objects.for_user(user), user).select_related(
             "rule", "household"
         )

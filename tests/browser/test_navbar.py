@@ -77,3 +77,26 @@ def test_the_menu_fits_at_desk_and_phone_widths(browser, live_server, people, la
                 who=f"{username}/{language}",
             )
             context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESK, PHONE], ids=["desk", "phone"])
+def test_the_data_menu_opens_to_runs_quality_and_import(browser, live_server, people, viewport):
+    """The folded "data" entries are one tap away, on a phone inside the opened menu too."""
+    context = browser.new_context(viewport=viewport, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    login(page, "county")
+    page.goto("/")
+    if viewport["width"] < 1200:
+        page.click(".navbar-toggler")
+        page.wait_for_selector("#mainnav.show")
+    assert not page.locator("a.dropdown-item[href='/households/imports/']").is_visible()
+    page.click("#nav-data")
+    for href in ("/runs/", "/quality/", "/households/imports/"):
+        link = page.locator(f"a.dropdown-item[href='{href}']")
+        assert link.is_visible(), href
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (href, box)
+    page.click("a.dropdown-item[href='/households/imports/']")
+    page.wait_for_url("**/households/imports/")
+    context.close()

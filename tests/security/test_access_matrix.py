@@ -20,7 +20,8 @@ from django.utils import timezone
 
 from accounts.models import Area, AreaLevel, Notification, NotificationKind, Role
 from accounts.tokens import token_issue
-from monitoring.models import AssistanceMeasure, Visit
+from households.models_imports import ImportJob
+from monitoring.models import AssistanceMeasure, QualityFinding, QualityRule, Visit
 from monitoring.services import clues
 from monitoring.services.alerts import alerts_receive
 from reports.frozen import freeze_month
@@ -71,6 +72,11 @@ KINDS = {
     "token-revoke": "token",
     "token-rotate": "token",
     "reports:frozen_detail": "frozen",
+    "households:import_detail": "import_job",
+    "households:import_errors": "import_job",
+    "import-detail": "import_job",
+    "monitoring:quality_resolve": "finding",
+    "quality-finding-detail": "finding",
     "reports:export_progress": "export",
     "reports:export_file": "export",
     "export-detail": "export",
@@ -145,6 +151,10 @@ class Place:
     marker: str
     #: a frozen month of the place's county (another month for the other township's place)
     frozen: object = None
+    #: an import job started in the place's township (the county's for the other county)
+    import_job: object = None
+    #: a data-quality finding on the place's household
+    finding: object = None
 
 
 def _place(village: Area, tag: str, *, department_user, helper) -> Place:
@@ -185,7 +195,21 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
         ],
     )
     alert = clue.__class__.objects.get(pk=result[0]["id"])
-    return Place(village, hh, head, clue, clue.case, visit, measure, alert, measure, marker)
+    now = timezone.now()
+    import_job = ImportJob.objects.create(
+        layout="own", file_name=f"{marker}.xlsx", area_code=village.parent.code, message=marker
+    )
+    finding = QualityFinding.objects.create(
+        rule=QualityRule.objects.filter(county__isnull=True).order_by("code").first(),
+        household=hh,
+        area_code=hh.area_code,
+        first_found_at=now,
+        last_found_at=now,
+    )
+    return Place(
+        village, hh, head, clue, clue.case, visit, measure, alert, measure, marker,
+        import_job=import_job, finding=finding,
+    )
 
 
 def _export_job(user, key: str) -> ExportJob:
@@ -317,6 +341,10 @@ def _may_see(role: str, kind: str, place_name: str | None) -> bool:
         return False
     if kind == "frozen":  # a county's month: its readers in the county (their part of the rows)
         return role in ("cadre", "township", "county", "operator") and place_name != "other_county"
+    if kind == "import_job":  # operators and county approvers of the job's area
+        return role in ("county", "operator") and place_name != "other_county"
+    if kind == "finding":  # the area's staff who resolve findings (not helpers, not departments)
+        return role in ("cadre", "township", "county", "operator") and _covers(role, place_name)
     department_kind = kind in ("alert", "task")
     if role == "department":
         return department_kind and _covers(role, place_name)
