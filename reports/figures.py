@@ -169,23 +169,29 @@ def ledger_households(*, user, area: str, today: dt.date) -> dict:
 # --- clues per month ----------------------------------------------------------------------------
 
 
-def clues_by_channel(*, user, area: str, today: dt.date) -> dict:
-    """Clues per month of the risk's discovery (``found_date``) and channel, the last 12 months."""
+def _per_month(queryset, *, day: str, key: str, choices, count, today: dt.date) -> dict:
+    """``queryset``'s rows of the last 12 months counted (``count``) per month of ``day`` and
+    value of ``key``, one series per value of ``choices`` (a TextChoices class)."""
     months = month_starts(today)
     rows = (
-        scoped_rows(Clue, user=user, area=area)
-        .filter(found_date__gte=months[0], found_date__lte=today)
-        .annotate(month=TruncMonth("found_date"))
+        queryset.filter(**{f"{day}__gte": months[0], f"{day}__lte": today})
+        .annotate(month=TruncMonth(day))
         .order_by()
-        .values("month", "channel")
-        .annotate(n=Count("pk"))
+        .values("month", key)
+        .annotate(n=count)
     )
-    counts = {(_as_month(r["month"]), r["channel"]): r["n"] for r in rows}
-    keys = list(Channel.values)
+    counts = {(_as_month(r["month"]), r[key]): r["n"] for r in rows}
+    keys = list(choices.values)
     return {
-        "series": _series((c, both(Channel(c).label)) for c in keys),
+        "series": _series((k, both(choices(k).label)) for k in keys),
         "rows": _month_rows(months, counts, keys),
     }
+
+
+def clues_by_channel(*, user, area: str, today: dt.date) -> dict:
+    """Clues per month of the risk's discovery (``found_date``) and channel, the last 12 months."""
+    clues = scoped_rows(Clue, user=user, area=area)
+    return _per_month(clues, day="found_date", key="channel", choices=Channel, count=Count("pk"), today=today)
 
 
 def clues_by_risk(*, user, area: str, today: dt.date) -> dict:
@@ -508,21 +514,11 @@ def measures_by_category(*, user, area: str, today: dt.date) -> dict:
 def exits_by_mode(*, user, area: str, today: dt.date) -> dict:
     """Households whose risk was eliminated, per month of elimination and exit mode, the last 12
     months."""
-    months = month_starts(today)
-    rows = (
-        scoped_rows(MonitoringCase, user=user, area=area)
-        .filter(status=CaseStatus.ELIMINATED, eliminated_on__gte=months[0], eliminated_on__lte=today)
-        .annotate(month=TruncMonth("eliminated_on"))
-        .order_by()
-        .values("month", "exit_mode")
-        .annotate(n=Count("household_id", distinct=True))
+    eliminated = scoped_rows(MonitoringCase, user=user, area=area).filter(status=CaseStatus.ELIMINATED)
+    households = Count("household_id", distinct=True)
+    return _per_month(
+        eliminated, day="eliminated_on", key="exit_mode", choices=ExitMode, count=households, today=today
     )
-    counts = {(_as_month(r["month"]), r["exit_mode"]): r["n"] for r in rows}
-    keys = list(ExitMode.values)
-    return {
-        "series": _series((m, both(ExitMode(m).label)) for m in keys),
-        "rows": _month_rows(months, counts, keys),
-    }
 
 
 def monitored_over_time(*, user, area: str, today: dt.date) -> dict:
