@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import MultiPartParser
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.api_auth import DepartmentKeyAuthentication, IsStaff, StaffTokenAuthentication
@@ -68,6 +69,7 @@ class ImportJobSerializer(ReadOnlyModelSerializer):
             "errors",
             "error_report_url",
             "summary",
+            "checked_from",
         ]
 
     @extend_schema_field(ImportProgressSerializer)
@@ -135,5 +137,19 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             layout=form.validated_data["layout"],
             dry_run=form.validated_data["dry_run"],
         )
+        job.refresh_from_db()
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="正式导入检查通过的文件（后台任务）",
+        description="对一个检查通过（state=checked）的仅检查任务，用同一文件开始正式导入，无需再次上传："
+        "逐行检查沿用该次结果，写入前重新核对登记库。返回 202 与新任务。",
+        request=None,
+        responses={202: ImportJobSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser])
+    def apply(self, request, pk=None):
+        source = self.get_object()
+        job = jobs.apply_checked(actor=request.user, source=source, request=request)
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)

@@ -68,6 +68,20 @@ class ImportJob(models.Model):
     summary = models.JSONField(_("结果"), default=dict, blank=True)
     message = models.CharField(_("说明"), max_length=500, blank=True)
     language = models.CharField(_("语言"), max_length=10, default="zh-hans")
+    #: SHA-256 of the file's bytes: a real import of a file a dry run has just passed reuses
+    #: that dry run's checked rows (``imports.jobs``)
+    sha256 = models.CharField(_("文件摘要"), max_length=64, blank=True, db_index=True)
+    #: a passed dry run's checked rows (signed; read back only by a real run of the same file)
+    plan_file = models.FileField(upload_to="imports/plans/%Y/%m/", max_length=200, blank=True, editable=False)
+    checked_from = models.ForeignKey(
+        "self",
+        verbose_name=_("沿用的检查"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("正式导入沿用了这次仅检查的逐行检查结果（登记库相关的检查重新进行）。"),
+    )
 
     objects = ImportJobQuerySet.as_manager()
 

@@ -19,5 +19,6 @@ urlpatterns = [
     path("imports/template.xlsx", views_imports.import_template, name="import_template"),
     path("imports/export.xlsx", views_imports.national_export, name="national_export"),
     path("imports/<int:pk>/", views_imports.import_detail, name="import_detail"),
+    path("imports/<int:pk>/apply/", views_imports.import_apply, name="import_apply"),
     path("imports/<int:pk>/errors.xlsx", views_imports.import_errors, name="import_errors"),
 ]

@@ -4,6 +4,7 @@ in the national layout. The work is ``imports.jobs``; these views parse and rend
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -80,6 +81,22 @@ def import_detail(request, pk: int):
         else "households/imports_detail.html"
     )
     return render(request, template, {"job": job, "errors": job.errors[:200]})
+
+
+@staff_page
+@require_http_methods(["POST"])
+def import_apply(request, pk: int):
+    """"Import this file": the real run of a file whose dry run passed, without uploading it again."""
+    _require_import_role(request.user)
+    source = get_object_or_404(ImportJob.objects.for_user(request.user), pk=pk)
+    try:
+        job = jobs.apply_checked(actor=request.user, source=source, request=request)
+    except ValidationError as exc:
+        messages.error(request, "；".join(str(m) for v in exc.message_dict.values() for m in v))
+        return redirect("households:import_detail", pk=source.pk)
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from None
+    return redirect("households:import_detail", pk=job.pk)
 
 
 @staff_page

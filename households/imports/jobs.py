@@ -9,13 +9,18 @@ job row, and, for a real run with no error, writes everything in one transaction
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import io
 import logging
+import pickle
+import zlib
 
 from celery import current_app
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
@@ -112,13 +117,20 @@ def run(job_id: int) -> ImportJob:
 
 
 def _run(job: ImportJob) -> None:
-    sheet = reader.open_sheet(job.file.path)
+    job.sha256 = _digest(job)
+    _save(job, "sha256")
+    plan = _checked_plan(job)
+    if plan is None:
+        sheet = reader.open_sheet(job.file.path)
 
-    def checked(n: int) -> None:
-        job.rows_checked = n
-        _save(job, "rows_checked")
+        def checked(n: int) -> None:
+            job.rows_checked = n
+            _save(job, "rows_checked")
 
-    plan = validate.check(sheet, layout=job.layout, area_code=job.area_code, progress=checked)
+        plan = validate.check(sheet, layout=job.layout, area_code=job.area_code, progress=checked)
+    else:
+        validate.recheck(plan, job.area_code)
+        _save(job, "checked_from")
     job.rows_total = job.rows_checked = plan.rows
     job.errors = [e.as_dict() for e in plan.errors[:5000]]
     job.error_count = len(plan.errors)
@@ -127,6 +139,7 @@ def _run(job: ImportJob) -> None:
         job.message = _("发现 %(n)s 处错误，未写入任何数据。") % {"n": len(plan.errors)}
         return
     if job.dry_run:
+        _keep_plan(job, plan)
         job.state = ImportState.CHECKED
         job.message = _("检查通过：%(households)s 户、%(people)s 人，未写入。") % {
             "households": len(plan.households),
@@ -151,6 +164,112 @@ def _run(job: ImportJob) -> None:
         "up": result.changed["people"],
         "ui": result.changed["incomes"],
     }
+
+
+# A dry run's checked rows, reused by the real run of the same file ---------------------
+
+#: how long a passed dry run's rows may stand in for the real run's row checks
+REUSE_HOURS = 24
+_PLAN_SALT = "households.imports.plan"
+
+
+def _digest(job: ImportJob) -> str:
+    digest = hashlib.sha256()
+    with job.file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _keep_plan(job: ImportJob, plan: validate.Plan) -> None:
+    """Store a passed dry run's plan, signed with the deployment's secret key."""
+    data = zlib.compress(pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    signature = salted_hmac(_PLAN_SALT, data, algorithm="sha256").hexdigest().encode()
+    job.plan_file.save("plan.bin", ContentFile(signature + data), save=False)
+    _save(job, "plan_file")
+
+
+def _load_plan(source: ImportJob) -> validate.Plan | None:
+    try:
+        with source.plan_file.open("rb") as handle:
+            blob = handle.read()
+    except (OSError, ValueError):
+        return None
+    signature, data = blob[:64], blob[64:]
+    expected = salted_hmac(_PLAN_SALT, data, algorithm="sha256").hexdigest().encode()
+    if not constant_time_compare(signature, expected):
+        log.warning("import plan of job %s has a bad signature; checking the file again", source.pk)
+        return None
+    try:
+        return pickle.loads(zlib.decompress(data))  # noqa: S301 (signed by this deployment)
+    except Exception:  # an unreadable plan (another version of the code): check again
+        log.warning("import plan of job %s unreadable; checking the file again", source.pk, exc_info=True)
+        return None
+
+
+def _checked_plan(job: ImportJob) -> validate.Plan | None:
+    """For a real run: the plan of a dry run of the same bytes, layout and area that passed in
+    the last ``REUSE_HOURS`` hours with the same header names and code lists (``fingerprint``);
+    None when there is none (the file is then checked row by row). The registry's checks are
+    run again by the caller (``validate.recheck``)."""
+    if job.dry_run:
+        return None
+    source = (
+        ImportJob.objects.filter(
+            dry_run=True,
+            state=ImportState.CHECKED,
+            sha256=job.sha256,
+            layout=job.layout,
+            area_code=job.area_code,
+            finished_at__gte=timezone.now() - dt.timedelta(hours=REUSE_HOURS),
+        )
+        .exclude(plan_file="")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if source is None:
+        return None
+    plan = _load_plan(source)
+    if plan is None or plan.errors or plan.fingerprint != validate.fingerprint(job.layout):
+        return None
+    job.checked_from = source
+    return plan
+
+
+def apply_checked(*, actor, source: ImportJob, request=None) -> ImportJob:
+    """The real import of a file a dry run has passed, without uploading it again: a new job
+    on the same stored file (its row checks reused, the registry's checked again)."""
+    if actor is None or not actor.has_role(*IMPORT_ROLES):
+        raise NotAllowed(_("只有系统管理员和县级用户可以导入数据。"))
+    if not source.dry_run or source.state != ImportState.CHECKED:
+        raise ValidationError({"job": _("只有检查通过的“仅检查”任务可以正式导入。")})
+    if not source.file:
+        raise ValidationError({"job": _("该任务的文件已不存在，请重新上传。")})
+    with transaction.atomic():
+        job = ImportJob(
+            layout=source.layout,
+            dry_run=False,
+            file_name=source.file_name,
+            file_size=source.file_size,
+            area_code=source.area_code,
+            created_by=actor,
+            language=translation.get_language() or "zh-hans",
+        )
+        with source.file.open("rb") as handle:
+            job.file.save("import.xlsx", ContentFile(handle.read()), save=False)
+        job.save()
+        security_event(
+            SecurityEventKind.IMPORT,
+            request=request,
+            user=actor,
+            job=job.pk,
+            file=job.file_name,
+            layout=job.layout,
+            dry_run=False,
+            checked_by=source.pk,
+        )
+        transaction.on_commit(lambda: current_app.tasks["households.run_import"].delay(job.pk))
+    return job
 
 
 # Workbooks -------------------------------------------------------------------------------

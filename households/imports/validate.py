@@ -10,6 +10,7 @@ kind for the whole file, not one per row.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -84,6 +85,10 @@ class Plan:
     incomes: dict[str, IncomeRow] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     header: list = field(default_factory=list)
+    #: {field key: the file's header of its column}
+    header_of: dict = field(default_factory=dict)
+    #: what the row checks depended on besides the file (:func:`fingerprint`)
+    fingerprint: str = ""
 
     @property
     def ok(self) -> bool:
@@ -208,7 +213,7 @@ def check(
     progress: Callable[[int], None] | None = None,
 ) -> Plan:
     """Check every row of ``sheet``; nothing is written."""
-    plan = Plan(sheet=sheet.name, header=sheet.header)
+    plan = Plan(sheet=sheet.name, header=sheet.header, fingerprint=fingerprint(layout))
     columns = _columns(sheet, layout)
     for f in layouts.FIELDS:
         if f.required and f.key not in columns:
@@ -225,7 +230,38 @@ def check(
         checker.row(number, values)
     if progress:
         progress(plan.rows)
+    plan.header_of = checker.header_of
     _check_registry(plan, area_code, checker.header_of)
+    plan.errors.sort(key=lambda e: (e.row, e.column))
+    return plan
+
+
+def fingerprint(layout: str) -> str:
+    """What a row's check depends on besides the file and the registry: the layout's header
+    names (the operator's mapping table included), the code lists, today (the income year's
+    bounds). A stored plan with another fingerprint is checked again."""
+    parts = [layout, timezone.localdate().isoformat(), sorted(layouts.headers(layout).items())]
+    parts.append([sorted(layouts.code_lookup(f.choices).items()) for f in layouts.FIELDS if f.choices])
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def recheck(plan: Plan, area_code: str) -> Plan:
+    """The checks of a stored, passed plan that depend on the registry, run again before it is
+    written: the villages (still in the area), household numbers of other areas, households
+    without a head, ID numbers registered in another household since. Set-based, a few queries."""
+    villages = _villages(area_code)
+    for household in plan.households.values():
+        if villages.get(household.village_code) != household.village_id:
+            plan.errors.append(
+                RowError(
+                    plan.sheet,
+                    household.row,
+                    plan.header_of.get("household.village", ""),
+                    _("未知的村或不在您的工作区域内：“%(value)s”（应为12位村级区划代码）。")
+                    % {"value": household.village_code},
+                )
+            )
+    _check_registry(plan, area_code, plan.header_of)
     plan.errors.sort(key=lambda e: (e.row, e.column))
     return plan
 

@@ -89,3 +89,30 @@ def test_a_bad_upload_is_shown_beside_the_field(areas, operator_client):
 def test_other_roles_get_no_import_page(areas, client, cadre):
     client.force_login(cadre)
     assert client.get("/households/imports/").status_code == 403
+
+
+def test_a_passed_dry_run_is_imported_from_its_page_and_the_api(
+    areas, operator_client, django_capture_on_commit_callbacks
+):
+    data = f.workbook(f.three_households(areas["v11"].code))
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = operator_client.post(
+            "/api/v1/imports/", {"file": SimpleUploadedFile("a.xlsx", data), "layout": "national"}
+        )
+    dry = answer.json()["id"]
+    page = operator_client.get(f"/households/imports/{dry}/").content.decode()
+    assert 'id="import-apply"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(f"/households/imports/{dry}/apply/")
+    real = ImportJob.objects.exclude(pk=dry).get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/households/imports/{real.pk}/")
+    assert real.state == ImportState.DONE and real.checked_from_id == dry
+    assert 'id="import-reused"' in operator_client.get(f"/households/imports/{real.pk}/").content.decode()
+    # the API: a finished real run cannot be applied again (400 in the error shape), a dry run can
+    again = operator_client.post(f"/api/v1/imports/{real.pk}/apply/")
+    assert again.status_code == 400 and set(again.json()) == {"code", "message", "fields"}
+    with django_capture_on_commit_callbacks(execute=True):
+        second = operator_client.post(f"/api/v1/imports/{dry}/apply/")
+    assert second.status_code == 202 and second.json()["state"] == "queued"
+    assert operator_client.get(f"/api/v1/imports/{second.json()['id']}/").json()["checked_from"] == dry
+    assert operator_client.get("/households/imports/999999/apply/").status_code in (404, 405)

@@ -367,3 +367,69 @@ def test_the_openpyxl_reader_reads_the_same_rows(areas, tmp_path):
 
 def test_every_field_has_a_national_header():
     assert set(layouts.NATIONAL_HEADERS) == set(layouts.BY_KEY)
+
+
+def test_the_real_run_reuses_a_passed_dry_run_and_checks_the_registry_again(
+    areas, operator, run_import, monkeypatch
+):
+    from households.imports import validate
+
+    v = areas["v11"].code
+    rows = f.three_households(v)
+    data = f.workbook(rows)
+    dry = run_import(operator, data, dry_run=True)
+    assert dry.state == ImportState.CHECKED and dry.plan_file and len(dry.sha256) == 64
+
+    # the row checks are not run again for the same bytes: only the registry's
+    def no_row_checks(*args, **kwargs):
+        raise AssertionError("the file was checked row by row again")
+
+    monkeypatch.setattr(validate, "check", no_row_checks)
+    real = run_import(operator, data)
+    assert real.state == ImportState.DONE, real.errors
+    assert real.checked_from_id == dry.pk and real.summary["created"]["households"] == 3
+
+    # a person registered in another household since the dry run is caught by the registry
+    # check, not moved: a second dry run of a file naming a registered person elsewhere
+    monkeypatch.undo()
+    moved = f.three_households(v)
+    for row in moved:
+        row["户编号"] = row["户编号"].replace(v, f"{v}9")
+    dry2 = run_import(operator, f.workbook(moved), dry_run=True)
+    assert dry2.state == ImportState.FAILED  # every ID number is registered in another household now
+
+
+def test_a_tampered_or_stale_dry_run_is_not_reused(areas, operator, run_import):
+    from django.core.files.base import ContentFile
+
+    from households.models import ImportJob
+
+    v = areas["v11"].code
+    data = f.workbook(f.three_households(v))
+    dry = run_import(operator, data, dry_run=True)
+    blob = dry.plan_file.read()
+    dry.plan_file.close()
+    dry.plan_file.save("plan.bin", ContentFile(blob[:64] + blob[64:][::-1]), save=True)
+    real = run_import(operator, data)
+    assert real.state == ImportState.DONE and real.checked_from_id is None  # checked again
+
+    # a mapping added after the dry run changes what the rows mean: checked again
+    dry = run_import(operator, data, dry_run=True)
+    ImportColumnMapping.objects.create(layout="national", header="户主电话", field="household.phone")
+    real = run_import(operator, data)
+    assert real.state == ImportState.DONE and real.checked_from_id is None
+    # another layout, another area, or a dry run that found errors is never reused
+    assert not ImportJob.objects.filter(checked_from__isnull=False).exists()
+
+
+def test_import_a_checked_file_without_uploading_it_again(areas, operator, cadre, run_import, django_capture_on_commit_callbacks):
+    v = areas["v11"].code
+    dry = run_import(operator, f.workbook(f.three_households(v)), dry_run=True)
+    with pytest.raises(NotAllowed):
+        jobs.apply_checked(actor=cadre, source=dry)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.apply_checked(actor=operator, source=dry)
+    job.refresh_from_db()
+    assert job.state == ImportState.DONE and job.checked_from_id == dry.pk and counts() == (3, 6, 3)
+    with pytest.raises(ValidationError):
+        jobs.apply_checked(actor=operator, source=job)  # a real run is not a dry run
