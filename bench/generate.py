@@ -62,10 +62,7 @@ def run(
     call_command("migrate", verbosity=0, interactive=False)
     if flush:
         call_command("flush", verbosity=0, interactive=False)
-        defaults.load(apps)
-        defaults.load_review_rules(apps)
-        defaults.load_english_names(apps)
-        defaults.load_schedules(apps)
+        defaults.load_all(apps)
     county_code = county_code or demo.DEFAULT_COUNTY_CODE
     if Household.objects.filter(area_code__startswith=county_code[:6]).exists():
         raise SystemExit(

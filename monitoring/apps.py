@@ -11,12 +11,13 @@ class MonitoringConfig(AppConfig):
 
         from accounts.permissions import register_grants
         from households.demo import register_line_source
+        from households.imports.layouts import register_monitoring_source
         from households.models import Household
-        from households.signals import households_written
+        from households.signals import households_written, monitoring_imported
 
         from . import role_grants, tasks  # noqa: F401 - tasks: registers the Celery tasks by name
         from .models import IncomeThreshold
-        from .services import ledgers
+        from .services import imported, ledgers
 
         register_grants(role_grants.GRANTS, role_grants.NEVER)
         # the demo county's incomes are spread around the reference monitoring lines
@@ -28,3 +29,7 @@ class MonitoringConfig(AppConfig):
             dispatch_uid="ledger_spans_history",
         )
         households_written.connect(ledgers.households_written, dispatch_uid="ledger_spans_bulk")
+        # an import's monitoring columns: the county's risk types, the households inside the
+        # workflow, and each identification kept as an imported case
+        register_monitoring_source(imported.ImportSource())
+        monitoring_imported.connect(imported.record_imported, dispatch_uid="imported_cases")

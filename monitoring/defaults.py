@@ -519,6 +519,19 @@ SCHEDULES = [
 ]
 
 
+def load_all(apps) -> None:
+    """Every default the migrations load, in their order: for a database emptied by
+    ``manage.py flush`` (the benchmark county's ``--flush``). A loader added for a new kind of
+    default goes here too."""
+    load(apps)
+    mark_point_to_point(apps)
+    update_plan_rules(apps)
+    load_review_rules(apps)
+    load_english_names(apps)
+    load_schedules(apps)
+    load_quality_rules(apps)
+
+
 def load_review_rules(apps) -> None:
     """Default review rules (idempotent: codes an operator already has are left alone)."""
     RiskType = apps.get_model("monitoring", "RiskType")

@@ -5,11 +5,17 @@ comes from the factories (``tests/<app>/factories.py``).
 """
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from accounts.models import Department, Role, User
 from tests.accounts import factories as af
 from tests.households import factories as hf
 from tests.monitoring.helpers import Actors
+
+# Property tests judge the code, not the machine: on a busy CI host generating examples can be
+# slow, which is no failure of the rule under test.
+settings.register_profile("project", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("project")
 
 
 @pytest.fixture

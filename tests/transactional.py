@@ -39,11 +39,7 @@ def restore_reference_data() -> None:
         connection.creation.deserialize_db_from_string(contents)
         ContentType.objects.clear_cache()
     else:
-        defaults.load(apps)
-        defaults.mark_point_to_point(apps)
-        defaults.load_review_rules(apps)
-        defaults.load_schedules(apps)
-        defaults.load_english_names(apps)
+        defaults.load_all(apps)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -30,7 +30,7 @@ from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Role, SecurityEventKind
 from accounts.security import security_event
 
-from ..models import Household, ImportJob, ImportLayout, ImportState, IncomeRecord, Person
+from ..models import Household, ImportJob, ImportLayout, ImportState, IncomeRecord, MonitoringStatus, Person
 from . import layouts, reader, validate, write
 
 log = logging.getLogger(__name__)
@@ -331,6 +331,8 @@ def template() -> bytes:
             options = [str(label) for value, label in items if value != ""]
         elif f.kind == "bool":
             options = [_("是"), _("否")]
+        elif f.kind == "risk":
+            options = layouts.monitoring_source().risk_names()
         if options:
             lists.cell(row=1, column=column, value=str(f.label)).font = BOLD
             for i, text in enumerate(options, start=2):
@@ -361,12 +363,14 @@ def export_national(*, user, area_prefix: str = "") -> bytes:
     latest: dict[int, IncomeRecord] = {}
     for record in IncomeRecord.objects.filter(household__in=households).order_by("household_id", "-year"):
         latest.setdefault(record.household_id, record)
+    monitoring = layouts.monitoring_source().of_households(households.values("pk"))
     for person in people.iterator(chunk_size=2000):
-        sheet.append([_export_value(k, person, latest.get(person.household_id)) for k in keys])
+        extra = monitoring.get(person.household_id, {})
+        sheet.append([_export_value(k, person, latest.get(person.household_id), extra) for k in keys])
     return _bytes(workbook)
 
 
-def _export_value(key: str, person: Person, record):
+def _export_value(key: str, person: Person, record, monitoring: dict):
     target, name = key.split(".", 1)
     household = person.household
     f = layouts.BY_KEY[key]
@@ -374,9 +378,14 @@ def _export_value(key: str, person: Person, record):
         if name == "village":
             return household.area_code
         if name == "risk_eliminated":
-            return _("是") if household.eliminated_on else _("否")
+            return _("是") if household.monitoring_status == MonitoringStatus.ELIMINATED else _("否")
+        if key in layouts.RISK_KEYS:
+            risks = monitoring.get("risks", [])
+            index = layouts.RISK_KEYS.index(key)
+            return risks[index] if index < len(risks) else ""
         if name == "elimination_mode":
-            return ""
+            mode = monitoring.get("elimination_mode", "")
+            return str(dict(layouts.EliminationMode.CHOICES).get(mode, "")) if mode else ""
         value = getattr(household, name)
     elif target == "person":
         value = getattr(person, name)

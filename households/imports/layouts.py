@@ -29,7 +29,7 @@ from ..models import (
 class Field:
     key: str  # "household.number", "person.id_number", "income.wages"
     label: object  # the own template's header (translatable)
-    kind: str  # text, code, bool, decimal, int, date, month, village, year
+    kind: str  # text, code, bool, decimal, int, date, month, village, year, risk
     required: bool = False
     choices: type | None = None
 
@@ -65,6 +65,11 @@ FIELDS: tuple[Field, ...] = (
     Field("household.risk_eliminated", _("风险是否已消除"), "bool"),
     Field("household.elimination_mode", _("风险消除方式"), "code", choices=EliminationMode),
     Field("household.eliminated_on", _("消除监测时间"), "month"),
+    Field("household.risk_1", _("致贫/返贫风险1"), "risk"),
+    Field("household.risk_2", _("致贫/返贫风险2"), "risk"),
+    Field("household.risk_3", _("致贫/返贫风险3"), "risk"),
+    Field("household.risk_4", _("致贫/返贫风险4"), "risk"),
+    Field("household.risk_5", _("致贫/返贫风险5"), "risk"),
     Field("household.monitoring_contact", _("监测联系人"), "text"),
     Field("household.monitoring_contact_phone", _("监测联系人电话"), "text"),
     Field("person.name", _("姓名"), "text", required=True),
@@ -86,6 +91,45 @@ FIELDS: tuple[Field, ...] = (
     Field("income.business_expenditure", _("生产经营性支出"), "decimal"),
 )
 BY_KEY = {f.key: f for f in FIELDS}
+#: the five risk columns, in order
+RISK_KEYS = tuple(f"household.risk_{n}" for n in range(1, 6))
+
+
+class MonitoringSource:
+    """What the registry cannot know of the monitoring columns, given by the monitoring app
+    (``register_monitoring_source``): the county's risk types. The base answers "no risk types"
+    (a deployment without the monitoring app refuses any value in a risk column)."""
+
+    def risk_lookup(self) -> dict[str, str]:
+        """{accepted spelling (normalized, lower case): risk type code}."""
+        return {}
+
+    def risk_names(self) -> list[str]:
+        """The names offered in the own template's drop-down."""
+        return []
+
+    def in_workflow(self, ids) -> set[int]:
+        """The households among ``ids`` inside a case of the workflow (not one an import made):
+        their monitoring columns belong to the procedure, and an import leaves them alone."""
+        return set()
+
+    def of_households(self, ids) -> dict[int, dict]:
+        """{household id: {"risks": [names], "elimination_mode": "assistance"|"natural"|""}}
+        for the national export."""
+        return {}
+
+
+_source = MonitoringSource()
+
+
+def register_monitoring_source(source: MonitoringSource) -> None:
+    global _source
+    _source = source
+
+
+def monitoring_source() -> MonitoringSource:
+    return _source
+
 
 #: The national system's person-per-row export (基础信息表): its header names (several
 #: spellings seen in county exports). The own template uses the fields' labels.
@@ -106,6 +150,10 @@ NATIONAL_HEADERS: dict[str, tuple[str, ...]] = {
     "household.risk_eliminated": ("风险是否已消除",),
     "household.elimination_mode": ("风险消除方式",),
     "household.eliminated_on": ("消除监测时间",),
+    **{
+        f"household.risk_{n}": (f"致贫/返贫风险{n}", f"致贫返贫风险{n}", f"返贫致贫风险{n}", f"风险类型{n}")
+        for n in range(1, 6)
+    },
     "household.monitoring_contact": ("监测联系人",),
     "household.monitoring_contact_phone": ("监测联系人联系方式", "监测联系人电话"),
     "person.name": ("姓名", "成员姓名"),

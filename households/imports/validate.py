@@ -114,6 +114,15 @@ def _code(f, value, codes):
     raise ValueError(_("未知的代码“%(value)s”。") % {"value": _text(value)[:40]})
 
 
+def _risk(f, value, codes):
+    key = layouts.normalize_header(_text(value)).lower()
+    if key == "":
+        return MISSING
+    if key in codes:
+        return codes[key]
+    raise ValueError(_("未知的风险类型“%(value)s”。") % {"value": _text(value)[:40]})
+
+
 def _bool(f, value, codes):
     key = _text(value).lower()
     if key in _TRUE:
@@ -170,6 +179,7 @@ _PARSERS = {
     "text": lambda f, value, codes: _text(value),
     "village": lambda f, value, codes: _text(value),
     "code": _code,
+    "risk": _risk,
     "bool": _bool,
     "decimal": _decimal,
     "int": _int,
@@ -242,6 +252,7 @@ def fingerprint(layout: str) -> str:
     bounds). A stored plan with another fingerprint is checked again."""
     parts = [layout, timezone.localdate().isoformat(), sorted(layouts.headers(layout).items())]
     parts.append([sorted(layouts.code_lookup(f.choices).items()) for f in layouts.FIELDS if f.choices])
+    parts.append(sorted(layouts.monitoring_source().risk_lookup().items()))
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -296,6 +307,9 @@ class _Checker:
             for key in columns
             if layouts.BY_KEY[key].choices
         }
+        if any(key in columns for key in layouts.RISK_KEYS):
+            risks = layouts.monitoring_source().risk_lookup()
+            self.codes.update({key: risks for key in layouts.RISK_KEYS if key in columns})
         self.seen_ids: dict[str, int] = {}
         self.bad = False
 
@@ -366,6 +380,9 @@ class _Checker:
     def household(self, number: int, hh_number: str, parsed: dict) -> HouseholdRow | None:
         """The household's row, its columns taken from the head's row (else the first row);
         None when this row does not give them."""
+        risks = [key for key in layouts.RISK_KEYS if key in parsed]
+        if risks and not parsed.get("household.monitoring_category"):
+            self.error(number, risks[0], _("填写了致贫/返贫风险，但没有监测对象类别。"))
         for key in ("household.phone", "household.monitoring_contact_phone"):
             if parsed.get(key):
                 try:
@@ -423,14 +440,14 @@ def _check_registry(plan: Plan, area_code: str, header_of: dict) -> None:
     foreign = set()
     for chunk in _chunks(numbers):
         foreign.update(
-            Household.objects.filter(number__in=chunk)
+            Household.objects.filter(number__any=chunk)
             .exclude(area_code__startswith=prefix)
             .values_list("number", flat=True)
         )
     existing_heads = set()
     for chunk in _chunks(numbers):
         existing_heads.update(
-            Household.objects.filter(number__in=chunk, head__isnull=False).values_list("number", flat=True)
+            Household.objects.filter(number__any=chunk, head__isnull=False).values_list("number", flat=True)
         )
     for number in sorted(foreign):
         row = plan.households[number].row
@@ -451,7 +468,7 @@ def _check_registry(plan: Plan, area_code: str, header_of: dict) -> None:
     registered: dict[str, str] = {}
     for chunk in _chunks(ids):
         registered.update(
-            Person.objects.filter(id_number__in=chunk).values_list("id_number", "household__number")
+            Person.objects.filter(id_number__any=chunk).values_list("id_number", "household__number")
         )
     for person in plan.people:
         other = registered.get(person.id_number)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from django.db import connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
@@ -31,12 +32,15 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from .. import income
 from ..models import Household, IncomeRecord, MonitoringStatus, Person, Relation
-from ..signals import households_written
+from ..signals import households_written, monitoring_imported
+from . import layouts
 from .validate import Plan
 
 BATCH = 2000
 #: fields of the plan's household rows that are not model fields of the same name
-_DERIVED = ("risk_eliminated", "elimination_mode")
+_DERIVED = ("risk_eliminated", "elimination_mode", "risk_1", "risk_2", "risk_3", "risk_4", "risk_5")
+#: the household's monitoring columns (left alone for a household inside the workflow)
+_MONITORING = ("monitoring_status", "monitoring_category", "identified_on", "eliminated_on")
 #: monitoring statuses an import may set (a household inside a running case keeps its own)
 _SETTABLE_STATUS = (MonitoringStatus.NONE, MonitoringStatus.MONITORED, MonitoringStatus.ELIMINATED)
 
@@ -45,6 +49,9 @@ _SETTABLE_STATUS = (MonitoringStatus.NONE, MonitoringStatus.MONITORED, Monitorin
 class Result:
     created: dict = field(default_factory=lambda: {"households": 0, "people": 0, "incomes": 0})
     changed: dict = field(default_factory=lambda: {"households": 0, "people": 0, "incomes": 0})
+    #: what the monitoring app made of the monitoring columns (imported cases created, changed,
+    #: households left to their running procedure)
+    monitoring: dict = field(default_factory=dict)
     #: [{"household": number, "what": "household"|"person"|"income", "fields": [...]}]
     changes: list = field(default_factory=list)
     household_ids: set = field(default_factory=set)
@@ -55,6 +62,7 @@ class Result:
             "changed": self.changed,
             "changes": self.changes[:limit],
             "changes_total": len(self.changes),
+            "monitoring": self.monitoring,
         }
 
 
@@ -111,13 +119,59 @@ def apply_rows(
     if progress:
         progress(len(plan.people))
     _after_household_changes(sorted(result.household_ids | moved_from), at=now)
+    _monitoring_columns(plan, households, result, actor=actor, now=now, reason=reason)
     return result
+
+
+def _monitoring_rows(plan: Plan, households: dict) -> list[dict]:
+    rows = []
+    for number, row in plan.households.items():
+        category = row.fields.get("monitoring_category")
+        if not category:
+            continue
+        eliminated = bool(row.fields.get("risk_eliminated")) or bool(row.fields.get("eliminated_on"))
+        risks = []
+        for n in range(1, 6):
+            code = row.fields.get(f"risk_{n}")
+            if code and code not in risks:
+                risks.append(code)
+        rows.append(
+            {
+                "household_id": households[number].pk,
+                "number": number,
+                "row": row.row,
+                "category": category,
+                "identified_on": row.fields.get("identified_on"),
+                "eliminated_on": row.fields.get("eliminated_on") if eliminated else None,
+                "eliminated": eliminated,
+                "elimination_mode": (row.fields.get("elimination_mode") or "") if eliminated else "",
+                "risks": risks,
+            }
+        )
+    return rows
+
+
+def _monitoring_columns(plan: Plan, households: dict, result: Result, *, actor, now, reason) -> None:
+    """The monitoring columns beyond the household's own fields (risks 1–5, the elimination
+    mode, the identification as a case) go to the monitoring app, in this transaction
+    (:data:`households.signals.monitoring_imported`); it answers what it did."""
+    rows = _monitoring_rows(plan, households)
+    if not rows:
+        return
+    for _receiver, answer in monitoring_imported.send(
+        apply_rows, rows=rows, actor=actor, at=now, reason=reason
+    ):
+        if isinstance(answer, dict):
+            result.monitoring.update(answer)
 
 
 def _write_households(plan: Plan, result: Result, *, now, history: dict) -> dict[str, Household]:
     existing: dict[str, Household] = {}
     for chunk in _chunks(plan.households):
-        existing.update({h.number: h for h in Household.objects.select_for_update().filter(number__in=chunk)})
+        existing.update(
+            {h.number: h for h in Household.objects.select_for_update().filter(number__any=chunk)}
+        )
+    in_workflow = layouts.monitoring_source().in_workflow([h.pk for h in existing.values()])
     to_create, to_update, update_fields = [], [], set()
     for number, row in plan.households.items():
         values = _household_values(row)
@@ -125,8 +179,8 @@ def _write_households(plan: Plan, result: Result, *, now, history: dict) -> dict
         if household is None:
             to_create.append(Household(number=number, created_at=now, updated_at=now, **values))
             continue
-        if household.monitoring_status not in _SETTABLE_STATUS:
-            for name in ("monitoring_status", "monitoring_category", "identified_on", "eliminated_on"):
+        if household.monitoring_status not in _SETTABLE_STATUS or household.pk in in_workflow:
+            for name in _MONITORING:
                 values.pop(name, None)
         changed = _diff(household, values)
         if changed:
@@ -146,6 +200,28 @@ def _write_households(plan: Plan, result: Result, *, now, history: dict) -> dict
     result.changed["households"] = len(to_update)
     result.household_ids.update(h.pk for h in [*to_create, *to_update])
     return {**existing, **{h.number: h for h in to_create}}, to_create
+
+
+_DEFAULTS: dict = {}
+
+
+def _new(model, **values):
+    """A new row to insert. On PostgreSQL a plain object with the model's field values (its
+    defaults, then ``values``): ``COPY`` and the history rows only read attributes, and tens of
+    thousands of model instances (``__init__`` and its two signals each) cost seconds. Elsewhere
+    the model instance ``bulk_create`` needs."""
+    if connection.vendor != "postgresql":
+        return model(**values)
+    if model not in _DEFAULTS:
+        fields = model._meta.concrete_fields
+        fixed = {f.attname: f.get_default() for f in fields if not callable(f.default)}
+        _DEFAULTS[model] = ({**fixed, "pk": None}, [f for f in fields if callable(f.default)])
+    fixed, computed = _DEFAULTS[model]
+    row = SimpleNamespace(**{**fixed, **values})
+    for f in computed:  # callable defaults: evaluated per row, unless given
+        if f.attname not in values:
+            setattr(row, f.attname, f.get_default())
+    return row
 
 
 def _copy_rows(model, fields, rows) -> None:
@@ -219,7 +295,7 @@ def _write_people(plan: Plan, households: dict, result: Result, *, now, history:
     people: dict[str, Person] = {}
     for chunk in _chunks(p.id_number for p in plan.people):
         people.update(
-            {p.id_number: p for p in Person.objects.select_for_update().filter(id_number__in=chunk)}
+            {p.id_number: p for p in Person.objects.select_for_update().filter(id_number__any=chunk)}
         )
     new_people, changed_people, person_fields = [], [], set()
     moved_from: set[int] = set()
@@ -228,7 +304,8 @@ def _write_people(plan: Plan, households: dict, result: Result, *, now, history:
         values = {**row.fields, "household_id": household.pk}
         person = people.get(row.id_number)
         if person is None:
-            person = Person(
+            person = _new(
+                Person,
                 id_number=row.id_number,
                 birth_date=row.birth_date,
                 sex=row.sex,
@@ -276,7 +353,7 @@ def _write_heads(plan: Plan, households: dict, people: dict, created: list, *, h
     if first:  # set-based: each new household's head is its member recorded as head
         head = Person.objects.filter(household_id=OuterRef("pk"), relation=Relation.HEAD).values("id")[:1]
         for chunk in _chunks(h.pk for h in first):
-            Household.objects.filter(pk__in=chunk).update(head_id=Subquery(head))
+            Household.objects.filter(pk__any=chunk).update(head_id=Subquery(head))
     if changed:
         bulk_update_with_history(changed, Household, ["head"], **history)
 
@@ -287,7 +364,7 @@ def _created_history(created: list, history: dict) -> None:
         return
     counts = {}
     for chunk in _chunks(h.pk for h in created):
-        counts.update(Household.objects.filter(pk__in=chunk).values_list("pk", "member_count"))
+        counts.update(Household.objects.filter(pk__any=chunk).values_list("pk", "member_count"))
     for household in created:
         household.member_count = counts[household.pk]
     _history(created, Household, history)
@@ -303,7 +380,7 @@ def _count_members(ids) -> None:
         .values("n")
     )
     for chunk in _chunks(ids):
-        Household.objects.filter(pk__in=chunk).update(
+        Household.objects.filter(pk__any=chunk).update(
             member_count=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
         )
 
@@ -316,7 +393,7 @@ def _write_incomes(plan: Plan, households: dict, *, now, result: Result, history
     records: dict[tuple[int, int], IncomeRecord] = {}
     for chunk in _chunks(ids):
         residents.update(
-            Person.objects.filter(household_id__in=chunk)
+            Person.objects.filter(household_id__any=chunk)
             .order_by()
             .values("household_id")
             .annotate(n=Count("id", filter=Q(is_resident=True)))
@@ -325,7 +402,7 @@ def _write_incomes(plan: Plan, households: dict, *, now, result: Result, history
         records.update(
             {
                 (r.household_id, r.year): r
-                for r in IncomeRecord.objects.select_for_update().filter(household_id__in=chunk)
+                for r in IncomeRecord.objects.select_for_update().filter(household_id__any=chunk)
             }
         )
     new, changed, fields = [], [], set()
@@ -343,7 +420,7 @@ def _write_incomes(plan: Plan, households: dict, *, now, result: Result, history
         record = records.get((household.pk, row.year))
         if record is None:
             new.append(
-                IncomeRecord(household_id=household.pk, year=row.year, recorded_on=now.date(), **values)
+                _new(IncomeRecord, household_id=household.pk, year=row.year, recorded_on=now.date(), **values)
             )
             result.household_ids.add(household.pk)
             continue
@@ -363,7 +440,7 @@ def _write_incomes(plan: Plan, households: dict, *, now, result: Result, history
             for chunk in _chunks({o.household_id for o in new}):
                 keys.update(
                     ((h, y), pk)
-                    for pk, h, y in IncomeRecord.objects.filter(household_id__in=chunk).values_list(
+                    for pk, h, y in IncomeRecord.objects.filter(household_id__any=chunk).values_list(
                         "pk", "household_id", "year"
                     )
                 )

@@ -249,6 +249,14 @@ class MonitoringCase(models.Model):
     next_visit_due = models.DateField(_("下次走访期限"), null=True, blank=True, db_index=True)
     version = models.PositiveIntegerField(_("版本"), default=0)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    #: an identification made before the county used this system, brought in by an import of
+    #: the national system's data (no procedure steps here; its risks, category, dates and
+    #: elimination as the file gave them)
+    imported = models.BooleanField(
+        _("导入的识别"),
+        default=False,
+        help_text=_("从全国防返贫监测信息系统导入的识别结果，本系统中没有其识别程序步骤。"),
+    )
 
     objects = CaseQuerySet.as_manager()
 

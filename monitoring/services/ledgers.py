@@ -69,8 +69,10 @@ def sync_ledger_spans(*, at: dt.datetime, households=None, area_prefix: str | No
     Household, LedgerSpan, MonitoringCase = _models(apps)
     exiting = Q(pk__in=MonitoringCase.objects.filter(status=EXIT_IN_PROGRESS).values("household_id"))
     if households is not None:
-        homes = Household.objects.filter(pk__in=households)
-        spans = LedgerSpan.objects.filter(household_id__in=households)
+        # a list of ids as one array parameter (an import's thousands of households)
+        lookup = "any" if isinstance(households, list | tuple | set) else "in"
+        homes = Household.objects.filter(**{f"pk__{lookup}": households})
+        spans = LedgerSpan.objects.filter(**{f"household_id__{lookup}": households})
     else:
         homes = Household.objects.filter(area_code__startswith=area_prefix)
         spans = LedgerSpan.objects.filter(

@@ -230,11 +230,14 @@ def data_quality(*, now: dt.datetime, area_code: str = "") -> dict:
 
 
 def _apply(rule: QualityRule, found_ids: QuerySet, prefix: str, now) -> dict:
-    """Set-based: insert the new findings, touch the ones found again, close the others."""
+    """Set-based: the rule's query runs once; then the new findings are inserted, the ones
+    found again touched, the fixed ones found again reopened and the open ones not found
+    closed, each one statement over a list of ids (no ``NOT IN`` over a subquery, whose plan
+    PostgreSQL may run once per household when the findings table's statistics are stale)."""
     mine = QualityFinding.objects.filter(rule=rule, area_code__startswith=prefix)
-    found = Household.objects.filter(pk__in=found_ids)
-    known = mine.values("household_id")
-    fresh = list(found.exclude(pk__in=known).values_list("pk", "area_code"))
+    found = dict(Household.objects.filter(pk__in=found_ids).order_by().values_list("pk", "area_code"))
+    known = dict(mine.values_list("household_id", "status"))
+    fresh = [(pk, code) for pk, code in found.items() if pk not in known]
     QualityFinding.objects.bulk_create(
         [
             QualityFinding(rule=rule, household_id=pk, area_code=code, first_found_at=now, last_found_at=now)
@@ -243,17 +246,24 @@ def _apply(rule: QualityRule, found_ids: QuerySet, prefix: str, now) -> dict:
         batch_size=2000,
         ignore_conflicts=True,
     )
-    again = mine.filter(household_id__in=found.values("pk"))
-    total = again.update(last_found_at=now)
-    reopened = again.filter(status=FindingStatus.FIXED).update(
-        status=FindingStatus.OPEN, resolved_at=None, note=""
+    again = [pk for pk in found if pk in known]
+    if again:
+        mine.filter(household_id__any=again).update(last_found_at=now)
+    reopen = [pk for pk in again if known[pk] == FindingStatus.FIXED]
+    reopened = (
+        mine.filter(household_id__any=reopen).update(status=FindingStatus.OPEN, resolved_at=None, note="")
+        if reopen
+        else 0
     )
+    gone = [pk for pk, status in known.items() if status == FindingStatus.OPEN and pk not in found]
     closed = (
-        mine.filter(status=FindingStatus.OPEN)
-        .exclude(household_id__in=found.values("pk"))
-        .update(status=FindingStatus.FIXED, resolved_at=now, resolved_by=None, note=_("复查未再发现"))
+        mine.filter(household_id__any=gone, status=FindingStatus.OPEN).update(
+            status=FindingStatus.FIXED, resolved_at=now, resolved_by=None, note=_("复查未再发现")
+        )
+        if gone
+        else 0
     )
-    return {"found": total, "new": len(fresh), "closed": closed, "reopened": reopened}
+    return {"found": len(found), "new": len(fresh), "closed": closed, "reopened": reopened}
 
 
 @transaction.atomic

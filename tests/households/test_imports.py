@@ -21,6 +21,7 @@ from households.models import (
     MonitoringStatus,
     Person,
 )
+from monitoring.models import LedgerSpan, MonitoringCase
 from tests.accounts import factories as af
 from tests.households import factories as hf
 from tests.households import importfiles as f
@@ -230,7 +231,18 @@ def test_the_own_template_round_trips_its_headers_and_the_mapping_table_extends_
 def test_round_trip_through_the_national_layout(areas, operator, run_import):
     v = areas["v11"].code
     rows = f.three_households(v)
-    rows[0].update(监测对象类别="边缘易致贫户", 识别监测时间="202403", 联系电话="13812345678")
+    rows[0].update(
+        监测对象类别="边缘易致贫户", 识别监测时间="202403", 联系电话="13812345678", **{"致贫/返贫风险1": "因病", "致贫/返贫风险2": "因学"}
+    )
+    for row in rows[1:3]:
+        row.update(
+            监测对象类别="突发严重困难户",
+            识别监测时间="202301",
+            风险是否已消除="是",
+            风险消除方式="自然消除",
+            消除监测时间="202312",
+            **{"致贫/返贫风险1": "意外事故"},
+        )
     run_import(operator, f.workbook(rows))
     hf.household(areas["v12"], members=2)  # one registered through the services, without income
 
@@ -264,11 +276,27 @@ def test_round_trip_through_the_national_layout(areas, operator, run_import):
                 "household__number", "year", "wages", "net_income", "per_capita_net_income"
             )
         )
-        return households, people, incomes
+        cases = sorted(
+            (
+                c.household.number,
+                c.status,
+                c.category,
+                c.identified_on,
+                c.eliminated_on,
+                c.exit_mode,
+                tuple(sorted(c.risk_types.values_list("code", flat=True))),
+            )
+            for c in MonitoringCase.objects.select_related("household")
+        )
+        ledgers = sorted(LedgerSpan.objects.open().values_list("household__number", "ledger"))
+        return households, people, incomes, cases, ledgers
 
     before = snapshot()
+    assert len(before[3]) == 2 and before[3][0][-1] == ("01", "09")
     exported = jobs.export_national(user=operator)
     # An empty county: the registry is emptied, then the file is imported.
+    MonitoringCase.objects.all().delete()
+    LedgerSpan.objects.all().delete()
     IncomeRecord.objects.all().delete()
     Household.objects.update(head=None)
     Person.objects.all().delete()

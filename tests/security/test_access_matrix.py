@@ -75,6 +75,8 @@ KINDS = {
     "households:import_detail": "import_job",
     "households:import_errors": "import_job",
     "import-detail": "import_job",
+    "households:import_apply": "import_job",
+    "import-apply": "import_job",
     "monitoring:quality_resolve": "finding",
     "quality-finding-detail": "finding",
     "reports:export_progress": "export",
