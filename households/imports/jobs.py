@@ -10,11 +10,11 @@ job row, and, for a real run with no error, writes everything in one transaction
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import io
 import logging
 import pickle
-import zlib
 
 from celery import current_app
 from django.core.files.base import ContentFile
@@ -183,7 +183,10 @@ def _digest(job: ImportJob) -> str:
 
 def _keep_plan(job: ImportJob, plan: validate.Plan) -> None:
     """Store a passed dry run's plan, signed with the deployment's secret key."""
-    data = zlib.compress(pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1) as packed:
+        pickle.dump(plan, packed, protocol=pickle.HIGHEST_PROTOCOL)
+    data = out.getvalue()
     signature = salted_hmac(_PLAN_SALT, data, algorithm="sha256").hexdigest().encode()
     job.plan_file.save("plan.bin", ContentFile(signature + data), save=False)
     _save(job, "plan_file")
@@ -201,7 +204,9 @@ def _load_plan(source: ImportJob) -> validate.Plan | None:
         log.warning("import plan of job %s has a bad signature; checking the file again", source.pk)
         return None
     try:
-        return pickle.loads(zlib.decompress(data))  # noqa: S301 (signed by this deployment)
+        # unpacked as it is read: the whole pickle is never in memory beside the plan
+        with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as packed:
+            return pickle.load(packed)  # noqa: S301 (signed by this deployment)
     except Exception:  # an unreadable plan (another version of the code): check again
         log.warning("import plan of job %s unreadable; checking the file again", source.pk, exc_info=True)
         return None
