@@ -40,7 +40,7 @@ messages: install
 
 # Production-style periodic tasks: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) first.
 worker: install
-	$(VENV)/bin/celery -A config worker -l info
+	$(VENV)/bin/celery -A config worker -l info -Q interactive,periodic,bulk,email
 
 beat: install
 	$(VENV)/bin/celery -A config beat -l info

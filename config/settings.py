@@ -54,6 +54,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: every log line of the request carries its id
+    "config.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,6 +101,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A PostgreSQL streaming replica for the heavy reads (config/db_router.py): the ledger lists,
+# the dashboard, the exports and the review's candidates read from it; everything else, and
+# every read inside a transaction on the primary, from the primary. Tests mirror it onto the
+# primary (the same rows, read through the replica's connection).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -172,6 +183,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Security: strict in production, relaxed for the local demo and the test client.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+# a load balancer probes the app hosts over plain HTTP on the private network
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=PRODUCTION)
 CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=PRODUCTION)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
@@ -251,6 +264,17 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queues by kind of work, each with its own workers (deploy/): what a person waits for
+# ("interactive", the default), the periodic county jobs, the long exports and imports
+# ("bulk"), and email. A county-wide review never delays an export a person is watching.
+CELERY_TASK_DEFAULT_QUEUE = "interactive"
+CELERY_TASK_ROUTES = {
+    "accounts.tasks.notifications_email": {"queue": "email"},
+    "reports.write_export": {"queue": "bulk"},
+    "households.run_import": {"queue": "bulk"},
+    "monitoring.tasks.*": {"queue": "periodic"},
+    "reports.tasks.*": {"queue": "periodic"},
+}
 #: Redis (and SQS) hand an unacknowledged message to another worker after this many seconds: with
 #: ``acks_late`` that is how a killed worker's task comes back, and also what happens to a task
 #: still running past it (the run lease then makes the second delivery wait or skip, so nothing
@@ -275,16 +299,26 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"mask_id_numbers": {"()": "accounts.logging.MaskIdNumbers"}},
+    "filters": {
+        "mask_id_numbers": {"()": "accounts.logging.MaskIdNumbers"},
+        "request_id": {"()": "config.request_id.RequestIdFilter"},
+    },
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
             "style": "{",
-        }
+        },
+        # LOG_FORMAT=json: one JSON object a line for a log collector
+        "json": {"()": "config.request_id.JsonFormatter"},
+        "text": {"format": "{asctime} {levelname} {name} [{request_id}] {message}", "style": "{"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["mask_id_numbers"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id", "mask_id_numbers"],
+            "formatter": env("LOG_FORMAT", default="text"),
+        },
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",

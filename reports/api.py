@@ -9,6 +9,7 @@ from django import forms as django_forms
 from django.http import FileResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters import filters
@@ -23,6 +24,7 @@ from rest_framework.views import APIView
 from accounts.models import SecurityEventKind
 from accounts.security import security_event
 from config.api import COUNT_CAP, CappedCountPaginator, Pagination, StrictCharField
+from config.db_router import replica_reads
 from config.filters import query_errors
 from households.api import StaffAPIMixin
 from households.filters import AREA_CODE_VALIDATOR, MAX_ID
@@ -104,6 +106,7 @@ class LedgerCountsView(StaffAPIMixin, APIView):
         ],
         responses={200: LedgerCountsSerializer, 400: ERRORS[400]},
     )
+    @method_decorator(replica_reads)
     def get(self, request):
         errors = query_errors(request.query_params, QUERY_FILTERS)
         if errors:
@@ -155,6 +158,7 @@ class LedgersView(StaffAPIMixin, APIView):
         ],
         responses={200: LedgerCountsSerializer, **{code: ERRORS[code] for code in (400, 401, 403)}},
     )
+    @method_decorator(replica_reads)
     def get(self, request):
         errors = query_errors(request.query_params, LEDGER_QUERY_FILTERS)
         if errors:
@@ -276,6 +280,7 @@ class LedgerRowsView(StaffAPIMixin, generics.GenericAPIView):
             **{code: ERRORS[code] for code in (400, 401, 403, 404)},
         },
     )
+    @method_decorator(replica_reads)
     def get(self, request, ledger: str):
         if ledger not in {str(k) for k in Ledger}:
             raise NotFound(_("没有这本台账。"))

@@ -23,6 +23,7 @@ from openpyxl.styles import Font
 
 from accounts.models import Area, AreaLevel, Role, SecurityEventKind
 from accounts.security import security_event
+from config.db_router import replica_reads
 from households.models import Household
 from monitoring.rules.deadlines import local_date
 from reports import figures, snapshots
@@ -100,6 +101,7 @@ def _charts(data: dict[str, dict], language: str) -> list[dict]:
 
 
 @login_required
+@replica_reads
 def dashboard(request):
     _check(request.user)
     choices = area_choices(request.user)
@@ -139,6 +141,7 @@ def _table(request) -> tuple[figures.Figure, dict, str]:
 
 
 @login_required
+@replica_reads
 def figure_export(request, fmt: str):
     figure, table, area = _table(request)
     key = figure.key

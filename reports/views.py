@@ -22,6 +22,7 @@ from accounts.errors import NotAllowed, ValidationError
 from accounts.models import Area, AreaLevel, Role, SecurityEventKind
 from accounts.security import security_event
 from config.api import COUNT_CAP
+from config.db_router import replica_reads
 from reports import exports, lists
 from reports import selectors as ledgers
 from reports.columns import LIST_LABELS, Kind, ListKind, columns_of, default_sort
@@ -53,6 +54,7 @@ def _area_choices(user) -> list[Area]:
 
 
 @login_required
+@replica_reads
 def counts(request):
     query, selection = _query(request)
     report = ledgers.counts_report(user=request.user, **selection)
@@ -71,6 +73,7 @@ def counts(request):
 
 
 @login_required
+@replica_reads
 def counts_xlsx(request):
     query, selection = _query(request)
     if query.errors:
@@ -175,6 +178,7 @@ def _headers(request, kind: ListKind, columns, current: str) -> list[dict]:
 
 
 @login_required
+@replica_reads
 def ledger_list(request, ledger: str):
     """One ledger's rows with its filters, sortable columns and pages (the count capped at
     10,000, as the API's lists); the counts by township and village for these filters follow
@@ -213,6 +217,7 @@ def ledger_list(request, ledger: str):
 
 
 @login_required
+@replica_reads
 def ledger_counts(request, ledger: str):
     """The counts of a ledger's rows by township and village for the page's filters (one
     ``GROUP BY``; the townships and the total are its sums): a fragment the page loads."""
@@ -228,6 +233,7 @@ def ledger_counts(request, ledger: str):
 
 
 @login_required
+@replica_reads
 def ledger_print(request, ledger: str):
     """A village's ledger as a printable list (A4) for the village's wall book: every row of the
     village (no pages), masked ID numbers and phones."""

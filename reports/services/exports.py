@@ -24,6 +24,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import NotAllowed, ValidationError
+from config.db_router import reading_from_replica
 from households.api import reveals_identity
 from reports import exports, lists
 from reports.columns import ListKind
@@ -128,7 +129,8 @@ def run_export(job_id: int, *, now) -> ExportJob | None:
         ExportJob.objects.filter(pk=job_id).update(rows_written=written, rows_total=total)
 
     try:
-        with translation.override(job.language):
+        # the rows from the read replica when there is one (the job row itself from the primary)
+        with translation.override(job.language), reading_from_replica():
             written = exports.write_list(
                 path,
                 kind=job.kind,
