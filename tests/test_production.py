@@ -83,9 +83,8 @@ def test_the_router_sends_only_the_marked_reads_to_the_replica(monkeypatch):
 def test_a_read_after_a_write_in_a_transaction_stays_on_the_primary(db, monkeypatch):
     """(The test itself runs inside a transaction on the primary, as a request that wrote does.)"""
     monkeypatch.setattr(db_router, "replica_configured", lambda: True)
-    with db_router.reading_from_replica():
-        with transaction.atomic():
-            assert db_router.read_alias() == "default"
+    with db_router.reading_from_replica(), transaction.atomic():
+        assert db_router.read_alias() == "default"
 
 
 @pytest.mark.parametrize(
