@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import (
     Case,
     DecimalField,
@@ -50,6 +50,7 @@ from accounts.errors import ValidationError
 from accounts.models import Area, AreaLevel, NotificationKind, Role
 from accounts.notifications import Message, notify, users_at
 from accounts.texts import render_text, text
+from config.db_router import read_alias, reading_from_replica
 from households.models import Household, HouseholdType, IncomeRecord
 from monitoring.county import county_code_of, threshold_for
 from monitoring.models import (
@@ -429,16 +430,22 @@ def review_county(county_code: str, *, prefix: str | None = None, now: dt.dateti
         row = threshold_for(county_code, year)
         if row is not None:
             thresholds[year] = row.amount
+    # The candidates are read from the read replica when there is one (config/db_router.py),
+    # in a transaction of their own there; deciding which are new is done on the primary.
+    with reading_from_replica():
+        alias = read_alias()
+        with transaction.atomic(using=alias):
+            if connections[alias].vendor == "postgresql":
+                # the plan's cost estimate crosses the JIT threshold; compiling costs more than it saves
+                with connections[alias].cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
+            candidates = income_candidates(prefix, rules, thresholds, today) + guarantee_candidates(
+                prefix, rules, today
+            )
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # the plan's cost estimate crosses the JIT threshold; compiling costs more than it saves
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL jit = off")
-        # one review of a county at a time: the second waits and then finds the first's clues
+        # one review of a county at a time: the second waits, then finds the first's clues
+        # among those already raised (new_candidates reads the primary)
         Area.objects.select_for_update().filter(code=county_code).first()
-        candidates = income_candidates(prefix, rules, thresholds, today) + guarantee_candidates(
-            prefix, rules, today
-        )
         kept, raised, open_case = new_candidates(candidates, rules)
         ids = _insert(kept, rules, today=today, now=now, actor=actor)
         by_rule: dict[str, int] = {}

@@ -924,7 +924,7 @@ def test_the_number_of_queries_does_not_grow_with_households(areas, approver, dj
     assert small["candidates"] == 3
     assert small["clues"] == 2
     assert small["under_open_case"] == 1
-    assert len(few.captured_queries) <= 20
+    assert len(few.captured_queries) <= 22  # (the candidates read in a transaction of their own: replica-ready)
 
     with django_assert_max_num_queries(len(few.captured_queries)):
         large = review(areas["v12"].code)
