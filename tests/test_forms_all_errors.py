@@ -25,6 +25,7 @@ from monitoring.models import (
     ClueStatus,
     MonitoringCase,
     Objection,
+    PointsEntry,
     PublicNotice,
     StatusChange,
     StepStatus,
@@ -391,7 +392,47 @@ def run_start(client, actors, household):
     assert count(TaskRun) == before
 
 
+def points_award(client, actors, household):
+    client.force_login(actors.cadre)
+    before = count(PointsEntry)
+    response = client.post(
+        f"/households/{household.pk}/points/",
+        {
+            "action": "award",
+            "award-conduct": "X99",  # not on the list (the form)
+            "award-awarded_on": TOMORROW,  # in the future (the service)
+            "award-reason": "",  # required (the service)
+            "award-panel": "张三",  # one member (the service)
+        },
+    )
+    assert_all_shown(response, {"conduct", "awarded_on", "reason", "panel"}, form_key="award_form")
+    assert count(PointsEntry) == before
+
+
+def points_redeem(client, actors, household):
+    client.force_login(actors.cadre)
+    before = count(PointsEntry)
+    response = client.post(
+        f"/households/{household.pk}/points/",
+        {
+            "action": "redeem",
+            "redeem-item": "G04",  # fine, but nothing to pay with
+            "redeem-quantity": "many",  # not a number (the form)
+            "redeem-redeemed_on": "2026-02-30",  # not a date (the form)
+        },
+    )
+    assert_all_shown(response, {"quantity", "redeemed_on"}, form_key="redeem_form")
+    response = client.post(
+        f"/households/{household.pk}/points/",
+        {"action": "redeem", "redeem-item": "", "redeem-quantity": "0", "redeem-redeemed_on": "2001-01-01"},
+    )
+    assert_all_shown(response, {"item", "quantity", "redeemed_on"}, form_key="redeem_form")
+    assert count(PointsEntry) == before
+
+
 CASES = {
+    monitoring_forms.PointsAwardForm: [points_award],
+    monitoring_forms.PointsRedeemForm: [points_redeem],
     household_forms.HouseholdPageForm: [household_create, household_edit],
     household_forms.PersonPageForm: [member_add, member_edit],
     household_forms.IncomePageForm: [income],

@@ -214,5 +214,12 @@ class PointsEntry(models.Model):
         return f"{self.household} {self.points:+d}"
 
     @property
+    def recorded_by_name(self) -> str:
+        user = self.recorded_by
+        if user is None:
+            return str(_("系统"))
+        return user.full_name or user.username
+
+    @property
     def what(self):
         return self.conduct if self.kind == PointsEntryKind.AWARD else self.item

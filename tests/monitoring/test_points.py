@@ -27,7 +27,12 @@ def award(actor, household, code="C02", on=None, **kw):
 
 def redeem(actor, household, code="G02", quantity=1, on=None):
     return points.points_redeem(
-        actor=actor, household=household, item_code=code, quantity=quantity, redeemed_on=on or d(6, 15), now=NOW
+        actor=actor,
+        household=household,
+        item_code=code,
+        quantity=quantity,
+        redeemed_on=on or d(6, 15),
+        now=NOW,
     )
 
 
@@ -46,7 +51,9 @@ def test_award_then_redeem_keeps_balance_totals_ledger_and_audit(cadre, househol
     account = PointsAccount.objects.get(household=household)
     assert (account.balance, account.awarded, account.redeemed) == (7, 15, 8)
     assert account.area_code == household.area_code
-    assert list(PointsEntry.objects.filter(household=household).order_by("id").values_list("points", flat=True)) == [
+    assert list(
+        PointsEntry.objects.filter(household=household).order_by("id").values_list("points", flat=True)
+    ) == [
         10,
         5,
         -8,
@@ -135,6 +142,7 @@ def test_a_county_with_its_own_lists_uses_only_those(areas, cadre, household):
     assert redeem(cadre, household, code="J01").balance_after == 15
     # another county still uses the defaults
     assert [c.code for c in points.conduct_items_for("130728100201")][:2] == ["C01", "C02"]
+
 
 def test_panel_names_are_split_on_the_usual_separators():
     assert points.panel_names("张三、李四，王五;赵六 钱七, 张三") == ["张三", "李四", "王五", "赵六", "钱七"]

@@ -22,7 +22,7 @@ from accounts.models import Area, AreaLevel, Notification, NotificationKind, Rol
 from accounts.tokens import token_issue
 from households.models_imports import ImportJob
 from monitoring.models import AssistanceMeasure, QualityFinding, QualityRule, Visit
-from monitoring.services import clues
+from monitoring.services import clues, points
 from monitoring.services.alerts import alerts_receive
 from reports.frozen import freeze_month
 from reports.models import ExportJob
@@ -44,6 +44,7 @@ KINDS = {
     "monitoring:household_card": "household",
     "monitoring:visit_create": "household",
     "monitoring:visit_list": "household",
+    "monitoring:household_points": "household",
     "household-detail": "household",
     "person-detail": "person",
     "monitoring:clue_detail": "clue",
@@ -205,6 +206,11 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
         area_code=hh.area_code,
         first_found_at=now,
         last_found_at=now,
+    )
+    # motivation points: the village's ledger names the head and the reason
+    points.points_award(
+        actor=None, household=hh, conduct_code="C01", awarded_on=timezone.localdate(),
+        reason=marker, panel="甲、乙", now=now,
     )
     return Place(
         village, hh, head, clue, clue.case, visit, measure, alert, measure, marker,
