@@ -11,7 +11,6 @@ from accounts.models import Role
 from monitoring.models import ConductItem, PointsAccount, PointsEntry, ShopItem, StatusChange
 from monitoring.services import points
 from tests.accounts import factories as af
-from tests.households import factories as hf
 from tests.monitoring.helpers import at, d
 
 NOW = at(d(6, 15))
