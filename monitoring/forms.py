@@ -604,3 +604,39 @@ class PointsRedeemForm(PageForm):
             "redeemed_on": d.get("redeemed_on"),
             "note": d.get("note", ""),
         }
+
+
+# --- helper pairing (结对帮扶) -------------------------------------------------------------------
+
+
+class PairingForm(PageForm):
+    """Bulk pairing of an area's unassigned monitored households with helpers."""
+
+    area = forms.ChoiceField(label=_("乡镇或村"), required=False)
+    limit = forms.IntegerField(label=_("每名帮扶人最多户数"), required=False)
+    start_date = date_field(_("帮扶开始时间"))
+
+    def __init__(self, *args, areas=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "---------")] + [(str(a.pk), f"{a.code} {a.name}") for a in areas]
+
+    def service_values(self, areas) -> dict:
+        d = self.cleaned_data
+        by_pk = {str(a.pk): a for a in areas}
+        return {
+            "area": by_pk.get(d.get("area") or ""),
+            "limit": d.get("limit"),
+            "start_date": d.get("start_date"),
+        }
+
+
+class HelperLeaveForm(PageForm):
+    """A helper leaves: the date and why; their households are paired again."""
+
+    left_on = date_field(_("离岗日期"))
+    reason = forms.CharField(label=_("离岗原因"), required=False, max_length=300)
+    limit = forms.IntegerField(label=_("每名帮扶人最多户数"), required=False)
+
+    def service_values(self) -> dict:
+        d = self.cleaned_data
+        return {"left_on": d.get("left_on"), "reason": d.get("reason", ""), "limit": d.get("limit")}

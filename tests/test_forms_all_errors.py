@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from households import forms as household_forms
-from households.models import Household, IncomeRecord, Person
+from households.models import Helper, HelperAssignment, Household, IncomeRecord, Person
 from monitoring import forms as monitoring_forms
 from monitoring.models import (
     AssistanceMeasure,
@@ -430,7 +430,39 @@ def points_redeem(client, actors, household):
     assert count(PointsEntry) == before
 
 
+def pairing(client, actors, household):
+    client.force_login(actors.township_reviewer)
+    before = count(HelperAssignment)
+    response = client.post(
+        "/helpers/",
+        {
+            "confirm": "1",
+            "area": "",  # no area (the service)
+            "limit": "x",  # not a number (the form)
+            "start_date": "2001-01-01",  # too far back (the service)
+        },
+    )
+    assert_all_shown(response, {"area", "limit", "start_date"})
+    assert count(HelperAssignment) == before
+
+
+def helper_leave(client, actors, household):
+    helper = Helper.objects.create(
+        name="离岗人", county=household.village.parent.parent, village=household.village
+    )
+    client.force_login(actors.township_reviewer)
+    response = client.post(
+        f"/helpers/{helper.pk}/",
+        {"left_on": TOMORROW.replace("-", "/") + "x", "reason": "", "limit": "99"},
+    )
+    assert_all_shown(response, {"left_on", "reason", "limit"})
+    helper.refresh_from_db()
+    assert helper.left_on is None
+
+
 CASES = {
+    monitoring_forms.PairingForm: [pairing],
+    monitoring_forms.HelperLeaveForm: [helper_leave],
     monitoring_forms.PointsAwardForm: [points_award],
     monitoring_forms.PointsRedeemForm: [points_redeem],
     household_forms.HouseholdPageForm: [household_create, household_edit],

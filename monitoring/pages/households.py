@@ -139,7 +139,8 @@ def household_detail(request, pk: int):
             "can_clue": user.has_role(*CLUE_ROLES),
             "can_points": user.has_role(*points.READ_ROLES),
             "points_balance": (
-                PointsAccount.objects.filter(household=household).values_list("balance", flat=True).first() or 0
+                PointsAccount.objects.filter(household=household).values_list("balance", flat=True).first()
+                or 0
             ),
         },
     )

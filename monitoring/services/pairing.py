@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.errors import NotAllowed, ValidationError
-from accounts.models import Area, AreaLevel, Role
+from accounts.models import Area, AreaLevel, Role, area_prefix_q
 from households.models import AssignmentKind, Helper, HelperAssignment, Household
 from households.models import MonitoringStatus as HS
 
@@ -63,6 +63,25 @@ def helper_loads(helpers: QuerySet, *, on: dt.date) -> QuerySet:
         Q(assignments__end_date__isnull=True) | Q(assignments__end_date__gte=on)
     )
     return helpers.annotate(load=Count("assignments", filter=running))
+
+
+def helpers_in_area(user, helpers: QuerySet, *, on: dt.date) -> QuerySet:
+    """The helpers a user reads: those living in the user's areas, those helping a household
+    there now, and, for county staff, the county's helpers with no village (organ cadres)."""
+    if user.sees_everything:
+        return helpers
+    prefixes = user.scope_prefixes()
+    if not prefixes or user.department_id:
+        return helpers.none()
+    q = area_prefix_q("village__code", prefixes)
+    counties = [p for p in prefixes if len(p) <= 6]
+    if counties:
+        q |= Q(village__isnull=True) & area_prefix_q("county__code", counties)
+    helping = (
+        active_responsible(on).filter(area_prefix_q("household__area_code", prefixes)).values("helper_id")
+    )
+    q |= Q(pk__in=helping)
+    return helpers.filter(q)
 
 
 @dataclass
