@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Department, User
-from households.models import Household, HouseholdType, Person
+from households.models import Helper, Household, HouseholdType, Person
 from monitoring.models import Clue, MonitoringCase, StepKind, StepStatus
 from monitoring.rules import deadlines
 from monitoring.services import assistance, cases, clues, points
@@ -172,6 +172,9 @@ def create_demo_cases(*, if_empty: bool = True) -> int:
                 items=[{"measure": code, "planned_start": today.isoformat()} for code in codes],
             )
     made += _demo_points(cadre, village, today)
+    # the helpers who help the village's households live there (pairing ranks them first)
+    resident = Helper.objects.filter(assignments__household__village=village).values_list("pk", flat=True)
+    Helper.objects.filter(pk__in=sorted(set(resident))[:3]).update(village=village)
     # Department alerts waiting for the county's triage: one matched, one not in the registry.
     department = Department.objects.filter(code="medical_insurance").first()
     dept_user = User.objects.filter(username="dept").first()
