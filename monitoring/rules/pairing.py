@@ -18,6 +18,7 @@ take stays unpaired.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 
 
@@ -80,15 +81,26 @@ def plan_pairs(households: list[tuple[int, str]], helpers: list[Candidate], limi
         else:
             roaming.append(h)
     chosen: dict[int, int] = {}
-    for tier in (0, 1, 2):
+    for tier in (0, 1):
         for household_id, village in households:
             if household_id in chosen:
                 continue
-            pool = roaming if tier == 2 else by_township.get(township_of(village), ())
-            best = _best(village, pool, loads, limit, tier)
+            best = _best(village, by_township.get(township_of(village), ()), loads, limit, tier)
             if best is not None:
                 chosen[household_id] = best.id
                 loads[best.id] += 1
+    # helpers with no village rank alike for every household: the lightest load, then the
+    # lowest id, kept in a heap (a county has thousands of them)
+    heap = [(loads[h.id], h.id) for h in roaming if loads[h.id] < limit]
+    heapq.heapify(heap)
+    for household_id, _village in households:
+        if household_id in chosen or not heap:
+            continue
+        load, helper_id = heapq.heappop(heap)
+        chosen[household_id] = helper_id
+        loads[helper_id] = load + 1
+        if load + 1 < limit:
+            heapq.heappush(heap, (load + 1, helper_id))
     plan = Plan(loads=loads)
     for household_id, _village in households:
         if household_id in chosen:

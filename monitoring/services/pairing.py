@@ -73,8 +73,10 @@ def helpers_in_area(user, helpers: QuerySet, *, on: dt.date) -> QuerySet:
     prefixes = user.scope_prefixes()
     if not prefixes or user.department_id:
         return helpers.none()
-    q = area_prefix_q("village__code", prefixes)
     counties = [p for p in prefixes if len(p) <= 6]
+    if len(counties) == len(prefixes):  # county staff: every helper of their counties
+        return helpers.filter(area_prefix_q("county__code", counties))
+    q = area_prefix_q("village__code", prefixes)
     if counties:
         q |= Q(village__isnull=True) & area_prefix_q("county__code", counties)
     helping = (
@@ -120,8 +122,20 @@ def _pair(households: list[Household], *, county_code: str, exclude: set[int], l
         .filter(Q(left_on__isnull=True) | Q(left_on__gt=on))
         .exclude(pk__in=exclude)
     )
+    if not households:
+        return [], []
     list(helpers.select_for_update().values_list("pk", flat=True))  # take the locks
-    rows = {h.pk: h for h in helper_loads(helpers.select_related("village"), on=on).order_by("pk")}
+    rows = {h.pk: h for h in helpers.select_related("village").order_by("pk")}
+    loads = dict(
+        active_responsible(on)
+        .filter(helper__in=helpers)
+        .order_by()
+        .values("helper_id")
+        .annotate(n=Count("pk"))
+        .values_list("helper_id", "n")
+    )
+    for h in rows.values():
+        h.load = loads.get(h.pk, 0)
     plan = plan_pairs(
         [(h.pk, h.area_code) for h in households],
         [Candidate(h.pk, h.village.code if h.village_id else "", h.load) for h in rows.values()],
@@ -201,7 +215,9 @@ def helper_leave(
     """The helper leaves on ``left_on``: their assignments end that day (kept), their monitored
     households are paired again from the next day by the county's rule."""
     require_role(actor, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
-    helper = Helper.objects.select_for_update().select_related("village", "county").get(pk=helper.pk)
+    helper = (
+        Helper.objects.select_for_update(of=("self",)).select_related("village", "county").get(pk=helper.pk)
+    )
     _may_manage(actor, helper)
     errors: dict[str, str] = {}
     reason = (reason or "").strip()

@@ -99,10 +99,9 @@ def _write(
         account.redeemed += -entry.points
     account.updated_at = now
     entry.balance_after = account.balance
-    try:
-        with transaction.atomic():
-            account.save(update_fields=["balance", "awarded", "redeemed", "area_code", "updated_at"])
-            entry.save()
+    try:  # the service's transaction is undone with the refusal: no savepoint needed
+        account.save(update_fields=["balance", "awarded", "redeemed", "area_code", "updated_at"])
+        entry.save()
     except IntegrityError:
         raise Conflict(_("积分余额不足，未兑换。"), code="points_overdrawn") from None
     record_change(
