@@ -114,6 +114,11 @@ def _start(start_date, now: dt.datetime, errors: dict, field: str = "start_date"
         errors[field] = _("日期不能早于一年以前。")
 
 
+def _lock_helpers(county_code: str) -> None:
+    """Lock the county's helpers (in id order, so two callers never deadlock)."""
+    list(Helper.objects.filter(county__code=county_code).order_by("pk").select_for_update().values_list("pk"))
+
+
 def _pair(households: list[Household], *, county_code: str, exclude: set[int], limit: int, on: dt.date):
     """Plan the pairs of ``households`` among the county's helpers still working on ``on``
     (locked, so two people pairing at once cannot both fill the same helper)."""
@@ -124,7 +129,7 @@ def _pair(households: list[Household], *, county_code: str, exclude: set[int], l
     )
     if not households:
         return [], []
-    list(helpers.select_for_update().values_list("pk", flat=True))  # take the locks
+    _lock_helpers(county_code)  # already held by the caller; kept here so no caller forgets
     rows = {h.pk: h for h in helpers.select_related("village").order_by("pk")}
     loads = dict(
         active_responsible(on)
@@ -181,6 +186,9 @@ def pair_helpers(
     _start(start_date, now, errors)
     if errors:
         raise ValidationError(errors)
+    # the county's helpers first: a second person pairing at the same moment waits here, then
+    # reads the households the first one left unassigned
+    _lock_helpers(county_code_of(area.code))
     households = list(
         unassigned_monitored(Household.objects.filter(area_code__startswith=area.prefix), on=start_date)
         .select_related("head", "village")
@@ -258,6 +266,7 @@ def helper_leave(
         at=now,
     )
     start = left_on + dt.timedelta(days=1)
+    _lock_helpers(helper.county.code)
     ids = [a.household_id for a in running if a.kind == AssignmentKind.RESPONSIBLE]
     households = list(
         unassigned_monitored(Household.objects.filter(pk__in=ids), on=start)
