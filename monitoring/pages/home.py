@@ -89,12 +89,9 @@ def _clues_to_triage(user, clock: Clock) -> dict:
 
 
 def _unassigned(user, clock: Clock) -> dict:
-    """Monitored households with no responsible helper today: the first few and how many."""
-    rows = pairing.unassigned_monitored(Household.objects.for_user(user), on=clock.today)
-    return {
-        "rows": list(rows.select_related("head", "village").order_by("area_code", "number")[:LIMIT]),
-        "total": rows.count(),
-    }
+    """How many monitored households have no responsible helper today (one count; the list is
+    /helpers/unassigned/)."""
+    return {"total": pairing.unassigned_monitored(Household.objects.for_user(user), on=clock.today).count()}
 
 
 def _measures_overdue(user, clock: Clock) -> dict:
