@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import ServiceError, ValidationError
-from accounts.models import Area, AreaLevel, Role, ScopePolicy, area_prefix_q
+from accounts.models import Area, AreaLevel, area_prefix_q
 from accounts.permissions import RoleScopedAdminMixin, RoleScopedHistoryAdmin, RoleScopedInlineMixin
 
 from . import services
@@ -30,6 +30,7 @@ from .forms import (
     error_map,
 )
 from .models import Helper, HelperAssignment, Household, ImportColumnMapping, IncomeRecord, Person
+from .selectors import helpers_for
 
 SERVICE_ERRORS = (ValidationError, ServiceError)
 
@@ -469,29 +470,6 @@ class HelperAssignmentAdmin(ServiceBackedAdminMixin, RoleScopedHistoryAdmin):
         household = obj.household if change else form.cleaned_data["household"]
         saved = _save_assignment(request, form, household=household, is_new=not change)
         return saved or obj
-
-
-class HelperScope(ScopePolicy):
-    """Helpers in the user's counties (a helper belongs to a county rather than a village, so
-    ``Helper`` has no ``for_user``); a helper sees their own profile only, departments none."""
-
-    area_field = "county__code"
-
-    def area_q(self, user) -> Q:
-        prefixes = user.scope_prefixes()
-        counties = {p[:6] + "000000" for p in prefixes if len(p) >= 6}
-        return area_prefix_q(self.area_field, prefixes) | Q(county__code__in=counties)
-
-    def department_q(self, user) -> Q | None:
-        return None
-
-    def visible_q(self, user) -> Q | None:
-        return Q(user=user) if user.role == Role.HELPER else super().visible_q(user)
-
-
-def helpers_for(user, queryset):
-    """The helpers of ``queryset`` the user may see (:class:`HelperScope`)."""
-    return HelperScope().rows(queryset, user)
 
 
 @admin.register(Helper)

@@ -15,6 +15,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import ServiceError, ValidationError
+from accounts.models import Area, AreaLevel
 from config.forms import SubmitTokenField, apply_service_errors, new_token
 
 from . import services
@@ -189,7 +190,19 @@ class HelperAssignmentForm(ServiceModelForm):
 class HelperForm(forms.ModelForm):
     class Meta:
         model = Helper
-        fields = ("name", "sex", "political_status", "unit", "phone", "county", "user")
+        fields = ("name", "sex", "political_status", "unit", "phone", "county", "village", "user")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "village" in self.fields:
+            self.fields["village"].queryset = Area.objects.filter(level=AreaLevel.VILLAGE).order_by("code")
+
+    def clean(self):
+        cleaned = super().clean()
+        county, village = cleaned.get("county"), cleaned.get("village")
+        if county and village and not village.code.startswith(county.prefix):
+            self.add_error("village", _("所驻村不在所选县内。"))
+        return cleaned
 
 
 # ---------------------------------------------------------------------------------------------

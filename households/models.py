@@ -368,6 +368,21 @@ class Helper(models.Model):
         on_delete=models.SET_NULL,
         related_name="helper_profile",
     )
+    village = models.ForeignKey(
+        "accounts.Area",
+        verbose_name=_("所驻村"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="resident_helpers",
+        help_text=_("帮扶人常驻或包联的村；批量结对时先结对本村农户，再结对同镇最近的村。"),
+    )
+    left_on = models.DateField(
+        _("离岗日期"),
+        null=True,
+        blank=True,
+        help_text=_("离岗后不再结对；其帮扶户改由他人帮扶，走访记录保留。"),
+    )
     history = HistoricalRecords()
 
     class Meta:

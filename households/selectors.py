@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import BooleanField
+from django.db.models import BooleanField, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Area
+from accounts.models import Area, Role, ScopePolicy, area_prefix_q
 from households import idnumber
 from households.models import Household, IncomeRecord, Person
 
@@ -130,3 +130,26 @@ def _display(field, value, *, reveal: bool, names: dict) -> str:
     if field.name in PHONES and not reveal:
         return idnumber.mask_phone(value)
     return str(value)
+
+
+class HelperScope(ScopePolicy):
+    """Helpers in the user's counties (a helper belongs to a county rather than a village, so
+    ``Helper`` has no ``for_user``); a helper sees their own profile only, departments none."""
+
+    area_field = "county__code"
+
+    def area_q(self, user) -> Q:
+        prefixes = user.scope_prefixes()
+        counties = {p[:6] + "000000" for p in prefixes if len(p) >= 6}
+        return area_prefix_q(self.area_field, prefixes) | Q(county__code__in=counties)
+
+    def department_q(self, user) -> Q | None:
+        return None
+
+    def visible_q(self, user) -> Q | None:
+        return Q(user=user) if user.role == Role.HELPER else super().visible_q(user)
+
+
+def helpers_for(user, queryset):
+    """The helpers of ``queryset`` the user may see (:class:`HelperScope`)."""
+    return HelperScope().rows(queryset, user)

@@ -23,6 +23,7 @@ from .models import (
     Breach,
     CaseStep,
     Clue,
+    ConductItem,
     CountySettings,
     ExitAssessment,
     Holiday,
@@ -31,6 +32,8 @@ from .models import (
     MeasureCategory,
     MonitoringCase,
     Objection,
+    PointsAccount,
+    PointsEntry,
     ProcedureDefinition,
     PublicNotice,
     QualityRule,
@@ -39,6 +42,7 @@ from .models import (
     RiskMeasureRule,
     RiskType,
     ScreeningCampaign,
+    ShopItem,
     StatusChange,
     StepDefinition,
     TaskRun,
@@ -449,3 +453,59 @@ def _register_schedules() -> None:
 
 
 _register_schedules()
+
+
+# --- motivation points (扶志积分) ---------------------------------------------------------------
+
+
+@admin.register(ConductItem)
+class ConductItemAdmin(RoleScopedHistoryAdmin):
+    """The conduct list a village panel scores: county-less defaults and a county's own list."""
+
+    list_display = ("code", "name", "name_en", "points", "county", "is_active", "sort_order")
+    list_select_related = ("county",)
+    list_filter = ("is_active", "county")
+    search_fields = ("code", "name", "name_en")
+
+
+@admin.register(ShopItem)
+class ShopItemAdmin(RoleScopedHistoryAdmin):
+    """The village point shop's goods: county-less defaults and a county's own list."""
+
+    list_display = ("code", "name", "name_en", "unit", "price", "county", "is_active", "sort_order")
+    list_select_related = ("county",)
+    list_filter = ("is_active", "county")
+    search_fields = ("code", "name", "name_en")
+
+
+@admin.register(PointsAccount)
+class PointsAccountAdmin(WorkflowRecordAdmin):
+    list_display = ("household", "area_code", "balance", "awarded", "redeemed", "updated_at")
+    list_select_related = ("household",)
+    search_fields = ("household__number",)
+    raw_id_fields = ("household",)
+    service_fields = ("household", "area_code", "balance", "awarded", "redeemed", "updated_at")
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(WorkflowRecordAdmin):
+    list_display = ("occurred_on", "household", "kind", "points", "balance_after", "recorded_by")
+    list_select_related = ("household", "recorded_by")
+    list_filter = ("kind",)
+    search_fields = ("household__number", "reason", "panel")
+    date_hierarchy = "occurred_on"
+    raw_id_fields = ("account", "household", "conduct", "item", "recorded_by")
+    service_fields = (
+        "account",
+        "household",
+        "area_code",
+        "kind",
+        "conduct",
+        "item",
+        "quantity",
+        "points",
+        "balance_after",
+        "occurred_on",
+        "recorded_by",
+        "recorded_at",
+    )

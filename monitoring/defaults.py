@@ -530,6 +530,7 @@ def load_all(apps) -> None:
     load_english_names(apps)
     load_schedules(apps)
     load_quality_rules(apps)
+    load_points_lists(apps)
 
 
 def load_review_rules(apps) -> None:
@@ -840,5 +841,57 @@ def load_quality_rules(apps) -> None:
                 "params": params,
                 "message": message,
                 "message_en": message_en,
+            },
+        )
+
+
+# --- motivation points (扶志积分) ----------------------------------------------------------------
+# Jiaozhou's practice: a village panel scores a household's conduct — public morals
+# (社会公德), hard work and cleanliness (勤劳卫生习惯) — and the points buy daily goods at the
+# village point shop. (code, name, English name, points)
+CONDUCT_ITEMS = [
+    ("C01", "庭院整洁、室内卫生", "Clean yard and home", 5),
+    ("C02", "勤劳务工或发展生产", "Works or runs a farm or business", 10),
+    ("C03", "孝老爱亲、邻里和睦", "Cares for elders, gets on with neighbours", 5),
+    ("C04", "参加村内公益劳动或志愿服务", "Village public work or volunteering", 5),
+    ("C05", "遵纪守法、移风易俗", "Law-abiding, thrifty weddings and funerals", 5),
+    ("C06", "参加技能培训", "Attended skills training", 5),
+    ("C07", "子女按时上学", "Children attend school", 5),
+    ("C08", "按时参加村民会议和政策学习", "Attends village meetings and policy study", 3),
+]
+# (code, name, English name, unit, English unit, price in points)
+SHOP_ITEMS = [
+    ("G01", "食用油（5升）", "Cooking oil (5 l)", "桶", "can", 40),
+    ("G02", "大米（10斤）", "Rice (5 kg)", "袋", "bag", 30),
+    ("G03", "面粉（10斤）", "Flour (5 kg)", "袋", "bag", 25),
+    ("G04", "洗衣粉", "Washing powder", "袋", "bag", 8),
+    ("G05", "香皂", "Soap", "块", "bar", 3),
+    ("G06", "毛巾", "Towel", "条", "piece", 5),
+    ("G07", "牙膏", "Toothpaste", "支", "tube", 5),
+    ("G08", "卫生纸", "Toilet paper", "提", "pack", 10),
+]
+
+
+def load_points_lists(apps) -> None:
+    """The default conduct list and shop goods (idempotent: an edited row keeps its values)."""
+    ConductItem = apps.get_model("monitoring", "ConductItem")
+    ShopItem = apps.get_model("monitoring", "ShopItem")
+    for order, (code, name, name_en, points) in enumerate(CONDUCT_ITEMS, start=1):
+        ConductItem.objects.get_or_create(
+            county=None,
+            code=code,
+            defaults={"name": name, "name_en": name_en, "points": points, "sort_order": order},
+        )
+    for order, (code, name, name_en, unit, unit_en, price) in enumerate(SHOP_ITEMS, start=1):
+        ShopItem.objects.get_or_create(
+            county=None,
+            code=code,
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "unit": unit,
+                "unit_en": unit_en,
+                "price": price,
+                "sort_order": order,
             },
         )

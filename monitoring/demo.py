@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Department, User
-from households.models import Household, HouseholdType, Person
+from households.models import Helper, Household, HouseholdType, Person
 from monitoring.models import Clue, MonitoringCase, StepKind, StepStatus
 from monitoring.rules import deadlines
-from monitoring.services import assistance, cases, clues
+from monitoring.services import assistance, cases, clues, points
 
 #: (risk types, how far to take it, category) for the demo village's households
 PLAN = [
@@ -87,6 +87,45 @@ def _advance(case, users, *, stop: str, start: dt.date, category: str) -> None:
         day += dt.timedelta(days=1)
 
 
+#: (conduct, reason, days ago) the panel scored; then what the households bought
+POINTS_AWARDS = [
+    ("C01", "庭院干净整洁，室内物品摆放有序", 40),
+    ("C02", "在镇上蔬菜基地务工", 30),
+    ("C04", "参加村内道路清扫", 20),
+    ("C03", "照顾瘫痪在床的母亲", 10),
+]
+POINTS_REDEMPTIONS = [("G04", 1, 5), ("G06", 2, 2)]
+
+
+def _demo_points(cadre, village, today: dt.date) -> int:
+    """The village panel's awards to a few households and two redemptions at the point shop."""
+    households = list(Household.objects.filter(village=village).order_by("number")[:4])
+    made = 0
+    for n, household in enumerate(households):
+        for code, reason, days in POINTS_AWARDS[: len(POINTS_AWARDS) - n]:
+            points.points_award(
+                actor=cadre,
+                household=household,
+                conduct_code=code,
+                awarded_on=today - dt.timedelta(days=days),
+                reason=reason,
+                panel="村党支部书记、村委委员、村民代表、驻村第一书记",
+                now=_at(today - dt.timedelta(days=days), 15),
+            )
+            made += 1
+    for household, (code, quantity, days) in zip(households, POINTS_REDEMPTIONS, strict=False):
+        points.points_redeem(
+            actor=cadre,
+            household=household,
+            item_code=code,
+            quantity=quantity,
+            redeemed_on=today - dt.timedelta(days=days),
+            now=_at(today - dt.timedelta(days=days), 9),
+        )
+        made += 1
+    return made
+
+
 @transaction.atomic
 def create_demo_cases(*, if_empty: bool = True) -> int:
     """Cases in the demo cadre's village; returns how many were made (0 if some exist)."""
@@ -132,6 +171,10 @@ def create_demo_cases(*, if_empty: bool = True) -> int:
                 case=case,
                 items=[{"measure": code, "planned_start": today.isoformat()} for code in codes],
             )
+    made += _demo_points(cadre, village, today)
+    # the helpers who help the village's households live there (pairing ranks them first)
+    resident = Helper.objects.filter(assignments__household__village=village).values_list("pk", flat=True)
+    Helper.objects.filter(pk__in=sorted(set(resident))[:3]).update(village=village)
     # Department alerts waiting for the county's triage: one matched, one not in the registry.
     department = Department.objects.filter(code="medical_insurance").first()
     dept_user = User.objects.filter(username="dept").first()

@@ -542,3 +542,101 @@ class VisitForm(PageFormMixin, forms.Form):
         """The service's messages for the fields without an error of their own (see
         :func:`config.forms.add_service_errors`)."""
         add_service_errors(self, self._renamed(exc) if exc is not None else None)
+
+
+# --- motivation points (扶志积分) ----------------------------------------------------------------
+
+
+class PointsAwardForm(PageForm):
+    """The village panel's award: one listed conduct, the date, the reason and the panel."""
+
+    conduct = forms.ChoiceField(label=_("评分项"), required=False)
+    awarded_on = date_field(_("评议日期"))
+    reason = text_area(_("加分事由"), rows=2, max_length=300)
+    panel = forms.CharField(
+        label=_("评议小组成员"),
+        required=False,
+        max_length=300,
+        help_text=_("填写姓名，用顿号或逗号分隔。"),
+    )
+
+    def __init__(self, *args, conduct_items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["conduct"].choices = [("", "---------")] + [
+            (c.code, _("%(name)s（%(points)d分）") % {"name": c.display_name, "points": c.points})
+            for c in conduct_items
+        ]
+
+    def service_values(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "conduct_code": d.get("conduct") or "",
+            "awarded_on": d.get("awarded_on"),
+            "reason": d.get("reason", ""),
+            "panel": d.get("panel", ""),
+        }
+
+
+class PointsRedeemForm(PageForm):
+    """A redemption at the village point shop: goods, how many, the date."""
+
+    item = forms.ChoiceField(label=_("兑换商品"), required=False)
+    quantity = forms.IntegerField(label=_("数量"), required=False, initial=1)
+    redeemed_on = date_field(_("兑换日期"))
+    note = forms.CharField(label=_("备注"), required=False, max_length=300)
+
+    def __init__(self, *args, shop_items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item"].choices = [("", "---------")] + [
+            (
+                g.code,
+                _("%(name)s（%(price)d分/%(unit)s）")
+                % {"name": g.display_name, "price": g.price, "unit": g.display_unit},
+            )
+            for g in shop_items
+        ]
+
+    def service_values(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "item_code": d.get("item") or "",
+            "quantity": d.get("quantity"),
+            "redeemed_on": d.get("redeemed_on"),
+            "note": d.get("note", ""),
+        }
+
+
+# --- helper pairing (结对帮扶) -------------------------------------------------------------------
+
+
+class PairingForm(PageForm):
+    """Bulk pairing of an area's unassigned monitored households with helpers."""
+
+    area = forms.ChoiceField(label=_("乡镇或村"), required=False)
+    limit = forms.IntegerField(label=_("每名帮扶人最多户数"), required=False)
+    start_date = date_field(_("帮扶开始时间"))
+
+    def __init__(self, *args, areas=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["area"].choices = [("", "---------")] + [(str(a.pk), f"{a.code} {a.name}") for a in areas]
+
+    def service_values(self, areas) -> dict:
+        d = self.cleaned_data
+        by_pk = {str(a.pk): a for a in areas}
+        return {
+            "area": by_pk.get(d.get("area") or ""),
+            "limit": d.get("limit"),
+            "start_date": d.get("start_date"),
+        }
+
+
+class HelperLeaveForm(PageForm):
+    """A helper leaves: the date and why; their households are paired again."""
+
+    left_on = date_field(_("离岗日期"))
+    reason = forms.CharField(label=_("离岗原因"), required=False, max_length=300)
+    limit = forms.IntegerField(label=_("每名帮扶人最多户数"), required=False)
+
+    def service_values(self) -> dict:
+        d = self.cleaned_data
+        return {"left_on": d.get("left_on"), "reason": d.get("reason", ""), "limit": d.get("limit")}

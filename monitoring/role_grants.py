@@ -19,6 +19,8 @@ REFERENCE_MODELS = (
     "monitoring.proceduredefinition",
     "monitoring.stepdefinition",
     "monitoring.qualityrule",
+    "monitoring.conductitem",
+    "monitoring.shopitem",
 )
 #: Reference data whose rows may be deleted; the others are switched off (``is_active``) or
 #: are referenced by cases and settings.
@@ -42,6 +44,8 @@ WORKFLOW_MODELS = (
     "monitoring.visit",
     "monitoring.exitassessment",
     "monitoring.statuschange",
+    "monitoring.pointsaccount",
+    "monitoring.pointsentry",
 )
 #: The periodic tasks' schedules (django-celery-beat), edited by operators.
 SCHEDULE_MODELS = (

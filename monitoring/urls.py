@@ -7,7 +7,7 @@ patterns do not overlap these.
 
 from django.urls import path
 
-from monitoring.pages import cases, clues, home, households, periodic, plan, quality, visits
+from monitoring.pages import cases, clues, helpers, home, households, periodic, plan, points, quality, visits
 
 app_name = "monitoring"
 urlpatterns = [
@@ -37,6 +37,14 @@ urlpatterns = [
     path("households/<int:pk>/card/", households.household_card, name="household_card"),
     path("households/<int:pk>/visit/", visits.visit_create, name="visit_create"),
     path("households/<int:pk>/visits/", visits.visit_list, name="visit_list"),
+    # --- motivation points (扶志积分)
+    path("points/", points.points_village, name="points"),
+    path("points/print/", points.points_ledger_print, name="points_print"),
+    path("households/<int:pk>/points/", points.household_points, name="household_points"),
+    # --- helper pairing (结对帮扶)
+    path("helpers/", helpers.helper_list, name="helpers"),
+    path("helpers/unassigned/", helpers.helper_unassigned, name="helpers_unassigned"),
+    path("helpers/<int:pk>/", helpers.helper_detail, name="helper_detail"),
     # --- the periodic work: notifications, task runs, screening, year-end
     path("notifications/", periodic.notification_list, name="notifications"),
     path("notifications/read/", periodic.notifications_read, name="notifications_read"),

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from households import forms as household_forms
-from households.models import Household, IncomeRecord, Person
+from households.models import Helper, HelperAssignment, Household, IncomeRecord, Person
 from monitoring import forms as monitoring_forms
 from monitoring.models import (
     AssistanceMeasure,
@@ -25,6 +25,7 @@ from monitoring.models import (
     ClueStatus,
     MonitoringCase,
     Objection,
+    PointsEntry,
     PublicNotice,
     StatusChange,
     StepStatus,
@@ -391,7 +392,79 @@ def run_start(client, actors, household):
     assert count(TaskRun) == before
 
 
+def points_award(client, actors, household):
+    client.force_login(actors.cadre)
+    before = count(PointsEntry)
+    response = client.post(
+        f"/households/{household.pk}/points/",
+        {
+            "action": "award",
+            "award-conduct": "X99",  # not on the list (the form)
+            "award-awarded_on": TOMORROW,  # in the future (the service)
+            "award-reason": "",  # required (the service)
+            "award-panel": "张三",  # one member (the service)
+        },
+    )
+    assert_all_shown(response, {"conduct", "awarded_on", "reason", "panel"}, form_key="award_form")
+    assert count(PointsEntry) == before
+
+
+def points_redeem(client, actors, household):
+    client.force_login(actors.cadre)
+    before = count(PointsEntry)
+    response = client.post(
+        f"/households/{household.pk}/points/",
+        {
+            "action": "redeem",
+            "redeem-item": "G04",  # fine, but nothing to pay with
+            "redeem-quantity": "many",  # not a number (the form)
+            "redeem-redeemed_on": "2026-02-30",  # not a date (the form)
+        },
+    )
+    assert_all_shown(response, {"quantity", "redeemed_on"}, form_key="redeem_form")
+    response = client.post(
+        f"/households/{household.pk}/points/",
+        {"action": "redeem", "redeem-item": "", "redeem-quantity": "0", "redeem-redeemed_on": "2001-01-01"},
+    )
+    assert_all_shown(response, {"item", "quantity", "redeemed_on"}, form_key="redeem_form")
+    assert count(PointsEntry) == before
+
+
+def pairing(client, actors, household):
+    client.force_login(actors.township_reviewer)
+    before = count(HelperAssignment)
+    response = client.post(
+        "/helpers/",
+        {
+            "confirm": "1",
+            "area": "",  # no area (the service)
+            "limit": "x",  # not a number (the form)
+            "start_date": "2001-01-01",  # too far back (the service)
+        },
+    )
+    assert_all_shown(response, {"area", "limit", "start_date"})
+    assert count(HelperAssignment) == before
+
+
+def helper_leave(client, actors, household):
+    helper = Helper.objects.create(
+        name="离岗人", county=household.village.parent.parent, village=household.village
+    )
+    client.force_login(actors.township_reviewer)
+    response = client.post(
+        f"/helpers/{helper.pk}/",
+        {"left_on": TOMORROW.replace("-", "/") + "x", "reason": "", "limit": "99"},
+    )
+    assert_all_shown(response, {"left_on", "reason", "limit"})
+    helper.refresh_from_db()
+    assert helper.left_on is None
+
+
 CASES = {
+    monitoring_forms.PairingForm: [pairing],
+    monitoring_forms.HelperLeaveForm: [helper_leave],
+    monitoring_forms.PointsAwardForm: [points_award],
+    monitoring_forms.PointsRedeemForm: [points_redeem],
     household_forms.HouseholdPageForm: [household_create, household_edit],
     household_forms.PersonPageForm: [member_add, member_edit],
     household_forms.IncomePageForm: [income],

@@ -32,6 +32,13 @@ from .periodic import (  # noqa: F401
     TaskRun,
     VisitTask,
 )
+from .points import (  # noqa: F401, E402
+    ConductItem,
+    PointsAccount,
+    PointsEntry,
+    PointsEntryKind,
+    ShopItem,
+)
 from .quality import (  # noqa: F401
     FindingStatus,
     QualityCondition,

@@ -249,6 +249,12 @@ class CountySettings(models.Model):
     )
     use_working_days = models.BooleanField(_("按工作日计算时限"), default=False)
     due_soon_days = models.PositiveSmallIntegerField(_("临期提醒（剩余天数）"), default=5)
+    helper_max_households = models.PositiveSmallIntegerField(
+        _("每名帮扶人最多结对户数"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=_("批量结对时每名帮扶责任人最多帮扶的监测户数。"),
+    )
     notice_days = models.PositiveSmallIntegerField(
         _("识别公示天数"), default=5, validators=[MinValueValidator(1), MaxValueValidator(30)]
     )

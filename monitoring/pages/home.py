@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import Role
-from households.models import HelperAssignment
+from households.models import HelperAssignment, Household
 from monitoring.models import (
     OPEN_CASE_STATUSES,
     AssistanceMeasure,
@@ -28,6 +28,7 @@ from monitoring.models import (
 )
 from monitoring.rules import deadlines
 from monitoring.rules.plans import IN_PLACE
+from monitoring.services import pairing
 from monitoring.services.assistance import MEASURE_DEADLINE_STATUSES, measure_deadline
 
 from .common import PAGE_ROLES, STEP_ROLES, TRIAGE_ROLES, Clock, due
@@ -87,6 +88,12 @@ def _clues_to_triage(user, clock: Clock) -> dict:
     return {"rows": rows, "total": clues.count()}
 
 
+def _unassigned(user, clock: Clock) -> dict:
+    """How many monitored households have no responsible helper today (one count; the list is
+    /helpers/unassigned/)."""
+    return {"total": pairing.unassigned_monitored(Household.objects.for_user(user), on=clock.today).count()}
+
+
 def _measures_overdue(user, clock: Clock) -> dict:
     late = (
         AssistanceMeasure.objects.for_user(user)
@@ -135,4 +142,6 @@ def home(request):
         context["clues"] = _clues_to_triage(user, clock)
     if user.has_role(Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER):
         context["measures"] = _measures_overdue(user, clock)
+    if user.has_role(*pairing.PAIR_ROLES):
+        context["unassigned"] = _unassigned(user, clock)
     return render(request, "home.html", context)

@@ -22,8 +22,9 @@ from households.api import reveals_identity
 from households.models import HelperAssignment, Household
 from households.selectors import change_history
 from monitoring.county import settings_for, threshold_for
-from monitoring.models import AssistanceMeasure, MonitoringCase, Visit
+from monitoring.models import AssistanceMeasure, MonitoringCase, PointsAccount, Visit
 from monitoring.rules import deadlines
+from monitoring.services import points
 from monitoring.services.visits import (
     GUARANTEE_FIELDS,
     case_visit_deadline,
@@ -41,7 +42,8 @@ RECENT_VISITS = 5
 def household_for(request, pk: int) -> Household:
     return get_object_or_404(
         # the village's full name walks up to the county (and stops at the city)
-        Household.objects.for_user(request.user).select_related("village__parent__parent__parent", "head"), pk=pk
+        Household.objects.for_user(request.user).select_related("village__parent__parent__parent", "head"),
+        pk=pk,
     )
 
 
@@ -135,6 +137,11 @@ def household_detail(request, pk: int):
             "can_edit": user.has_role(*EDIT_ROLES),
             "can_visit": user.has_role(*VISIT_ROLES),
             "can_clue": user.has_role(*CLUE_ROLES),
+            "can_points": user.has_role(*points.READ_ROLES),
+            "points_balance": (
+                PointsAccount.objects.filter(household=household).values_list("balance", flat=True).first()
+                or 0
+            ),
         },
     )
 

@@ -187,6 +187,7 @@ ON_DEMAND = {
     "data_quality": ("county_approver", "township_reviewer"),
 }
 
+
 def celery_task(task: str):
     """The Celery task that runs ``task`` (a :class:`TaskName`), found by its name in the
     app's registry: ``monitoring.tasks`` wraps these services, so they do not import it (the

@@ -127,6 +127,17 @@ def workflow_rows(areas, cadre):
         object_type="case", object_id=case.pk, case=case, action="open", to_status="identifying", at=now
     )
     token_issue(actor=cadre, name="脚本")  # a token, and its security event
+    from monitoring.services import points
+
+    points.points_award(
+        actor=None,
+        household=hh,
+        conduct_code="C01",
+        awarded_on=now.date(),
+        reason="卫生",
+        panel="甲、乙",
+        now=now,
+    )  # a points account and its first entry
     return {"household": hh, "case": case, "clue": clue}
 
 

@@ -2,7 +2,7 @@ from collections import Counter
 
 from households import demo
 from monitoring.demo import create_demo_cases
-from monitoring.models import Clue, MonitoringCase, StepStatus
+from monitoring.models import Clue, MonitoringCase, PointsAccount, PointsEntry, StepStatus
 
 
 def test_demo_cases_cover_every_stage_and_run_once(db):
@@ -20,4 +20,6 @@ def test_demo_cases_cover_every_stage_and_run_once(db):
     assert Clue.objects.filter(channel="department_alert", status="pending").exists()
     for case in MonitoringCase.objects.filter(status="monitored"):
         assert case.measures.count() >= 2
+    assert PointsEntry.objects.filter(kind="redeem").count() == 2  # the point shop has a ledger
+    assert PointsAccount.objects.filter(balance__gt=0).count() == 4
     assert create_demo_cases() == 0  # a second run adds nothing

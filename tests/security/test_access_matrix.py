@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from accounts.models import Area, AreaLevel, Notification, NotificationKind, Role
 from accounts.tokens import token_issue
+from households.models import Helper
 from households.models_imports import ImportJob
 from monitoring.models import AssistanceMeasure, QualityFinding, QualityRule, Visit
-from monitoring.services import clues
+from monitoring.services import clues, points
 from monitoring.services.alerts import alerts_receive
 from reports.frozen import freeze_month
 from reports.models import ExportJob
@@ -44,6 +45,8 @@ KINDS = {
     "monitoring:household_card": "household",
     "monitoring:visit_create": "household",
     "monitoring:visit_list": "household",
+    "monitoring:household_points": "household",
+    "monitoring:helper_detail": "helper",
     "household-detail": "household",
     "person-detail": "person",
     "monitoring:clue_detail": "clue",
@@ -157,6 +160,8 @@ class Place:
     import_job: object = None
     #: a data-quality finding on the place's household
     finding: object = None
+    #: a helper living in the place's village (named by the marker)
+    helper: object = None
 
 
 def _place(village: Area, tag: str, *, department_user, helper) -> Place:
@@ -208,9 +213,33 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
         first_found_at=now,
         last_found_at=now,
     )
+    # motivation points: the village's ledger names the head and the reason
+    points.points_award(
+        actor=None,
+        household=hh,
+        conduct_code="C01",
+        awarded_on=timezone.localdate(),
+        reason=marker,
+        panel="甲、乙",
+        now=now,
+    )
+    resident = Helper.objects.create(
+        name=marker, county=village.parent.parent, village=village, phone="13800000000"
+    )
     return Place(
-        village, hh, head, clue, clue.case, visit, measure, alert, measure, marker,
-        import_job=import_job, finding=finding,
+        village,
+        hh,
+        head,
+        clue,
+        clue.case,
+        visit,
+        measure,
+        alert,
+        measure,
+        marker,
+        import_job=import_job,
+        finding=finding,
+        helper=resident,
     )
 
 
@@ -345,6 +374,8 @@ def _may_see(role: str, kind: str, place_name: str | None) -> bool:
         return role in ("cadre", "township", "county", "operator") and place_name != "other_county"
     if kind == "import_job":  # operators and county approvers of the job's area
         return role in ("county", "operator") and place_name != "other_county"
+    if kind == "helper":  # the county's staff who read the helpers' loads (not helpers, departments)
+        return role in ("cadre", "township", "county", "operator") and _covers(role, place_name)
     if kind == "finding":  # the area's staff who resolve findings (not helpers, not departments)
         return role in ("cadre", "township", "county", "operator") and _covers(role, place_name)
     department_kind = kind in ("alert", "task")
