@@ -7,7 +7,7 @@ patterns do not overlap these.
 
 from django.urls import path
 
-from monitoring.pages import cases, clues, home, households, periodic, plan, quality, visits
+from monitoring.pages import calls, cases, clues, home, households, periodic, plan, quality, visits
 
 app_name = "monitoring"
 urlpatterns = [
@@ -37,6 +37,12 @@ urlpatterns = [
     path("households/<int:pk>/card/", households.household_card, name="household_card"),
     path("households/<int:pk>/visit/", visits.visit_create, name="visit_create"),
     path("households/<int:pk>/visits/", visits.visit_list, name="visit_list"),
+    # --- the one-key emergency call
+    path("households/<int:pk>/call/", calls.call_raise_page, name="call_raise"),
+    path("calls/", calls.call_list, name="call_list"),
+    path("calls/<int:pk>/", calls.call_detail, name="call_detail"),
+    path("calls/<int:pk>/acknowledge/", calls.call_acknowledge_page, name="call_acknowledge"),
+    path("calls/<int:pk>/close/", calls.call_close_page, name="call_close"),
     # --- the periodic work: notifications, task runs, screening, year-end
     path("notifications/", periodic.notification_list, name="notifications"),
     path("notifications/read/", periodic.notifications_read, name="notifications_read"),

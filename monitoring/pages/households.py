@@ -33,6 +33,8 @@ from monitoring.services.visits import (
 
 SERVICE_ERRORS = (ValidationError, ServiceError)
 VISIT_ROLES = (Role.VILLAGE_CADRE, Role.HELPER)
+#: who raises a one-key call from the household page (monitoring.services.calls.CALL_ROLES)
+CALL_ROLES = (Role.VILLAGE_CADRE, Role.HELPER, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
 CLUE_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER, Role.HELPER)
 EDIT_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER, Role.OPERATOR)
 RECENT_VISITS = 5
@@ -135,6 +137,8 @@ def household_detail(request, pk: int):
             "can_edit": user.has_role(*EDIT_ROLES),
             "can_visit": user.has_role(*VISIT_ROLES),
             "can_clue": user.has_role(*CLUE_ROLES),
+            "can_call": user.has_role(*CALL_ROLES),
+            "calls": list(household.calls.select_related("acknowledged_by").order_by("-raised_at", "-id")[:5]),
         },
     )
 

@@ -88,7 +88,8 @@ def reach(household: Household, *, on: dt.date) -> dict[str, list[Recipient]]:
     staff = (
         User.objects.filter(is_active=True)
         .filter(
-            Q(role=Role.VILLAGE_CADRE, areas__code=village) | Q(role=Role.TOWNSHIP_REVIEWER, areas__code=township)
+            Q(role=Role.VILLAGE_CADRE, areas__code=village)
+            | Q(role=Role.TOWNSHIP_REVIEWER, areas__code=township)
         )
         .order_by("id")
         .values_list("role", "id", "full_name", "username")
@@ -203,7 +204,9 @@ def _create(actor, household: Household, note: str, source: str, now: dt.datetim
         data={"source": source},
         at=now,
     )
-    hops = plan_hops(call_chain_for(household.area_code), reach(household, on=deadlines.local_date(now)), raised_at=now)
+    hops = plan_hops(
+        call_chain_for(household.area_code), reach(household, on=deadlines.local_date(now)), raised_at=now
+    )
     CallHop.objects.bulk_create([_hop_row(call, hop) for hop in hops])
     return call
 
@@ -277,8 +280,12 @@ def call_escalation(*, now: dt.datetime, area_code: str = "", call_ids=None) -> 
         pairs, changes = [], []
         for _pk, call_id, position, level, recipients in rows:
             started = first.get(call_id)
-            minutes = None if started is None or started >= now else int((now - started).total_seconds() // 60)
-            msg = hop_message(call_id=call_id, position=position, level=level, names=names[call_id], minutes=minutes)
+            minutes = (
+                None if started is None or started >= now else int((now - started).total_seconds() // 60)
+            )
+            msg = hop_message(
+                call_id=call_id, position=position, level=level, names=names[call_id], minutes=minutes
+            )
             pairs.extend((uid, msg) for uid in recipients)
             changes.append(
                 StatusChange(
@@ -449,6 +456,16 @@ def call_close(
     call.closed_at = now
     call.closed_by = actor if actor is not None and actor.pk else None
     call.outcome = outcome
-    call.save(update_fields=["status", "acknowledged_at", "acknowledged_by", "closed_at", "closed_by", "outcome", "clue"])
+    call.save(
+        update_fields=[
+            "status",
+            "acknowledged_at",
+            "acknowledged_by",
+            "closed_at",
+            "closed_by",
+            "outcome",
+            "clue",
+        ]
+    )
     _stop_planned(call)
     return call
