@@ -108,4 +108,7 @@ def call_chain_for(area_code: str):
     rows = list(rows.values_list("county_id", "position", "level", "minutes"))
     own = [r for r in rows if r[0] is not None]
     chosen = own or [r for r in rows if r[0] is None]
-    return [ChainStep(position, level, minutes) for _county, position, level, minutes in sorted(chosen, key=lambda r: r[1])]
+    return [
+        ChainStep(position, level, minutes)
+        for _county, position, level, minutes in sorted(chosen, key=lambda r: r[1])
+    ]

@@ -19,6 +19,7 @@ REFERENCE_MODELS = (
     "monitoring.proceduredefinition",
     "monitoring.stepdefinition",
     "monitoring.qualityrule",
+    "monitoring.callchainstep",
 )
 #: Reference data whose rows may be deleted; the others are switched off (``is_active``) or
 #: are referenced by cases and settings.
@@ -29,6 +30,7 @@ REFERENCE_DELETABLE = (
     "monitoring.holiday",
     "monitoring.proceduredefinition",
     "monitoring.stepdefinition",
+    "monitoring.callchainstep",
 )
 #: The workflow's records: written only by ``monitoring.services``, shown read-only.
 WORKFLOW_MODELS = (
@@ -42,6 +44,8 @@ WORKFLOW_MODELS = (
     "monitoring.visit",
     "monitoring.exitassessment",
     "monitoring.statuschange",
+    "monitoring.emergencycall",
+    "monitoring.callhop",
 )
 #: The periodic tasks' schedules (django-celery-beat), edited by operators.
 SCHEDULE_MODELS = (

@@ -169,7 +169,9 @@ class CallHop(models.Model):
     Planned with the call (``notify_at`` from the chain's minutes); the minute task notifies it
     when ``notify_at`` has come and the call is still unacknowledged."""
 
-    call = models.ForeignKey(EmergencyCall, verbose_name=_("呼叫"), on_delete=models.CASCADE, related_name="hops")
+    call = models.ForeignKey(
+        EmergencyCall, verbose_name=_("呼叫"), on_delete=models.CASCADE, related_name="hops"
+    )
     position = models.PositiveSmallIntegerField(_("顺序"))
     level = models.CharField(_("通知对象"), max_length=30, choices=CallLevel.choices)
     recipients = models.JSONField(_("通知账号"), default=list, blank=True)

@@ -119,7 +119,6 @@ def _measures_overdue(user, clock: Clock) -> dict:
     return {"late": late_rows, "total": total + len(without), "without": without}
 
 
-@login_required
 def _calls_active(user) -> dict:
     """The emergency calls in progress in the person's area (a helper: their households)."""
     calls = (
@@ -132,6 +131,7 @@ def _calls_active(user) -> dict:
     return {"rows": rows, "total": len(rows) if len(rows) < 5 else calls.count()}
 
 
+@login_required
 def home(request):
     user = request.user
     notifications = unread_for_home(user)  # the total comes from the nav's count

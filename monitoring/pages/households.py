@@ -43,7 +43,8 @@ RECENT_VISITS = 5
 def household_for(request, pk: int) -> Household:
     return get_object_or_404(
         # the village's full name walks up to the county (and stops at the city)
-        Household.objects.for_user(request.user).select_related("village__parent__parent__parent", "head"), pk=pk
+        Household.objects.for_user(request.user).select_related("village__parent__parent__parent", "head"),
+        pk=pk,
     )
 
 
@@ -138,7 +139,9 @@ def household_detail(request, pk: int):
             "can_visit": user.has_role(*VISIT_ROLES),
             "can_clue": user.has_role(*CLUE_ROLES),
             "can_call": user.has_role(*CALL_ROLES),
-            "calls": list(household.calls.select_related("acknowledged_by").order_by("-raised_at", "-id")[:5]),
+            "calls": list(
+                household.calls.select_related("acknowledged_by").order_by("-raised_at", "-id")[:5]
+            ),
         },
     )
 

@@ -77,13 +77,17 @@ def team(areas, household, cadre, township_reviewer):
     ):
         user = af.user(Role.HELPER, username=username, full_name=username)
         helper = hf.helper(areas["county"], user, name=username)
-        hs.helper_assign(actor=None, helper=helper, household=household, start_date=dt.date(2026, 1, 1), kind=kind)
+        hs.helper_assign(
+            actor=None, helper=helper, household=household, start_date=dt.date(2026, 1, 1), kind=kind
+        )
         people[kind] = user
     return people
 
 
 def _notified(call):
-    return list(call.hops.filter(state=HopState.NOTIFIED).order_by("position").values_list("level", flat=True))
+    return list(
+        call.hops.filter(state=HopState.NOTIFIED).order_by("position").values_list("level", flat=True)
+    )
 
 
 def test_raise_notifies_the_helper_contact_at_once(household, cadre, team):
@@ -126,7 +130,11 @@ def test_a_second_tick_changes_nothing(household, cadre, team):
         Notification.objects.count(),
         StatusChange.objects.count(),
     )
-    assert call_escalation(now=T0 + 15 * MIN) == {"hops_notified": 0, "calls_escalated": 0, "notifications": 0}
+    assert call_escalation(now=T0 + 15 * MIN) == {
+        "hops_notified": 0,
+        "calls_escalated": 0,
+        "notifications": 0,
+    }
     assert state == (
         list(CallHop.objects.order_by("id").values_list("state", "notified_at")),
         Notification.objects.count(),
@@ -149,19 +157,27 @@ def test_acknowledgement_stops_escalation(household, cadre, team):
         HopState.STOPPED,
     ]
     # the contact, told earlier, learns who took it
-    assert Notification.objects.filter(recipient=team[AssignmentKind.CONTACT], key=f"call:{call.pk}:ack").exists()
+    assert Notification.objects.filter(
+        recipient=team[AssignmentKind.CONTACT], key=f"call:{call.pk}:ack"
+    ).exists()
     # a second tap by the same person changes nothing; someone else is told who took it
     assert call_acknowledge(actor=responsible, call=call, now=T0 + 7 * MIN).acknowledged_at == T0 + 6 * MIN
     with pytest.raises(InvalidTransition):
         call_acknowledge(actor=team[AssignmentKind.CONTACT], call=call, now=T0 + 7 * MIN)
-    assert StatusChange.objects.filter(object_type="call", object_id=call.pk, action="acknowledge").count() == 1
+    assert (
+        StatusChange.objects.filter(object_type="call", object_id=call.pk, action="acknowledge").count() == 1
+    )
 
 
 def test_a_missing_doctor_is_skipped(household, cadre, areas):
     user = af.user(Role.HELPER, username="contact2")
     helper = hf.helper(areas["county"], user)
     hs.helper_assign(
-        actor=None, helper=helper, household=household, start_date=dt.date(2026, 1, 1), kind=AssignmentKind.CONTACT
+        actor=None,
+        helper=helper,
+        household=household,
+        start_date=dt.date(2026, 1, 1),
+        kind=AssignmentKind.CONTACT,
     )
     call, _ = call_raise(actor=cadre, household=household, now=T0)
     states = dict(call.hops.values_list("level", "state"))
@@ -173,7 +189,9 @@ def test_a_missing_doctor_is_skipped(household, cadre, areas):
 
 def test_the_county_chain_is_data(household, cadre, team, areas):
     CallChainStep.objects.create(county=areas["county"], position=1, level=CallLevel.VILLAGE_CADRE, minutes=3)
-    CallChainStep.objects.create(county=areas["county"], position=2, level=CallLevel.HELPER_CONTACT, minutes=3)
+    CallChainStep.objects.create(
+        county=areas["county"], position=2, level=CallLevel.HELPER_CONTACT, minutes=3
+    )
     call, _ = call_raise(actor=cadre, household=household, now=T0)
     assert list(call.hops.order_by("position").values_list("level", flat=True)) == [
         CallLevel.VILLAGE_CADRE,
@@ -212,7 +230,9 @@ def test_close_needs_an_outcome_and_can_raise_a_clue(household, cadre, team):
         call_close(actor=cadre, call=call, outcome="再次", now=T0 + 2 * MIN)
 
 
-def test_only_staff_of_the_area_or_those_reached_handle_a_call(household, other_household, cadre, team, areas):
+def test_only_staff_of_the_area_or_those_reached_handle_a_call(
+    household, other_household, cadre, team, areas
+):
     outsider = af.user(Role.VILLAGE_CADRE, areas["v21"], username="outsider")
     with pytest.raises(NotAllowed):
         call_raise(actor=outsider, household=household, now=T0)
@@ -223,7 +243,9 @@ def test_only_staff_of_the_area_or_those_reached_handle_a_call(household, other_
     with pytest.raises(NotAllowed):
         call_acknowledge(actor=outsider, call=call, now=T0 + MIN)
     # the doctor is not yet reached, but is assigned to the household (a helper of it)
-    assert call_acknowledge(actor=team[AssignmentKind.DOCTOR], call=call, now=T0 + MIN).status == "acknowledged"
+    assert (
+        call_acknowledge(actor=team[AssignmentKind.DOCTOR], call=call, now=T0 + MIN).status == "acknowledged"
+    )
 
 
 def test_a_department_device_raises_inside_its_areas(household, medical, areas, team):

@@ -24,6 +24,7 @@ from households.models_imports import ImportJob
 from monitoring.models import AssistanceMeasure, QualityFinding, QualityRule, Visit
 from monitoring.services import clues
 from monitoring.services.alerts import alerts_receive
+from monitoring.services.calls import call_raise
 from reports.frozen import freeze_month
 from reports.models import ExportJob
 from tests.accounts import factories as af
@@ -71,6 +72,13 @@ KINDS = {
     "token-detail": "token",
     "token-revoke": "token",
     "token-rotate": "token",
+    "monitoring:call_raise": "household",
+    "monitoring:call_detail": "call",
+    "monitoring:call_acknowledge": "call",
+    "monitoring:call_close": "call",
+    "call-detail": "call",
+    "call-acknowledge": "call",
+    "call-close": "call",
     "reports:frozen_detail": "frozen",
     "households:import_detail": "import_job",
     "households:import_errors": "import_job",
@@ -155,6 +163,8 @@ class Place:
     import_job: object = None
     #: a data-quality finding on the place's household
     finding: object = None
+    #: an emergency call in progress for the place's household
+    call: object = None
 
 
 def _place(village: Area, tag: str, *, department_user, helper) -> Place:
@@ -206,9 +216,10 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
         first_found_at=now,
         last_found_at=now,
     )
+    call, _created = call_raise(actor=None, household=hh, note=marker, now=now)
     return Place(
         village, hh, head, clue, clue.case, visit, measure, alert, measure, marker,
-        import_job=import_job, finding=finding,
+        import_job=import_job, finding=finding, call=call,
     )
 
 
