@@ -126,6 +126,7 @@ def _detail_context(request, call: EmergencyCall, close_form=None) -> dict:
         "next_hop": next_hop,
         "contacts": contacts,
         "may_handle": may_handle,
+        "reveal": reveal,
         "close_form": close_form or CallCloseForm(),
         "now": now,
     }
