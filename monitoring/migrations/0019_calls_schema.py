@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
                 ('notify_at', models.DateTimeField(blank=True, null=True, verbose_name='应通知时间')),
                 ('state', models.CharField(choices=[('planned', '待通知'), ('notified', '已通知'), ('skipped', '无人可通知，已跳过'), ('stopped', '已应答，未通知')], default='planned', max_length=10, verbose_name='状态')),
                 ('notified_at', models.DateTimeField(blank=True, null=True, verbose_name='通知时间')),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='hops', to='monitoring.emergencycall', verbose_name='呼叫')),
+                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, db_index=False, related_name='hops', to='monitoring.emergencycall', verbose_name='呼叫')),
             ],
             options={
                 'verbose_name': '呼叫升级记录',

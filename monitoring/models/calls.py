@@ -169,8 +169,10 @@ class CallHop(models.Model):
     Planned with the call (``notify_at`` from the chain's minutes); the minute task notifies it
     when ``notify_at`` has come and the call is still unacknowledged."""
 
+    #: no index of its own: the unique (call, position) leads with it, and every index is
+    #: rewritten when the minute's tick marks 10,000 hops notified
     call = models.ForeignKey(
-        EmergencyCall, verbose_name=_("呼叫"), on_delete=models.CASCADE, related_name="hops"
+        EmergencyCall, verbose_name=_("呼叫"), on_delete=models.CASCADE, related_name="hops", db_index=False
     )
     position = models.PositiveSmallIntegerField(_("顺序"))
     level = models.CharField(_("通知对象"), max_length=30, choices=CallLevel.choices)
