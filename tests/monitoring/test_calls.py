@@ -274,3 +274,27 @@ def test_the_task_runs_the_escalation_under_a_run_record(household, cadre, team,
     result = task.delay().get()
     assert result["hops_notified"] == 4
     assert TaskRun.objects.get(pk=result["run"]).task == "call_escalation"
+
+
+def test_the_notifications_read_in_each_language(household, cadre, team):
+    """The same rows whether the tick runs as one SQL statement (PostgreSQL) or in Python."""
+    from django.utils import translation
+
+    head = household.head.name
+    call, _ = call_raise(actor=cadre, household=household, now=T0)
+    call_escalation(now=T0 + 5 * MIN + 30 * SEC)
+    first = Notification.objects.get(recipient=team[AssignmentKind.CONTACT], key=f"call:{call.pk}:1")
+    later = Notification.objects.get(recipient=team[AssignmentKind.RESPONSIBLE], key=f"call:{call.pk}:2")
+    assert first.title == f"紧急呼叫：一村{head}户按下了一键呼叫，请立即应答（帮扶联系人）"
+    assert later.title == f"紧急呼叫升级：一村{head}户的呼叫5分钟无人应答，已转至您（帮扶责任人）"
+    assert later.display_title == later.title and later.url == f"/calls/{call.pk}/"
+    assert later.area_code == household.area_code and later.created_at == T0 + 5 * MIN + 30 * SEC
+    with translation.override("en"):
+        assert first.display_title == (
+            f"Emergency call: the household of {head} in 一村 pressed the call button, please answer now "
+            "(Assistance contact)"
+        )
+        assert later.display_title == (
+            f"Emergency call escalated: the call of the household of {head} in 一村 has had no answer "
+            "for 5 minutes and now goes to you (Responsible helper)"
+        )
