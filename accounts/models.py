@@ -291,6 +291,7 @@ class Scope(models.TextChoices):
     ALERTS_READ = "alerts:read", _("查看预警及反馈")
     TASKS_READ = "tasks:read", _("查看帮扶任务")
     TASKS_WRITE = "tasks:write", _("办结帮扶任务")
+    CALLS_WRITE = "calls:write", _("一键呼叫终端发起呼叫")
 
 
 class DepartmentAPIKey(AbstractAPIKey):
@@ -454,6 +455,7 @@ class NotificationKind(models.TextChoices):
     RISK_REVIEW = "risk_review", _("风险复核预警")
     YEAR_END = "year_end", _("年终风险消除评估")
     SCREENING = "screening", _("集中排查")
+    EMERGENCY_CALL = "emergency_call", _("紧急呼叫")
 
 
 class NotificationQuerySet(models.QuerySet):

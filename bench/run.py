@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([python, "-m", "bench.dashboard", "--clean"], env=env, check=True)
     # the watch's 20,000 cases would show up in the next run's API lists: remove them
     subprocess.run([python, "-m", "bench.watch", "--clean"], env=env, check=True)
+    print("== emergency calls: the minute's escalation over 10,000 open calls (bench.calls)", flush=True)
+    calls = subprocess.run([python, "-m", "bench.calls"], env=env).returncode
     print("== ledgers as of a year back and the monthly freeze (bench.ledgers)", flush=True)
     ledgers = subprocess.run([python, "-m", "bench.ledgers"], env=env).returncode
     print("== import of a 50,000-row file and the data-quality run (bench.imports)", flush=True)
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     support = subprocess.run([python, "-m", "bench.support"], env=env).returncode
     print("== signed-in pages under a bounded load (bench.load: gunicorn, 10 and 50 users, 60 s each)", flush=True)
     load = subprocess.run([python, "-m", "bench.load"], env=env).returncode
-    return review or watch or lists or dashboard or ledgers or imports or support or load
+    return review or watch or lists or dashboard or calls or ledgers or imports or support or load
 
 
 if __name__ == "__main__":

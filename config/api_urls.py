@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
 from households import api as households_api
+from monitoring.api import calls as calls_api
 from monitoring.api import departments as department_api
 from monitoring.api import quality as quality_api
 from monitoring.api import staff as staff_api
@@ -18,6 +19,7 @@ households_api.register(router)
 staff_api.register(router)
 accounts_api.register(router)
 quality_api.register(router)
+calls_api.register(router)
 
 urlpatterns = [
     path(

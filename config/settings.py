@@ -247,6 +247,8 @@ SPECTACULAR_SETTINGS = {
         "DismissReasonEnum": "monitoring.models.cases.DismissReason",
         "MonitoringCategoryEnum": "households.models.MonitoringCategory",
         "TokenStateEnum": "accounts.api.TOKEN_STATES",
+        "CallStatusEnum": "monitoring.models.calls.CallStatus",
+        "CallHopStateEnum": "monitoring.models.calls.HopState",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

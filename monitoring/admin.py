@@ -21,10 +21,13 @@ from households.idnumber import mask
 from .models import (
     AssistanceMeasure,
     Breach,
+    CallChainStep,
+    CallHop,
     CaseStep,
     Clue,
     ConductItem,
     CountySettings,
+    EmergencyCall,
     ExitAssessment,
     Holiday,
     IncomeThreshold,
@@ -508,4 +511,47 @@ class PointsEntryAdmin(WorkflowRecordAdmin):
         "occurred_on",
         "recorded_by",
         "recorded_at",
+    )
+
+
+# --- the one-key emergency call ---------------------------------------------------------------
+
+
+@admin.register(CallChainStep)
+class CallChainStepAdmin(RoleScopedHistoryAdmin):
+    """A county's escalation chain (rows with no county are the default chain)."""
+
+    list_display = ("county", "position", "level", "minutes")
+    list_select_related = ("county",)
+    list_filter = ("level",)
+
+
+class CallHopInline(RoleScopedInlineMixin, admin.TabularInline):
+    model = CallHop
+    extra = 0
+    can_delete = False
+    fields = ("position", "level", "names", "notify_at", "state", "notified_at")
+    readonly_fields = fields
+
+
+@admin.register(EmergencyCall)
+class EmergencyCallAdmin(WorkflowRecordAdmin):
+    list_display = ("raised_at", "household", "area_code", "status", "source", "acknowledged_at", "closed_at")
+    list_filter = ("status", "source")
+    list_select_related = ("household",)
+    search_fields = ("household__number",)
+    inlines = [CallHopInline]
+    service_fields = (
+        "household",
+        "area_code",
+        "status",
+        "source",
+        "raised_at",
+        "raised_by",
+        "department",
+        "acknowledged_at",
+        "acknowledged_by",
+        "closed_at",
+        "closed_by",
+        "clue",
     )

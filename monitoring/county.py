@@ -96,3 +96,19 @@ def identification_limit(county_settings: CountySettings) -> tuple[int, str]:
         county_days=county_settings.case_deadline_days,
         county_caps=county_settings.case_deadline_caps,
     )
+
+
+def call_chain_for(area_code: str):
+    """The county's escalation chain of the one-key call (its own rows, else the defaults),
+    as :class:`monitoring.rules.calls.ChainStep` in order."""
+    from monitoring.models import CallChainStep
+    from monitoring.rules.calls import ChainStep
+
+    rows = CallChainStep.objects.filter(Q(county__code=county_code_of(area_code)) | Q(county__isnull=True))
+    rows = list(rows.values_list("county_id", "position", "level", "minutes"))
+    own = [r for r in rows if r[0] is not None]
+    chosen = own or [r for r in rows if r[0] is None]
+    return [
+        ChainStep(position, level, minutes)
+        for _county, position, level, minutes in sorted(chosen, key=lambda r: r[1])
+    ]

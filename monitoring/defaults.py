@@ -516,6 +516,12 @@ SCHEDULES = [
         ("30", "4", "*", "*"),
         "按省数据质量清洗规则筛查疑点，复查已修正的疑点。",
     ),
+    (
+        "紧急呼叫逐级升级（每分钟）",
+        "monitoring.tasks.call_escalation",
+        ("*", "*", "*", "*"),
+        "按升级链的应答时限，把无人应答的一键呼叫转给下一级并通知。",
+    ),
 ]
 
 
@@ -531,6 +537,7 @@ def load_all(apps) -> None:
     load_schedules(apps)
     load_quality_rules(apps)
     load_points_lists(apps)
+    load_call_chain(apps)
 
 
 def load_review_rules(apps) -> None:
@@ -895,3 +902,24 @@ def load_points_lists(apps) -> None:
                 "sort_order": order,
             },
         )
+
+
+# The one-key call's default chain (Jiaozhou: the call connects in turn to the helper contact,
+# the responsible helper and the paired doctor of the "1+1+1+N" team; then the village and the
+# township): (position, level, minutes to acknowledge before the next hop). The seeds give the
+# order, not the minutes; a county sets its own in the admin.
+CALL_CHAIN = [
+    (1, "helper_contact", 5),
+    (2, "responsible_helper", 10),
+    (3, "doctor", 10),
+    (4, "village_cadre", 15),
+    (5, "township", 30),
+]
+
+
+def load_call_chain(apps) -> None:
+    """The default escalation chain (idempotent: a default row an operator edited stays)."""
+    CallChainStep = apps.get_model("monitoring", "CallChainStep")
+    for position, level, minutes in CALL_CHAIN:
+        if not CallChainStep.objects.filter(county__isnull=True, level=level).exists():
+            CallChainStep.objects.create(county=None, position=position, level=level, minutes=minutes)

@@ -193,4 +193,44 @@ def create_demo_cases(*, if_empty: bool = True) -> int:
             amount="23500.00",
         )
         made += Clue.objects.filter(external_id="YB-DEMO-0001").count()
+    demo_calls(cadre, village)
     return made
+
+
+def demo_calls(cadre, village) -> None:
+    """Emergency calls in the demo village: one waiting for an answer (escalated past the
+    helper), one being handled, one closed with what was done."""
+    from households.models import HelperAssignment
+    from monitoring.services.calls import call_acknowledge, call_close, call_escalation, call_raise
+
+    now = timezone.now()
+    helped = list(
+        HelperAssignment.objects.active()
+        .filter(household__village=village, helper__user__isnull=False)
+        .select_related("helper__user", "household")
+        .order_by("household__number")[:3]
+    )
+    others = list(Household.objects.filter(village=village).order_by("-number")[:3])
+    households = [a.household for a in helped] + others
+    if len(households) < 3:
+        return
+    closed, _ = call_raise(
+        actor=cadre, household=households[2], note="演示：老人夜间胸闷", now=now - dt.timedelta(days=3)
+    )
+    call_close(
+        actor=cadre,
+        call=closed,
+        outcome="村医10分钟到场，测血压后送乡卫生院，已无大碍",
+        now=now - dt.timedelta(days=3) + dt.timedelta(minutes=25),
+    )
+    handled, _ = call_raise(
+        actor=cadre, household=households[1], note="演示：屋内跌倒", now=now - dt.timedelta(hours=2)
+    )
+    call_acknowledge(actor=cadre, call=handled, now=now - dt.timedelta(hours=2) + dt.timedelta(minutes=4))
+    call_raise(
+        actor=cadre,
+        household=households[0],
+        note="演示：按下呼叫器，电话未接通",
+        now=now - dt.timedelta(minutes=12),
+    )
+    call_escalation(now=now)

@@ -640,3 +640,51 @@ class HelperLeaveForm(PageForm):
     def service_values(self) -> dict:
         d = self.cleaned_data
         return {"left_on": d.get("left_on"), "reason": d.get("reason", ""), "limit": d.get("limit")}
+# --- the one-key emergency call --------------------------------------------------------------
+
+
+class CallRaiseForm(PageFormMixin, forms.Form):
+    note = forms.CharField(
+        label=_("情况说明"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("可不填：例如“老人摔倒”“突发疾病”。"),
+    )
+
+
+class CallCloseForm(PageFormMixin, forms.Form):
+    outcome = forms.CharField(
+        label=_("处置情况"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("到场时间、做了什么、结果如何。"),
+    )
+    raise_clue = forms.BooleanField(label=_("发现返贫致贫风险，登记风险线索"), required=False)
+    risk_type_codes = forms.MultipleChoiceField(
+        label=_("风险类型"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    description = forms.CharField(
+        label=_("风险情况描述"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("不填则使用处置情况。"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        risk_types = _risk_types()
+        self.fields["risk_type_codes"].choices = [(r.code, r.display_name) for r in risk_types]
+        self._risk_parent = {r.code: r.parent.display_name if r.parent_id else "" for r in risk_types}
+
+    risk_type_groups = VisitForm.risk_type_groups
+
+    def service_data(self) -> dict:
+        """The keyword arguments of :func:`monitoring.services.calls.call_close`."""
+        data = self.cleaned_data
+        clue = None
+        if data.get("raise_clue"):
+            clue = {
+                "risk_type_codes": list(data.get("risk_type_codes") or []),
+                "description": data.get("description", ""),
+            }
+        return {"outcome": data.get("outcome", ""), "raise_clue": clue}

@@ -21,6 +21,7 @@ REFERENCE_MODELS = (
     "monitoring.qualityrule",
     "monitoring.conductitem",
     "monitoring.shopitem",
+    "monitoring.callchainstep",
 )
 #: Reference data whose rows may be deleted; the others are switched off (``is_active``) or
 #: are referenced by cases and settings.
@@ -31,6 +32,7 @@ REFERENCE_DELETABLE = (
     "monitoring.holiday",
     "monitoring.proceduredefinition",
     "monitoring.stepdefinition",
+    "monitoring.callchainstep",
 )
 #: The workflow's records: written only by ``monitoring.services``, shown read-only.
 WORKFLOW_MODELS = (
@@ -46,6 +48,8 @@ WORKFLOW_MODELS = (
     "monitoring.statuschange",
     "monitoring.pointsaccount",
     "monitoring.pointsentry",
+    "monitoring.emergencycall",
+    "monitoring.callhop",
 )
 #: The periodic tasks' schedules (django-celery-beat), edited by operators.
 SCHEDULE_MODELS = (

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
 from monitoring.models import RunStatus, TaskName, TaskRun
-from monitoring.services import quality, review, runs, screening, watch, year_end
+from monitoring.services import calls, quality, review, runs, screening, watch, year_end
 
 RETRY = {
     "bind": True,
@@ -115,3 +115,9 @@ def freeze_ledgers(self, area_code: str = "", user_id: int | None = None) -> dic
 @shared_task(**RETRY)
 def data_quality(self, area_code: str = "", user_id: int | None = None) -> dict:
     return _run(self, TaskName.DATA_QUALITY, quality.data_quality, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def call_escalation(self, area_code: str = "", user_id: int | None = None) -> dict:
+    """Every minute: the emergency calls' hops whose time has come are notified."""
+    return _run(self, TaskName.CALL_ESCALATION, calls.call_escalation, area_code, user_id)

@@ -7,7 +7,19 @@ patterns do not overlap these.
 
 from django.urls import path
 
-from monitoring.pages import cases, clues, helpers, home, households, periodic, plan, points, quality, visits
+from monitoring.pages import (
+    calls,
+    cases,
+    clues,
+    helpers,
+    home,
+    households,
+    periodic,
+    plan,
+    points,
+    quality,
+    visits,
+)
 
 app_name = "monitoring"
 urlpatterns = [
@@ -45,6 +57,12 @@ urlpatterns = [
     path("helpers/", helpers.helper_list, name="helpers"),
     path("helpers/unassigned/", helpers.helper_unassigned, name="helpers_unassigned"),
     path("helpers/<int:pk>/", helpers.helper_detail, name="helper_detail"),
+    # --- the one-key emergency call
+    path("households/<int:pk>/call/", calls.call_raise_page, name="call_raise"),
+    path("calls/", calls.call_list, name="call_list"),
+    path("calls/<int:pk>/", calls.call_detail, name="call_detail"),
+    path("calls/<int:pk>/acknowledge/", calls.call_acknowledge_page, name="call_acknowledge"),
+    path("calls/<int:pk>/close/", calls.call_close_page, name="call_close"),
     # --- the periodic work: notifications, task runs, screening, year-end
     path("notifications/", periodic.notification_list, name="notifications"),
     path("notifications/read/", periodic.notifications_read, name="notifications_read"),

@@ -460,6 +460,23 @@ def helper_leave(client, actors, household):
     assert helper.left_on is None
 
 
+def call_close(client, actors, household):
+    from monitoring.models import CallStatus, EmergencyCall
+    from monitoring.services.calls import call_raise
+
+    call, _created = call_raise(actor=actors.cadre, household=household)
+    client.force_login(actors.cadre)
+    before = count(Clue)
+    response = client.post(
+        f"/calls/{call.pk}/close/",
+        {"outcome": "", "raise_clue": "on", "description": "x\x00"},  # empty (form), no risk type (service)
+    )
+    assert_all_shown(response, {"outcome", "risk_type_codes"}, form_key="close_form")
+    call.refresh_from_db()
+    assert call.status == CallStatus.OPEN and count(Clue) == before
+    assert EmergencyCall.objects.count() == 1
+
+
 CASES = {
     monitoring_forms.PairingForm: [pairing],
     monitoring_forms.HelperLeaveForm: [helper_leave],
@@ -481,6 +498,7 @@ CASES = {
     monitoring_forms.PlanForm: [plan],
     monitoring_forms.ExitProposeForm: [exit_proposal],
     periodic.RunStartForm: [run_start],
+    monitoring_forms.CallCloseForm: [call_close],
 }
 
 #: forms with at most one field a person fills in: nothing to show "together"; their one
@@ -496,6 +514,7 @@ FEW_FIELDS = {
     monitoring_forms.NoticePostForm: "start_date",
     monitoring_forms.MeasureStartForm: "no field (the measure is hidden)",
     monitoring_forms.MeasureStopForm: "reason",
+    monitoring_forms.CallRaiseForm: "note",
 }
 
 

@@ -1,3 +1,13 @@
+from .calls import (  # noqa: F401, E402
+    ACTIVE_CALL_STATUSES,
+    CallChainStep,
+    CallHop,
+    CallLevel,
+    CallSource,
+    CallStatus,
+    EmergencyCall,
+    HopState,
+)
 from .cases import (  # noqa: F401, E402
     CLUE_DESCRIPTION_MAX,
     OPEN_CASE_STATUSES,

@@ -22,6 +22,7 @@ from monitoring.models import (
     CaseStep,
     Clue,
     ClueStatus,
+    EmergencyCall,
     MeasureStatus,
     MonitoringCase,
     StepStatus,
@@ -125,6 +126,18 @@ def _measures_overdue(user, clock: Clock) -> dict:
     return {"late": late_rows, "total": total + len(without), "without": without}
 
 
+def _calls_active(user) -> dict:
+    """The emergency calls in progress in the person's area (a helper: their households)."""
+    calls = (
+        EmergencyCall.objects.for_user(user)
+        .active()
+        .select_related("household__head", "household__village")
+        .order_by("status", "-raised_at", "-id")
+    )
+    rows = list(calls[:5])
+    return {"rows": rows, "total": len(rows) if len(rows) < 5 else calls.count()}
+
+
 @login_required
 def home(request):
     user = request.user
@@ -134,6 +147,8 @@ def home(request):
         return render(request, "home.html", {"api_only": True, "notifications": notifications})
     clock = Clock(timezone.now())
     context = {"today": clock.today, "notifications": notifications}
+    if user.has_role(Role.VILLAGE_CADRE, Role.HELPER, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER):
+        context["calls"] = _calls_active(user)
     if user.has_role(*STEP_ROLES):
         context["steps"] = _steps_waiting(user, clock)
     if user.has_role(Role.HELPER, Role.VILLAGE_CADRE):

@@ -34,6 +34,8 @@ from monitoring.services.visits import (
 
 SERVICE_ERRORS = (ValidationError, ServiceError)
 VISIT_ROLES = (Role.VILLAGE_CADRE, Role.HELPER)
+#: who raises a one-key call from the household page (monitoring.services.calls.CALL_ROLES)
+CALL_ROLES = (Role.VILLAGE_CADRE, Role.HELPER, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER)
 CLUE_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER, Role.HELPER)
 EDIT_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_REVIEWER, Role.COUNTY_APPROVER, Role.OPERATOR)
 RECENT_VISITS = 5
@@ -141,6 +143,10 @@ def household_detail(request, pk: int):
             "points_balance": (
                 PointsAccount.objects.filter(household=household).values_list("balance", flat=True).first()
                 or 0
+            ),
+            "can_call": user.has_role(*CALL_ROLES),
+            "calls": list(
+                household.calls.select_related("acknowledged_by").order_by("-raised_at", "-id")[:5]
             ),
         },
     )

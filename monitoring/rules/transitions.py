@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from django.utils.translation import gettext as _
 
-from monitoring.models import CaseStatus, ClueStatus, MeasureStatus, StepKind, StepStatus
+from monitoring.models import CallStatus, CaseStatus, ClueStatus, MeasureStatus, StepKind, StepStatus
 
 # --- transition tables: action -> (allowed from, to) ---------------------------------------
 
@@ -58,6 +58,15 @@ CLUE_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "attach": (frozenset({K.UNMATCHED, K.PENDING}), K.ATTACHED),
     "open_case": (frozenset({K.PENDING}), K.CASE_OPENED),
     "dismiss": (frozenset({K.UNMATCHED, K.PENDING}), K.DISMISSED),
+}
+
+L = CallStatus
+#: An emergency call: acknowledged by one tap, closed with what was done (closing an
+#: unacknowledged call acknowledges it too).
+CALL_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "raise": (frozenset({NEW}), L.OPEN),
+    "acknowledge": (frozenset({L.OPEN}), L.ACKNOWLEDGED),
+    "close": (frozenset({L.OPEN, L.ACKNOWLEDGED}), L.CLOSED),
 }
 
 M = MeasureStatus

@@ -113,6 +113,9 @@ def workflow_rows(areas, cadre):
         case=case, mode="assistance", assessed_on=dt.date(2025, 9, 1), eligible=True
     )
     Holiday.objects.create(date=dt.date(2025, 10, 1), name="国庆节")
+    from monitoring.services.calls import call_raise
+
+    call_raise(actor=cadre, household=hh, note="呼叫", now=now)  # an emergency call and its hops
     TaskRun.objects.create(
         task="risk_review", status="succeeded", started_at=now, as_of=now, counts={"clues": 1}
     )

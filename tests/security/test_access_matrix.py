@@ -25,6 +25,7 @@ from households.models_imports import ImportJob
 from monitoring.models import AssistanceMeasure, QualityFinding, QualityRule, Visit
 from monitoring.services import clues, points
 from monitoring.services.alerts import alerts_receive
+from monitoring.services.calls import call_raise
 from reports.frozen import freeze_month
 from reports.models import ExportJob
 from tests.accounts import factories as af
@@ -74,6 +75,13 @@ KINDS = {
     "token-detail": "token",
     "token-revoke": "token",
     "token-rotate": "token",
+    "monitoring:call_raise": "household",
+    "monitoring:call_detail": "call",
+    "monitoring:call_acknowledge": "call",
+    "monitoring:call_close": "call",
+    "call-detail": "call",
+    "call-acknowledge": "call",
+    "call-close": "call",
     "reports:frozen_detail": "frozen",
     "households:import_detail": "import_job",
     "households:import_errors": "import_job",
@@ -162,6 +170,8 @@ class Place:
     finding: object = None
     #: a helper living in the place's village (named by the marker)
     helper: object = None
+    #: an emergency call in progress for the place's household
+    call: object = None
 
 
 def _place(village: Area, tag: str, *, department_user, helper) -> Place:
@@ -226,6 +236,7 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
     resident = Helper.objects.create(
         name=marker, county=village.parent.parent, village=village, phone="13800000000"
     )
+    call, _created = call_raise(actor=None, household=hh, note=marker, now=now)
     return Place(
         village,
         hh,
@@ -240,6 +251,7 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
         import_job=import_job,
         finding=finding,
         helper=resident,
+        call=call,
     )
 
 
