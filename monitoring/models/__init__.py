@@ -55,3 +55,10 @@ from .reference import (  # noqa: F401
     StepDefinition,
     StepKind,
 )
+from .scoring import (  # noqa: F401
+    HouseholdScore,
+    IndicatorKind,
+    ScoringBand,
+    ScoringIndicator,
+    ScoringModel,
+)

@@ -249,6 +249,19 @@ class MonitoringCase(models.Model):
     next_visit_due = models.DateField(_("下次走访期限"), null=True, blank=True, db_index=True)
     version = models.PositiveIntegerField(_("版本"), default=0)
     created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The identification score (识别定量模式), kept with the model version that gave it;
+    # written only by monitoring.services.scoring.
+    score = models.DecimalField(_("识别评分"), max_digits=8, decimal_places=2, null=True, blank=True)
+    score_model = models.ForeignKey(
+        "ScoringModel",
+        verbose_name=_("评分模型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    score_breakdown = models.JSONField(_("评分明细"), default=list, blank=True)
+    scored_at = models.DateTimeField(_("评分时间"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 

@@ -56,6 +56,7 @@ from monitoring.services.procedure import (
     step_transition,
     unlock_ready,
 )
+from monitoring.services.scoring import case_score
 
 
 def _risk_meta() -> tuple[dict[str, str], set[str]]:
@@ -128,6 +129,7 @@ def case_open(
         data={"clues": [c.pk for c in clues]},
     )
     start_procedure(case, procedure, actor=actor, now=now)
+    case_score(case, actor=actor, now=now)
     set_household_status(
         household,
         actor=actor,
