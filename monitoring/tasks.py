@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
 from monitoring.models import RunStatus, TaskName, TaskRun
-from monitoring.services import quality, review, runs, screening, watch, year_end
+from monitoring.services import quality, review, runs, scoring, screening, watch, year_end
 
 RETRY = {
     "bind": True,
@@ -115,3 +115,9 @@ def freeze_ledgers(self, area_code: str = "", user_id: int | None = None) -> dic
 @shared_task(**RETRY)
 def data_quality(self, area_code: str = "", user_id: int | None = None) -> dict:
     return _run(self, TaskName.DATA_QUALITY, quality.data_quality, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def household_scores(self, area_code: str = "", user_id: int | None = None) -> dict:
+    """Nightly: every household's identification score by its county's model, for triage."""
+    return _run(self, TaskName.HOUSEHOLD_SCORES, scoring.score_households, area_code, user_id)

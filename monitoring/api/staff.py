@@ -56,11 +56,19 @@ class ClueViewSet(StaffAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     ordering = ["-id"]
     single_record_actions = frozenset({"retrieve", "create", "match", "dismiss", "open_case"})
 
+    def filter_queryset(self, queryset):
+        """``sort=score`` (highest identification score first) unless ``ordering`` is given."""
+        qs = super().filter_queryset(queryset)
+        params = self.request.query_params
+        if params.get("sort") == "score" and "ordering" not in params:
+            qs = ClueFilter.sort_by_score(qs)
+        return qs
+
     def get_queryset(self):
         user = self.request.user
         return (
             with_scope_range(Clue.objects.for_user(user), user)
-            .select_related("department", "household")
+            .select_related("department", "household__score")
             .prefetch_related("risk_types")
         )
 
@@ -230,7 +238,9 @@ class CaseViewSet(
 
     def get_queryset(self):
         user = self.request.user
-        qs = with_scope_range(MonitoringCase.objects.for_user(user), user).select_related("household__head")
+        qs = with_scope_range(MonitoringCase.objects.for_user(user), user).select_related(
+            "household__head", "score_model"
+        )
         if self.action == "retrieve":
             return self.with_details(qs)
         if self.action == "act":

@@ -27,6 +27,7 @@ class TaskName(models.TextChoices):
     EXPORT_CLEANUP = "export_cleanup", _("清理过期的导出文件")
     DASHBOARD_FIGURES = "dashboard_figures", _("统计看板预计算")
     DATA_QUALITY = "data_quality", _("数据质量检查")
+    HOUSEHOLD_SCORES = "household_scores", _("全县识别评分")
 
 
 class RunStatus(models.TextChoices):

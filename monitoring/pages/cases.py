@@ -19,11 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
-from accounts.texts import join_list
+from accounts.texts import english_active, join_list
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted, style
 from households import idnumber, search_terms
 from households.api import reveals_identity
@@ -35,13 +35,16 @@ from monitoring.forms import action_form
 from monitoring.models import (
     CaseStatus,
     CaseStep,
+    IndicatorKind,
     MonitoringCase,
     StatusChange,
     StepKind,
     StepStatus,
 )
 from monitoring.rules import deadlines
+from monitoring.rules import scoring as score_rules
 from monitoring.selectors import CaseOption, case_actions, case_deadlines
+from monitoring.services import scoring
 from monitoring.services.assistance import measure_deadline
 
 from .common import (
@@ -393,7 +396,58 @@ def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
         "measures": measures,
         "history": _history(case, steps, measures),
         "today": deadlines.local_date(now),
+        **score_context(case, request.user),
     }
+
+
+def score_context(case: MonitoringCase, user) -> dict:
+    """The case's score: its lines in the reader's language, the model version it was computed
+    with, and whether the reviewer may recompute it (else why not)."""
+    reason = scoring.rescore_guard(case)
+    if reason is None and not user.has_role(*scoring.RESCORE_ROLES):
+        reason = _("您的角色不能办理此事项。")
+    current = scoring.model_for(case.area_code)
+    return {
+        "score_lines": score_lines(case.score_breakdown),
+        "score_missing": [line for line in case.score_breakdown if line.get("missing")],
+        "score_rescore_reason": reason,
+        "score_newer_model": current if current and current.pk != case.score_model_id else None,
+    }
+
+
+def score_lines(breakdown: list[dict]) -> list[dict]:
+    """A score breakdown as the pages show it (indicator name, value, band, points, where from)."""
+    out = []
+    for line in breakdown:
+        try:
+            name = IndicatorKind(line["kind"]).label
+        except ValueError:
+            name = line["kind"]
+        band = (line.get("band_en") or line.get("band")) if english_active() else line.get("band")
+        out.append(
+            {
+                **line,
+                "name": name,
+                "band_text": band or "",
+                "source_text": score_rules.source_text(line),
+                "missing_text": score_rules.missing_text(line),
+            }
+        )
+    return out
+
+
+@staff_page
+@require_POST
+def case_rescore(request, pk: int):
+    """Recompute the case's identification score with the county's current model."""
+    case = load_case(request, pk)
+    try:
+        scoring.case_rescore(actor=request.user, case_id=case.pk)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("已重新计算识别评分。"))
+    return redirect(reverse("monitoring:case_detail", args=[case.pk]) + "#score")
 
 
 @staff_page

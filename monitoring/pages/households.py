@@ -41,7 +41,8 @@ RECENT_VISITS = 5
 def household_for(request, pk: int) -> Household:
     return get_object_or_404(
         # the village's full name walks up to the county (and stops at the city)
-        Household.objects.for_user(request.user).select_related("village__parent__parent__parent", "head"), pk=pk
+        Household.objects.for_user(request.user).select_related("village__parent__parent__parent", "head"),
+        pk=pk,
     )
 
 

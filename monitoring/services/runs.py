@@ -185,7 +185,9 @@ ON_DEMAND = {
     "screening_campaign": ("county_approver",),
     "dashboard_figures": ("county_approver", "township_reviewer"),
     "data_quality": ("county_approver", "township_reviewer"),
+    "household_scores": ("county_approver", "township_reviewer"),
 }
+
 
 def celery_task(task: str):
     """The Celery task that runs ``task`` (a :class:`TaskName`), found by its name in the

@@ -39,7 +39,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from accounts.errors import InvalidTransition, NotAllowed
+from accounts.errors import InvalidTransition, NotAllowed, ValidationError
 from accounts.models import Area, AreaLevel, Role
 from households.models import (
     ABLE_TO_WORK,
@@ -51,7 +51,15 @@ from households.models import (
     SchoolStatus,
 )
 from monitoring.county import county_code_of, threshold_for
-from monitoring.models import CaseStatus, HouseholdScore, IndicatorKind, MonitoringCase, ScoringModel
+from monitoring.models import (
+    CaseStatus,
+    HouseholdScore,
+    IndicatorKind,
+    MonitoringCase,
+    ScoringBand,
+    ScoringIndicator,
+    ScoringModel,
+)
 from monitoring.rules import deadlines
 from monitoring.rules import scoring as rules
 from monitoring.services.audit import record_change, require_area, require_role
@@ -337,17 +345,21 @@ def case_rescore(*, actor, case_id: int, now: dt.datetime | None = None) -> Moni
 # --- the county, for triage --------------------------------------------------------------------
 
 
-@transaction.atomic
-def score_households(*, county_code: str, now: dt.datetime, actor=None) -> int:
-    """Score every household of a county by its current model, replacing the county's triage
-    scores: one DELETE and one ``INSERT … SELECT``. Idempotent for the same data and day."""
-    if actor is not None:
-        require_role(actor, Role.COUNTY_APPROVER, Role.OPERATOR)
-        require_area(actor, county_code)
-    county = Area.objects.filter(code=county_code, level=AreaLevel.COUNTY).first()
-    if county is None:
-        raise NotAllowed(_("请选择一个县。"))
-    prefix = county.prefix
+def _areas(area_code: str) -> list[tuple[str, str]]:
+    """``(county code, prefix to score inside it)`` for an area code ("" = every county)."""
+    if not area_code:
+        return [(c.code, c.prefix) for c in Area.objects.filter(level=AreaLevel.COUNTY)]
+    area = Area.objects.filter(code=area_code).first()
+    if area is None:
+        raise ValidationError({"area_code": _("请选择区域。")})
+    if area.level in (AreaLevel.PROVINCE, AreaLevel.CITY):
+        counties = Area.objects.filter(level=AreaLevel.COUNTY, code__startswith=area.prefix)
+        return [(c.code, c.prefix) for c in counties]
+    return [(county_code_of(area.code), area.prefix)]
+
+
+def _score_area(county_code: str, prefix: str, now: dt.datetime) -> int:
+    """One DELETE and one ``INSERT … SELECT`` for the households under ``prefix``."""
     HouseholdScore.objects.filter(area_code__startswith=prefix).delete()
     model = model_for(county_code)
     if model is None:
@@ -369,3 +381,58 @@ def score_households(*, county_code: str, now: dt.datetime, actor=None) -> int:
     return insert_select(
         HouseholdScore, ("household_id", "area_code", "score", "model_id", "computed_at"), rows
     )
+
+
+def score_households(*, now: dt.datetime, area_code: str = "", actor=None) -> dict:
+    """Score every household of an area (a county, township or village; "" = every county) by
+    its county's current model, replacing the area's triage scores: per county one DELETE and
+    one ``INSERT … SELECT`` in one transaction. Idempotent for the same data and day; the
+    nightly task and "run now" call it."""
+    if actor is not None:
+        require_role(actor, Role.COUNTY_APPROVER, Role.TOWNSHIP_REVIEWER, Role.OPERATOR)
+        if not area_code or not actor.covers(area_code):
+            raise NotAllowed(_("该区域不在您的工作范围内。"))
+    counts = {"counties": 0, "households": 0}
+    for county_code, prefix in _areas(area_code):
+        with transaction.atomic():
+            counts["households"] += _score_area(county_code, prefix, now)
+        counts["counties"] += 1
+    return counts
+
+
+# --- a new version ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def model_copy(*, actor, model: ScoringModel) -> ScoringModel:
+    """A new, inactive version of ``model`` for its county, with the same indicators and bands,
+    for an operator to edit and then switch on (a locked version is never edited)."""
+    require_role(actor, Role.OPERATOR)
+    if model.county_id is not None:
+        require_area(actor, model.county.code)
+    same_county = ScoringModel.objects.select_for_update().filter(county_id=model.county_id)
+    version = (same_county.order_by("-version").values_list("version", flat=True).first() or 0) + 1
+    copy = ScoringModel.objects.create(
+        county_id=model.county_id,
+        version=version,
+        name=model.name,
+        name_en=model.name_en,
+        note=model.note,
+        active=False,
+    )
+    for ind in model.indicators.prefetch_related("bands"):
+        new = ScoringIndicator.objects.create(
+            model=copy, kind=ind.kind, weight=ind.weight, sort_order=ind.sort_order
+        )
+        ScoringBand.objects.bulk_create(
+            ScoringBand(
+                indicator=new,
+                lower=b.lower,
+                upper=b.upper,
+                points=b.points,
+                label=b.label,
+                label_en=b.label_en,
+            )
+            for b in ind.bands.all()
+        )
+    return copy

@@ -188,24 +188,27 @@ def test_county_scoring_in_sql_equals_the_pure_scoring(areas, model):
         if i == 3:
             hs.household_update(actor=None, household=hh, housing_grade="D", food_clothing_secure=False)
         households.append(hh)
-    written = scoring.score_households(county_code=areas["county"].code, now=at(TODAY))
-    assert written == len(households)
+    written = scoring.score_households(area_code=areas["county"].code, now=at(TODAY))
+    assert written == {"counties": 1, "households": len(households)}
     stored = dict(HouseholdScore.objects.values_list("household_id", "score"))
     for hh in households:
         _m, total, _lines = scoring.household_score(hh, today=TODAY)
         assert stored[hh.pk] == total, hh
     assert len(set(stored.values())) > 3
     # idempotent: a second run replaces the rows
-    assert scoring.score_households(county_code=areas["county"].code, now=at(TODAY)) == len(households)
+    assert scoring.score_households(now=at(TODAY))["households"] == len(households)
     assert HouseholdScore.objects.count() == len(households)
 
 
-def test_county_scoring_refuses_a_user_outside(areas, cadre, county_approver):
+def test_county_scoring_refuses_a_user_outside(areas, cadre, township_reviewer, county_approver, household):
     with pytest.raises(NotAllowed):
-        scoring.score_households(county_code=areas["county"].code, now=at(TODAY), actor=cadre)
-    assert (
-        scoring.score_households(county_code=areas["county"].code, now=at(TODAY), actor=county_approver) == 0
-    )
+        scoring.score_households(area_code=areas["county"].code, now=at(TODAY), actor=cadre)
+    with pytest.raises(NotAllowed):
+        scoring.score_households(area_code=areas["county"].code, now=at(TODAY), actor=township_reviewer)
+    done = scoring.score_households(area_code=areas["t1"].code, now=at(TODAY), actor=township_reviewer)
+    assert done == {"counties": 1, "households": 1}
+    done = scoring.score_households(area_code=areas["county"].code, now=at(TODAY), actor=county_approver)
+    assert done["households"] == 1
 
 
 # --- cases: the score kept with its version ---------------------------------------------------

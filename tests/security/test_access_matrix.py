@@ -57,6 +57,7 @@ KINDS = {
     "monitoring:case_detail": "case",
     "monitoring:case_act": "case",
     "monitoring:case_notice": "case",
+    "monitoring:case_rescore": "case",
     "monitoring:case_plan": "case",
     "monitoring:case_exit": "case",
     "case-detail": "case",
