@@ -14,7 +14,7 @@ from accounts.models import Department, User
 from households.models import Household, HouseholdType, Person
 from monitoring.models import Clue, MonitoringCase, StepKind, StepStatus
 from monitoring.rules import deadlines
-from monitoring.services import assistance, cases, clues
+from monitoring.services import assistance, cases, clues, scoring
 
 #: (risk types, how far to take it, category) for the demo village's households
 PLAN = [
@@ -150,4 +150,6 @@ def create_demo_cases(*, if_empty: bool = True) -> int:
             amount="23500.00",
         )
         made += Clue.objects.filter(external_id="YB-DEMO-0001").count()
+    # Every household's identification score, so the triage list can sort by it.
+    scoring.score_households(now=timezone.now(), area_code=village.code[:6] + "000000")
     return made
