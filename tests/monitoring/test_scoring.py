@@ -296,3 +296,15 @@ def test_dependants_count_children_and_elderly(areas):
     facts = scoring.household_facts(hh, today)
     # 2015 (11), 1950 (76) and 2010-03-02 (15 on the day) are dependants; 1990 is not
     assert facts["dependants"].value == Fraction(3, 4)
+
+
+def test_the_nightly_task_scores_every_county_under_a_run_record(areas, household, other_county):
+    from monitoring import tasks
+    from monitoring.models import RunStatus, TaskName, TaskRun
+
+    hf.household(other_county["village"], members=1)
+    result = tasks.household_scores.delay().get()
+    run = TaskRun.objects.get(pk=result["run"])
+    assert run.task == TaskName.HOUSEHOLD_SCORES and run.status == RunStatus.SUCCEEDED
+    assert run.counts == {"counties": 2, "households": 2}
+    assert HouseholdScore.objects.count() == 2
