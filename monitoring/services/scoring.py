@@ -1,18 +1,19 @@
 """The identification score: the indicators over the registry, a case's score, the county's.
 
-Each indicator is a numerator and a denominator over a household, as SQL expressions
-(:func:`indicator_terms`), so one definition serves both uses:
+The facts an indicator reads are one SQL query (:func:`facts_sql`: the household's columns,
+its latest income record of the year or before, one grouped aggregate of its resident
+members), and each indicator is a numerator column over a denominator (:data:`TERMS`), so
+one definition serves both uses:
 
 * a case (:func:`case_score`, called when the case opens, and :func:`case_rescore` by a
-  reviewer): the household's terms are read in one query and scored by the pure
+  reviewer): the household's row of that query is scored by the pure
   :func:`monitoring.rules.scoring.score`; the case keeps the score, the model version and the
   breakdown, and the version is locked so it can no longer change;
 * the county for triage (:func:`score_households`): the bands become ``CASE WHEN numerator
-  >= lower × denominator …`` and the county's households are scored and written in one
-  ``INSERT … SELECT`` (no household through Python).
+  >= lower × denominator …`` over the same query, and the county's households are scored and
+  written in one ``INSERT … SELECT`` (no household through Python).
 
-Values: income and medical spending are read from the latest income record of the year or
-before; the line is the county's monitoring line for the year; members are the resident ones.
+The line is the county's monitoring line for the year; members are the resident ones.
 """
 
 from __future__ import annotations
@@ -21,14 +22,11 @@ import datetime as dt
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
-    DateTimeField,
     DecimalField,
-    ExpressionWrapper,
-    F,
     IntegerField,
     OuterRef,
     Q,
@@ -36,7 +34,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from accounts.errors import InvalidTransition, NotAllowed, ValidationError
@@ -63,7 +60,6 @@ from monitoring.models import (
 from monitoring.rules import deadlines
 from monitoring.rules import scoring as rules
 from monitoring.services.audit import record_change, require_area, require_role
-from monitoring.services.ledgers import insert_select
 from monitoring.services.procedure import lock_case, now_or
 
 #: Schooling that costs the household (beyond compulsory education).
@@ -119,16 +115,34 @@ def spec_of(model: ScoringModel) -> rules.ModelSpec:
 
 # --- the indicators as SQL ----------------------------------------------------------------------
 
-
-def _members(q: Q | None = None):
-    rows = (
-        Person.objects.filter(q or Q(), household_id=OuterRef("pk"), is_resident=True)
-        .order_by()
-        .values("household_id")
-        .annotate(c=Count("pk"))
-        .values("c")
-    )
-    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+#: The facts read per household, as columns of :func:`facts_sql`.
+FACT_COLUMNS = (
+    "id",
+    "area_code",
+    "income_year",
+    "per_capita",
+    "medical",
+    "income_members",
+    "resident",
+    "students",
+    "able",
+    "ill",
+    "dependants",
+    "housing",
+    "unmet",
+)
+#: Per indicator: its numerator column, the columns whose product is its denominator, and
+#: whether the denominator is also multiplied by the year's line (value = num / den).
+TERMS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    IndicatorKind.INCOME: ("per_capita", (), True),
+    IndicatorKind.MEDICAL: ("medical", ("income_members",), True),
+    IndicatorKind.STUDENTS: ("students", (), False),
+    IndicatorKind.LABOUR: ("able", ("resident",), False),
+    IndicatorKind.HEALTH: ("ill", (), False),
+    IndicatorKind.HOUSING: ("housing", (), False),
+    IndicatorKind.GUARANTEES: ("unmet", (), False),
+    IndicatorKind.DEPENDANTS: ("dependants", ("resident",), False),
+}
 
 
 def _years_before(today: dt.date, years: int) -> dt.date:
@@ -138,15 +152,32 @@ def _years_before(today: dt.date, years: int) -> dt.date:
         return today.replace(year=today.year - years, day=28)
 
 
-def indicator_terms(today: dt.date, line: Decimal | None) -> dict[str, tuple]:
-    """Per indicator kind: ``(numerator, denominator)`` expressions over a Household
-    queryset; the value is numerator / denominator (missing when either is NULL or the
-    denominator is 0)."""
-    latest = IncomeRecord.objects.filter(
-        household_id=OuterRef("pk"), year__lte=today.year, per_capita_net_income__isnull=False
-    ).order_by("-year")
-    line_value = Value(line, output_field=NUMBER)
-    resident = _members()
+def _member_counts(households, today: dt.date):
+    """One grouped aggregate over the households' resident members."""
+    ill = Q(health_status__in=(HealthStatus.CHRONIC, HealthStatus.SERIOUS)) | ~Q(disability=Disability.NONE)
+    dependant = Q(birth_date__gt=_years_before(today, 16)) | Q(birth_date__lte=_years_before(today, 65))
+    return (
+        Person.objects.filter(household__in=households.values("pk"), is_resident=True)
+        .order_by()
+        .values("household_id")
+        .annotate(
+            m_resident=Count("pk"),
+            m_students=Count("pk", filter=Q(school_status__in=PAID_SCHOOLING)),
+            m_able=Count("pk", filter=Q(labour_capacity__in=ABLE_TO_WORK)),
+            m_ill=Count("pk", filter=ill),
+            m_dependants=Count("pk", filter=dependant),
+        )
+    )
+
+
+def _household_columns(households, today: dt.date):
+    latest = (
+        IncomeRecord.objects.filter(
+            household_id=OuterRef("pk"), year__lte=today.year, per_capita_net_income__isnull=False
+        )
+        .order_by("-year")
+        .values("year")[:1]
+    )
     housing = Case(
         *(When(housing_grade=k, then=Value(v)) for k, v in HOUSING_RANK.items()),
         default=Value(1),
@@ -159,125 +190,105 @@ def indicator_terms(today: dt.date, line: Decimal | None) -> dict[str, tuple]:
         ),
         Value(0),
     )
-    one = Value(1, output_field=IntegerField())
-    return {
-        IndicatorKind.INCOME: (
-            Subquery(latest.values("per_capita_net_income")[:1], output_field=NUMBER),
-            line_value,
-        ),
-        IndicatorKind.MEDICAL: (
-            Subquery(latest.values("compliant_medical_spending")[:1], output_field=NUMBER),
-            ExpressionWrapper(
-                Subquery(latest.values("members")[:1], output_field=IntegerField()) * line_value,
-                output_field=NUMBER,
-            ),
-        ),
-        IndicatorKind.STUDENTS: (_members(Q(school_status__in=PAID_SCHOOLING)), one),
-        IndicatorKind.LABOUR: (_members(Q(labour_capacity__in=ABLE_TO_WORK)), resident),
-        IndicatorKind.HEALTH: (
-            _members(
-                Q(health_status__in=(HealthStatus.CHRONIC, HealthStatus.SERIOUS))
-                | ~Q(disability=Disability.NONE)
-            ),
-            one,
-        ),
-        IndicatorKind.HOUSING: (housing, one),
-        IndicatorKind.GUARANTEES: (unmet, one),
-        IndicatorKind.DEPENDANTS: (
-            _members(
-                Q(birth_date__gt=_years_before(today, 16)) | Q(birth_date__lte=_years_before(today, 65))
-            ),
-            resident,
-        ),
-    }
+    return (
+        households.order_by()
+        .annotate(h_year=Subquery(latest, output_field=IntegerField()), h_housing=housing, h_unmet=unmet)
+        .values("id", "area_code", "h_year", "h_housing", "h_unmet")
+    )
 
 
-def _aliases(kind: str) -> tuple[str, str]:
-    return f"score_{kind}_n", f"score_{kind}_d"
+def facts_sql(households, today: dt.date) -> tuple[str, list]:
+    """``SELECT`` :data:`FACT_COLUMNS` for every household of the queryset: the household's
+    own columns and the year of its latest income record (one correlated lookup on the
+    ``(household, year)`` index), joined to that record and to one grouped aggregate of the
+    members — each fact read once per household, the same SQL for one household or a county."""
+    qn = connection.ops.quote_name
+    h_sql, h_params = _household_columns(households, today).query.sql_with_params()
+    m_sql, m_params = _member_counts(households, today).query.sql_with_params()
+    income = qn(IncomeRecord._meta.db_table)
+    sql = f"""SELECT h.{qn("id")} AS id, h.{qn("area_code")} AS area_code, h.h_year AS income_year,
+        i.per_capita_net_income AS per_capita, i.compliant_medical_spending AS medical,
+        i.members AS income_members, COALESCE(m.m_resident, 0) AS resident,
+        COALESCE(m.m_students, 0) AS students, COALESCE(m.m_able, 0) AS able,
+        COALESCE(m.m_ill, 0) AS ill, COALESCE(m.m_dependants, 0) AS dependants,
+        h.h_housing AS housing, h.h_unmet AS unmet
+        FROM ({h_sql}) h
+        LEFT JOIN {income} i ON i.household_id = h.{qn("id")} AND i.year = h.h_year
+        LEFT JOIN ({m_sql}) m ON m.household_id = h.{qn("id")}"""  # noqa: S608
+    return sql, [*h_params, *m_params]
 
 
-def with_terms(households, today: dt.date, line: Decimal | None, kinds):
-    terms = indicator_terms(today, line)
-    aliases = {}
-    for kind in kinds:
-        n, d = _aliases(kind)
-        aliases[n], aliases[d] = terms[kind]
-    return households.alias(**aliases)
+def _case_sql(ind: rules.IndicatorSpec, line: Decimal | None) -> tuple[str, list]:
+    """The weighted points of one indicator over the columns of :func:`facts_sql` (alias
+    ``f``): ``CASE WHEN num >= lower × den AND num < upper × den THEN points …``, the bands in
+    the order the pure function tries them; bounds are pre-multiplied by the line."""
+    num, den_cols, times_line = TERMS[ind.kind]
+    if times_line and line is None:
+        return "0", []
+    scale = line if times_line else Decimal(1)
+    den = " * ".join(f"f.{c}" for c in den_cols) or "1"
+    parts, params = [], []
+    for band in ind.bands:
+        cond = [f"f.{num} IS NOT NULL"] + [f"f.{c} > 0" for c in den_cols]
+        if band.lower is not None:
+            cond.append(f"f.{num} >= %s * {den}")
+            params.append(band.lower * scale)
+        if band.upper is not None:
+            cond.append(f"f.{num} < %s * {den}")
+            params.append(band.upper * scale)
+        parts.append(f"WHEN {' AND '.join(cond)} THEN %s")
+        params.append(rules.weighted(band.points, ind.weight))
+    if not parts:
+        return "0", []
+    return f"CASE {' '.join(parts)} ELSE 0 END", params
 
 
-def _scaled(alias: str, bound: Decimal):
-    return ExpressionWrapper(F(alias) * Value(bound, output_field=NUMBER), output_field=NUMBER)
-
-
-def points_expression(spec: rules.ModelSpec):
-    """The weighted points of ``spec`` over the aliases of :func:`with_terms` (one CASE per
-    indicator, the bands in the order the pure function tries them)."""
-    total = Value(Decimal("0.00"), output_field=POINTS)
+def score_sql(spec: rules.ModelSpec, households, today: dt.date, line: Decimal | None) -> tuple[str, list]:
+    """``SELECT id, area_code, score`` for the households, set-based."""
+    f_sql, f_params = facts_sql(households, today)
+    cases, params = [], []
     for ind in spec.indicators:
-        n, d = _aliases(ind.kind)
-        whens = []
-        for band in ind.bands:
-            cond = Q(**{f"{n}__isnull": False, f"{d}__gt": 0})
-            if band.lower is not None:
-                cond &= Q(**{f"{n}__gte": _scaled(d, band.lower)})
-            if band.upper is not None:
-                cond &= Q(**{f"{n}__lt": _scaled(d, band.upper)})
-            whens.append(When(cond, then=Value(rules.weighted(band.points, ind.weight), output_field=POINTS)))
-        if whens:
-            total = total + Case(*whens, default=Value(Decimal("0.00")), output_field=POINTS)
-    return ExpressionWrapper(total, output_field=POINTS)
+        sql, p = _case_sql(ind, line)
+        cases.append(sql)
+        params += p
+    total = " + ".join(cases) or "0"
+    return f"SELECT f.id, f.area_code, {total} AS score FROM ({f_sql}) f", [*params, *f_params]  # noqa: S608
 
 
 # --- one household ------------------------------------------------------------------------------
 
 
-def _fact(kind: str, num, den, *, today: dt.date, line, income_year, members: int) -> rules.Fact:
+def _fact(kind: str, row: dict, *, today: dt.date, line) -> rules.Fact:
+    num_col, den_cols, times_line = TERMS[kind]
     source_kind = SOURCE[kind]
+    num = row[num_col]
     if source_kind == "income":
-        source = {"kind": "income", "income_year": income_year, "line_year": today.year}
+        source = {"kind": "income", "income_year": row["income_year"], "line_year": today.year}
         if line is None:
             return rules.Fact(None, source, rules.NO_THRESHOLD)
-        if num is None or den is None:
+        if num is None:
             return rules.Fact(None, source, rules.NO_INCOME)
-        if not den:
-            return rules.Fact(None, source, rules.NO_MEMBERS)
     else:
-        source = {"kind": source_kind, "n": members} if source_kind == "members" else {"kind": source_kind}
-        if num is None or not den:
+        source = (
+            {"kind": "members", "n": row["resident"]} if source_kind == "members" else {"kind": source_kind}
+        )
+    den = Fraction(line) if times_line else Fraction(1)
+    for col in den_cols:
+        if not row[col]:
             return rules.Fact(None, source, rules.NO_MEMBERS)
-    return rules.Fact(Fraction(Decimal(num)) / Fraction(Decimal(den)), source)
+        den *= Fraction(Decimal(row[col]))
+    return rules.Fact(Fraction(Decimal(num)) / den, source)
 
 
 def household_facts(household: Household, today: dt.date) -> dict[str, rules.Fact]:
-    """Every indicator's fact for one household (one query)."""
+    """Every indicator's fact for one household: the row of :func:`facts_sql` (one query)."""
     threshold = threshold_for(household.area_code, today.year)
     line = threshold.amount if threshold else None
-    kinds = list(IndicatorKind.values)
-    latest_year = (
-        IncomeRecord.objects.filter(
-            household_id=OuterRef("pk"), year__lte=today.year, per_capita_net_income__isnull=False
-        )
-        .order_by("-year")
-        .values("year")[:1]
-    )
-    names = [name for kind in kinds for name in _aliases(kind)]
-    qs = with_terms(Household.objects.filter(pk=household.pk), today, line, kinds)
-    qs = qs.annotate(
-        **{f"v_{name}": F(name) for name in names}, v_year=Subquery(latest_year), v_members=_members()
-    )
-    row = qs.values(*(f"v_{name}" for name in names), "v_year", "v_members").get()
-    return {
-        kind: _fact(
-            kind,
-            row[f"v_{_aliases(kind)[0]}"],
-            row[f"v_{_aliases(kind)[1]}"],
-            today=today,
-            line=line,
-            income_year=row["v_year"],
-            members=row["v_members"] or 0,
-        )
-        for kind in kinds
-    }
+    sql, params = facts_sql(Household.objects.filter(pk=household.pk), today)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = dict(zip(FACT_COLUMNS, cursor.fetchone(), strict=True))
+    return {kind: _fact(kind, row, today=today, line=line) for kind in IndicatorKind.values}
 
 
 def household_score(household: Household, *, today: dt.date, model: ScoringModel | None = None):
@@ -366,21 +377,17 @@ def _score_area(county_code: str, prefix: str, now: dt.datetime) -> int:
         return 0
     today = deadlines.local_date(now)
     threshold = threshold_for(county_code, today.year)
-    spec = spec_of(model)
-    households = with_terms(
-        Household.objects.filter(area_code__startswith=prefix).order_by(),
-        today,
-        threshold.amount if threshold else None,
-        [ind.kind for ind in spec.indicators],
-    )
-    rows = households.annotate(
-        s_score=points_expression(spec),
-        s_model=Value(model.pk, output_field=IntegerField()),
-        s_at=Value(now, output_field=DateTimeField()),
-    ).values_list("pk", "area_code", "s_score", "s_model", "s_at")
-    return insert_select(
-        HouseholdScore, ("household_id", "area_code", "score", "model_id", "computed_at"), rows
-    )
+    households = Household.objects.filter(area_code__startswith=prefix)
+    sql, params = score_sql(spec_of(model), households, today, threshold.amount if threshold else None)
+    qn = connection.ops.quote_name
+    table = qn(HouseholdScore._meta.db_table)
+    columns = ", ".join(qn(c) for c in ("household_id", "area_code", "score", "model_id", "computed_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT s.id, s.area_code, s.score, %s, %s FROM ({sql}) s",  # noqa: S608
+            [model.pk, connection.ops.adapt_datetimefield_value(now), *params],
+        )
+        return cursor.rowcount
 
 
 def score_households(*, now: dt.datetime, area_code: str = "", actor=None) -> dict:

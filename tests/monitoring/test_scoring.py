@@ -195,6 +195,8 @@ def test_county_scoring_in_sql_equals_the_pure_scoring(areas, model):
         _m, total, _lines = scoring.household_score(hh, today=TODAY)
         assert stored[hh.pk] == total, hh
     assert len(set(stored.values())) > 3
+    assert {row.computed_at for row in HouseholdScore.objects.all()} == {at(TODAY)}
+    assert {row.model_id for row in HouseholdScore.objects.all()} == {model.pk}
     # idempotent: a second run replaces the rows
     assert scoring.score_households(now=at(TODAY))["households"] == len(households)
     assert HouseholdScore.objects.count() == len(households)
