@@ -57,7 +57,9 @@ def run(*, repeat: int = 2, sample: int = 200) -> dict:
     today = deadlines.local_date(now)
     step = max(1, households // sample)
     ids = list(
-        Household.objects.filter(area_code__startswith=county[:6]).order_by("pk").values_list("pk", flat=True)[::step]
+        Household.objects.filter(area_code__startswith=county[:6])
+        .order_by("pk")
+        .values_list("pk", flat=True)[::step]
     )[:sample]
     stored_by_id = dict(stored.filter(household_id__in=ids).values_list("household_id", "score"))
     differ = []

@@ -44,6 +44,7 @@ def restore_reference_data() -> None:
         defaults.load_review_rules(apps)
         defaults.load_schedules(apps)
         defaults.load_english_names(apps)
+        defaults.load_scoring_model(apps)
 
 
 @pytest.fixture(scope="module", autouse=True)
