@@ -1,3 +1,4 @@
+from .attachments import StepPhoto  # noqa: F401, E402
 from .cases import (  # noqa: F401, E402
     CLUE_DESCRIPTION_MAX,
     OPEN_CASE_STATUSES,

@@ -40,6 +40,7 @@ from monitoring.services.audit import (
     require_reason,
     require_role,
 )
+from monitoring.services.exit_check import completion_facts
 from monitoring.services.exits import eliminate, exit_rejected
 from monitoring.services.procedure import (
     STAFF,
@@ -197,6 +198,7 @@ def step_complete(
         procedure_kind=step.procedure_kind,
         today=today,
         min_exit_cadres=county_settings.exit_min_home_check_cadres,
+        **completion_facts(step, case, now=now),
     )
     if errors:
         raise ValidationError(errors)

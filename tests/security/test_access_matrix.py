@@ -58,6 +58,8 @@ KINDS = {
     "monitoring:case_act": "case",
     "monitoring:case_notice": "case",
     "monitoring:case_rescore": "case",
+    "monitoring:case_photo_upload": "case",
+    "monitoring:case_photo": "case",
     "monitoring:case_plan": "case",
     "monitoring:case_exit": "case",
     "case-detail": "case",
