@@ -28,6 +28,7 @@ from monitoring.models import (
     MonitoringCase,
     Objection,
     PublicNotice,
+    StepPhoto,
     Visit,
 )
 from monitoring.selectors import available_actions, case_deadlines
@@ -491,6 +492,21 @@ class StepDataSerializer(serializers.Serializer):
 
     visitors = _StringList(required=False, allow_empty=True)
     risk_type_codes = serializers.ListField(child=StrictCharField(max_length=8), required=False)
+
+
+class StepPhotoUploadSerializer(serializers.Serializer):
+    step = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="风险消除程序入户核查步骤的编号"
+    )
+    file = serializers.FileField(help_text="JPEG 或 PNG，不超过5MB；每次入户核查最多9张")
+    caption = StrictCharField(required=False, allow_blank=True, max_length=100)
+
+
+class StepPhotoSerializer(ReadOnlyModelSerializer):
+    class Meta:
+        model = StepPhoto
+        fields = ["id", "step", "caption", "content_type", "size", "uploaded_at"]
+        read_only_fields = fields
 
 
 class NoticeDataSerializer(serializers.Serializer):

@@ -480,9 +480,11 @@ def case_photo_upload(request, pk: int):
                 upload=request.FILES.get("photo"),
                 caption=request.POST.get("caption", ""),
             )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
         except ServiceError as exc:
-            for message in exc.fields.values() or [exc.message]:
-                messages.error(request, str(message))
+            messages.error(request, str(exc.message))
         else:
             messages.success(request, _("照片已上传。"))
     return redirect(reverse("monitoring:case_detail", args=[case.pk]) + "#actions")

@@ -911,7 +911,7 @@ def test_search_by_id_number_finds_the_household(client_for, county_approver, ho
     clue = alert(county_approver, n=7)
     page = client_for(county_approver).post(f"/clues/{clue.pk}/", {"q": head.id_number}, follow=True)
     assert [h.pk for h in page.context["candidates"]] == [household.pk]
-    (url, _status), = page.redirect_chain
+    ((url, _status),) = page.redirect_chain
     assert head.id_number not in url and "search_key=" in url
 
 

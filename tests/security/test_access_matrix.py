@@ -64,6 +64,7 @@ KINDS = {
     "monitoring:case_exit": "case",
     "case-detail": "case",
     "case-actions": "case",
+    "case-photos": "case",
     "visit-detail": "visit",
     "measure-detail": "measure",
     "department-alert-detail": "alert",
@@ -210,8 +211,18 @@ def _place(village: Area, tag: str, *, department_user, helper) -> Place:
         last_found_at=now,
     )
     return Place(
-        village, hh, head, clue, clue.case, visit, measure, alert, measure, marker,
-        import_job=import_job, finding=finding,
+        village,
+        hh,
+        head,
+        clue,
+        clue.case,
+        visit,
+        measure,
+        alert,
+        measure,
+        marker,
+        import_job=import_job,
+        finding=finding,
     )
 
 
