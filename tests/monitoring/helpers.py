@@ -120,24 +120,9 @@ def step_data(step: CaseStep, today: dt.date, *, category: str = "marginal", exp
 
 def tiny_png() -> bytes:
     """A valid 1×1 PNG."""
-    import struct
-    import zlib
+    from monitoring.demo import sample_png
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\x2e\x7d\x32"))
-        + chunk(b"IEND", b"")
-    )
+    return sample_png()
 
 
 def attach_photo(step: CaseStep, now: dt.datetime):
