@@ -21,7 +21,7 @@ demo: install
 	$(PY) manage.py generate_county --households $(HOUSEHOLDS) --if-empty
 	$(PY) manage.py demo_cases
 	@# the periodic tasks once, so the first look has system clues, notifications, run records and the dashboard's figures
-	@for task in risk_review deadline_watch visit_watch measure_watch year_end_assessment dashboard_figures; do \
+	@for task in risk_review deadline_watch visit_watch measure_watch year_end_assessment household_scores dashboard_figures; do \
 		$(PY) manage.py run_task $$task > /dev/null || exit 1; done
 
 run: demo

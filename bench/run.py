@@ -88,9 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     imports = subprocess.run([python, "-m", "bench.imports"], env=env).returncode
     print("== helper pairing and motivation points (bench.support)", flush=True)
     support = subprocess.run([python, "-m", "bench.support"], env=env).returncode
-    print("== signed-in pages under a bounded load (bench.load: gunicorn, 10 and 50 users, 60 s each)", flush=True)
+    print("== identification score of every household of the county (bench.score)", flush=True)
+    score = subprocess.run([python, "-m", "bench.score"], env=env).returncode
+    print(
+        "== signed-in pages under a bounded load (bench.load: gunicorn, 10 and 50 users, 60 s each)",
+        flush=True,
+    )
     load = subprocess.run([python, "-m", "bench.load"], env=env).returncode
-    return review or watch or lists or dashboard or calls or ledgers or imports or support or load
+    return review or watch or lists or dashboard or calls or ledgers or imports or support or score or load
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ log is append-only for everyone (see ``accounts.permissions.NEVER``).
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import RoleScopedAdminMixin, RoleScopedHistoryAdmin, RoleScopedInlineMixin
@@ -44,6 +46,9 @@ from .models import (
     RiskCategoryRequirement,
     RiskMeasureRule,
     RiskType,
+    ScoringBand,
+    ScoringIndicator,
+    ScoringModel,
     ScreeningCampaign,
     ShopItem,
     StatusChange,
@@ -154,6 +159,79 @@ class QualityRuleAdmin(RoleScopedAdminMixin, admin.ModelAdmin):
     list_display = ("code", "county", "condition", "message", "active")
     list_filter = ("active", "condition")
     search_fields = ("code", "message", "columns")
+
+
+class LockedWhenUsed:
+    """A scoring model version that has scored a case is read-only (a change is a new version)."""
+
+    def _locked(self, obj) -> bool:
+        model = getattr(obj, "model", obj) if obj is not None else None
+        return bool(model is not None and getattr(model, "locked_at", None))
+
+    def has_change_permission(self, request, obj=None):
+        return not self._locked(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._locked(obj) and super().has_delete_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        if self._locked(obj):
+            return False
+        return super().has_add_permission(request, *((obj,) if obj is not None else ()))
+
+
+class ScoringIndicatorInline(LockedWhenUsed, RoleScopedInlineMixin, admin.TabularInline):
+    model = ScoringIndicator
+    extra = 0
+    fields = ("sort_order", "kind", "weight", "bands_link")
+    readonly_fields = ("bands_link",)
+
+    @admin.display(description=_("评分档次"))
+    def bands_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:monitoring_scoringindicator_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("%(n)s个档次") % {"n": obj.bands.count()})
+
+
+@admin.register(ScoringModel)
+class ScoringModelAdmin(LockedWhenUsed, RoleScopedAdminMixin, admin.ModelAdmin):
+    """The identification scoring model's versions; a used version is read-only."""
+
+    list_display = ("name", "county", "version", "active", "locked_at")
+    list_filter = ("active",)
+    list_select_related = ("county",)
+    fields = ("name", "name_en", "county", "version", "active", "note", "locked_at")
+    readonly_fields = ("locked_at",)
+    inlines = (ScoringIndicatorInline,)
+    actions = ("copy_as_new_version",)
+
+    @admin.action(description=_("复制为新版本（未启用）"))
+    def copy_as_new_version(self, request, queryset):
+        from monitoring.services.scoring import model_copy
+
+        for model in queryset:
+            copy = model_copy(actor=request.user, model=model)
+            self.message_user(
+                request,
+                _("已复制为第%(version)s版，修改后启用。") % {"version": copy.version},
+                messages.SUCCESS,
+            )
+
+
+class ScoringBandInline(LockedWhenUsed, RoleScopedInlineMixin, admin.TabularInline):
+    model = ScoringBand
+    extra = 0
+    fields = ("lower", "upper", "points", "label", "label_en")
+
+
+@admin.register(ScoringIndicator)
+class ScoringIndicatorAdmin(LockedWhenUsed, RoleScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("kind", "model", "weight", "sort_order")
+    list_select_related = ("model",)
+    list_filter = ("kind",)
+    fields = ("model", "kind", "weight", "sort_order")
+    inlines = (ScoringBandInline,)
 
 
 @admin.register(Holiday)

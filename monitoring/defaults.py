@@ -522,6 +522,12 @@ SCHEDULES = [
         ("*", "*", "*", "*"),
         "按升级链的应答时限，把无人应答的一键呼叫转给下一级并通知。",
     ),
+    (
+        "全县识别评分（每夜）",
+        "monitoring.tasks.household_scores",
+        ("45", "4", "*", "*"),
+        "按本县当前识别评分模型为全县农户评分，供线索研判排序和筛选。",
+    ),
 ]
 
 
@@ -538,6 +544,7 @@ def load_all(apps) -> None:
     load_quality_rules(apps)
     load_points_lists(apps)
     load_call_chain(apps)
+    load_scoring_model(apps)
 
 
 def load_review_rules(apps) -> None:
@@ -923,3 +930,108 @@ def load_call_chain(apps) -> None:
     for position, level, minutes in CALL_CHAIN:
         if not CallChainStep.objects.filter(county__isnull=True, level=level).exists():
             CallChainStep.objects.create(county=None, position=position, level=level, minutes=minutes)
+
+
+# The identification score (识别定量模式, Jiaozhou). The seed names the practice (every
+# indicator of a household's living quantified, points out of 100) without its tables, so
+# the default bands follow the national identification criteria (domain §2: the monitoring
+# line, about 1.5 times the poverty line for the marginal band; compliant out-of-pocket
+# spending; 两不愁三保障 and drinking water). Each: kind, weight, [(lower, upper, points,
+# label, label in English)], lower inclusive, upper exclusive, None open.
+SCORING_MODEL = {
+    "version": 1,
+    "name": "识别定量评分（默认）",
+    "name_en": "Identification score (default)",
+    "note": "按家庭收支、刚性支出、劳动能力、健康、住房、两不愁三保障及饮水、赡养负担量化打分，满分100分，供审核参考。",
+}
+SCORING_INDICATORS = [
+    (
+        "income",
+        "1.00",
+        [
+            (None, "1", 35, "低于监测线", "Below the monitoring line"),
+            ("1", "1.5", 20, "监测线1至1.5倍", "1 to 1.5 times the line"),
+            ("1.5", "2", 8, "监测线1.5至2倍", "1.5 to 2 times the line"),
+        ],
+    ),
+    (
+        "medical",
+        "1.00",
+        [
+            ("0.5", None, 15, "人均合规自付达监测线一半以上", "Half the line or more per person"),
+            ("0.2", "0.5", 8, "人均合规自付为监测线20%至50%", "20 to 50 % of the line per person"),
+        ],
+    ),
+    (
+        "students",
+        "1.00",
+        [
+            ("1", "2", 5, "1名非义务教育在校生", "One student beyond compulsory schooling"),
+            ("2", None, 10, "2名及以上", "Two or more"),
+        ],
+    ),
+    (
+        "labour",
+        "1.00",
+        [
+            (None, "0.0001", 10, "无劳动能力成员", "No member able to work"),
+            ("0.0001", "0.5", 5, "有劳动能力成员不足一半", "Fewer than half able to work"),
+        ],
+    ),
+    (
+        "health",
+        "1.00",
+        [
+            ("1", "2", 5, "1人患病或残疾", "One member ill or disabled"),
+            ("2", None, 10, "2人及以上患病或残疾", "Two or more ill or disabled"),
+        ],
+    ),
+    (
+        "housing",
+        "1.00",
+        [
+            ("2", "3", 3, "B级", "Grade B"),
+            ("3", None, 8, "C级或D级危房", "Unsafe (grade C or D)"),
+        ],
+    ),
+    (
+        "guarantees",
+        "1.00",
+        [
+            ("1", "2", 5, "1项未保障", "One not secured"),
+            ("2", None, 7, "2项及以上未保障", "Two or more not secured"),
+        ],
+    ),
+    (
+        "dependants",
+        "1.00",
+        [
+            ("0.5", None, 5, "老幼成员占一半以上", "Half or more are children or elderly"),
+        ],
+    ),
+]
+
+
+def load_scoring_model(apps) -> None:
+    """The default scoring model, version 1 (idempotent: an existing version 1 is kept)."""
+    ScoringModel = apps.get_model("monitoring", "ScoringModel")
+    ScoringIndicator = apps.get_model("monitoring", "ScoringIndicator")
+    ScoringBand = apps.get_model("monitoring", "ScoringBand")
+    model, created = ScoringModel.objects.get_or_create(
+        county=None, version=SCORING_MODEL["version"], defaults={**SCORING_MODEL, "active": True}
+    )
+    if not created:
+        return
+    for order, (kind, weight, bands) in enumerate(SCORING_INDICATORS, start=1):
+        indicator = ScoringIndicator.objects.create(
+            model=model, kind=kind, weight=Decimal(weight), sort_order=order
+        )
+        for lower, upper, points, label, label_en in bands:
+            ScoringBand.objects.create(
+                indicator=indicator,
+                lower=None if lower is None else Decimal(lower),
+                upper=None if upper is None else Decimal(upper),
+                points=points,
+                label=label,
+                label_en=label_en,
+            )

@@ -14,7 +14,7 @@ from accounts.models import Department, User
 from households.models import Helper, Household, HouseholdType, Person
 from monitoring.models import Clue, MonitoringCase, StepKind, StepStatus
 from monitoring.rules import deadlines
-from monitoring.services import assistance, cases, clues, points
+from monitoring.services import assistance, cases, clues, points, scoring
 
 #: (risk types, how far to take it, category) for the demo village's households
 PLAN = [
@@ -27,7 +27,52 @@ PLAN = [
     (["01"], "identified", "marginal"),
     (["07"], "identified", "marginal"),
     (["05"], "rejected", ""),
+    (["01"], "exit_home_check", "marginal"),
 ]
+
+
+def sample_png() -> bytes:
+    """A valid 1×1 PNG (the demo's home-check photo)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x2e\x7d\x32"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _to_exit_home_check(case, users, today: dt.date) -> None:
+    """An identified case proposed for exit (by the county, with its reason), its exit home
+    check open with one photo uploaded: the 听评看算 form and the exit page have something."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from monitoring.services import exit_check, exits
+
+    case.refresh_from_db()
+    exits.exit_propose(
+        actor=users["county_approver"],
+        case=case,
+        mode="natural" if case.household.no_labour_safety_net else "assistance",
+        override_reason="演示：家庭主要劳动力已稳定就业，县级研究同意启动风险消除",
+        now=_at(today, 9),
+    )
+    check = case.steps.filter(procedure_kind="exit", kind=StepKind.HOME_VERIFICATION).first()
+    upload = SimpleUploadedFile("look.png", sample_png(), content_type="image/png")
+    exit_check.step_photo_add(
+        actor=users["village_cadre"], step=check, upload=upload, caption="演示照片", now=_at(today, 10)
+    )
 
 
 def _at(day: dt.date, hour: int = 10) -> dt.datetime:
@@ -144,7 +189,9 @@ def create_demo_cases(*, if_empty: bool = True) -> int:
     for index, ((risks, stop, category), household) in enumerate(zip(PLAN, households, strict=False)):
         if category == "marginal" and household.household_type == HouseholdType.OUT_OF_POVERTY:
             category = "unstable"
-        found = today - dt.timedelta(days=14 if stop in ("identified", "county_approval") else 6 - index % 4)
+        found = today - dt.timedelta(
+            days=14 if stop in ("identified", "county_approval", "exit_home_check") else 6 - index % 4
+        )
         clue = clues.clue_create(
             actor=cadre,
             channel="self_report" if index % 2 else "cadre_screening",
@@ -162,7 +209,10 @@ def create_demo_cases(*, if_empty: bool = True) -> int:
                 actor=cadre, step=step, reason="经入户核查，家庭收入稳定，无返贫风险", now=_at(found, 16)
             )
             continue
-        _advance(case, users, stop=stop, start=found + dt.timedelta(days=1), category=category or "marginal")
+        until = "identified" if stop == "exit_home_check" else stop
+        _advance(case, users, stop=until, start=found + dt.timedelta(days=1), category=category or "marginal")
+        if stop == "exit_home_check":
+            _to_exit_home_check(case, users, today)
         if stop == "identified":
             case.refresh_from_db()
             codes = {"01": ["M0504", "M0502", "M0401"], "07": ["M0202", "M0203"]}[risks[0]]
@@ -194,6 +244,8 @@ def create_demo_cases(*, if_empty: bool = True) -> int:
         )
         made += Clue.objects.filter(external_id="YB-DEMO-0001").count()
     demo_calls(cadre, village)
+    # Every household's identification score, so the triage list can sort by it.
+    scoring.score_households(now=timezone.now(), area_code=village.code[:6] + "000000")
     return made
 
 

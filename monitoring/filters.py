@@ -10,6 +10,7 @@ due date, whatever the calendar).
 from __future__ import annotations
 
 import django_filters as filters
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +39,10 @@ from monitoring.models import (
     ReviewRuleCode,
     Visit,
 )
+
+#: The largest identification score a filter takes.
+SCORE_MAX = 100000
+CLUE_SORTS = (("score", _("按识别评分从高到低")),)
 
 #: Case statuses whose identification deadline (``due_date``) is running.
 IDENTIFICATION_STATUSES = (CaseStatus.IDENTIFYING, CaseStatus.PROVISIONAL)
@@ -78,10 +83,39 @@ class ClueFilter(filters.FilterSet):
     )
     found_from = filters.DateFilter(field_name="found_date", lookup_expr="gte", label=_("发现日期起"))
     found_to = filters.DateFilter(field_name="found_date", lookup_expr="lte", label=_("发现日期止"))
+    score_min = filters.NumberFilter(
+        field_name="household__score__score",
+        lookup_expr="gte",
+        label=_("识别评分不低于"),
+        min_value=0,
+        max_value=SCORE_MAX,
+        max_digits=8,
+        decimal_places=2,
+    )
+    score_max = filters.NumberFilter(
+        field_name="household__score__score",
+        lookup_expr="lte",
+        label=_("识别评分不高于"),
+        min_value=0,
+        max_value=SCORE_MAX,
+        max_digits=8,
+        decimal_places=2,
+    )
+    sort = filters.ChoiceFilter(
+        choices=CLUE_SORTS, method="filter_sort", label=_("排序"), empty_label=_("按发现日期")
+    )
 
     class Meta:
         model = Clue
         fields: list[str] = []
+
+    def filter_sort(self, qs, name, value):
+        return self.sort_by_score(qs) if value == "score" else qs
+
+    @staticmethod
+    def sort_by_score(qs):
+        """Highest score first; clues without a scored household last."""
+        return qs.order_by(F("household__score__score").desc(nulls_last=True), "found_date", "id")
 
 
 class CaseFilter(IdNumberNotInQuery, filters.FilterSet):

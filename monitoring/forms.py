@@ -163,7 +163,21 @@ class HomeVerificationForm(CaseActionForm):
     risk_type_codes = forms.MultipleChoiceField(
         label=_("核实的风险类型"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    data_fields = ("visited_on", "visitors", "authorization_signed", "findings", "risk_type_codes")
+    # the exit home check's 听评看算 (the photos are uploaded beside the form; the income is
+    # calculated from the income records)
+    listen = text_area(_("听：农户自述"), rows=3, help_text=_("农户讲述家庭收入、支出和困难的情况"))
+    assess = text_area(_("评：村级评议"), rows=3, help_text=_("村两委和群众代表对该户的评价"))
+    look = text_area(_("看：入户所见"), rows=3, help_text=_("住房、生产生活条件等核查人员所见"))
+    data_fields = (
+        "visited_on",
+        "visitors",
+        "authorization_signed",
+        "findings",
+        "risk_type_codes",
+        "listen",
+        "assess",
+        "look",
+    )
     submit_label = _("办结入户核查")
 
     def __init__(self, *args, exit_procedure: bool = False, **kwargs):
@@ -173,6 +187,10 @@ class HomeVerificationForm(CaseActionForm):
             del self.fields["authorization_signed"]
             del self.fields["risk_type_codes"]
             self.fields["visitors"].help_text = _("不少于2名干部，用逗号分隔")
+            self.fields["findings"].label = _("核查结论")
+        else:
+            for name in ("listen", "assess", "look"):
+                del self.fields[name]
 
     def action_values(self) -> dict:
         values = super().action_values()

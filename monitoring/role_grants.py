@@ -22,6 +22,9 @@ REFERENCE_MODELS = (
     "monitoring.conductitem",
     "monitoring.shopitem",
     "monitoring.callchainstep",
+    "monitoring.scoringmodel",
+    "monitoring.scoringindicator",
+    "monitoring.scoringband",
 )
 #: Reference data whose rows may be deleted; the others are switched off (``is_active``) or
 #: are referenced by cases and settings.
@@ -33,6 +36,8 @@ REFERENCE_DELETABLE = (
     "monitoring.proceduredefinition",
     "monitoring.stepdefinition",
     "monitoring.callchainstep",
+    "monitoring.scoringindicator",
+    "monitoring.scoringband",
 )
 #: The workflow's records: written only by ``monitoring.services``, shown read-only.
 WORKFLOW_MODELS = (
@@ -60,7 +65,12 @@ SCHEDULE_MODELS = (
     "django_celery_beat.solarschedule",
 )
 #: Written by the periodic tasks only, shown read-only.
-RUN_MODELS = ("monitoring.taskrun", "monitoring.screeningcampaign", "monitoring.visittask")
+RUN_MODELS = (
+    "monitoring.taskrun",
+    "monitoring.screeningcampaign",
+    "monitoring.visittask",
+    "monitoring.householdscore",
+)
 
 #: Only operators use the admin; the other staff roles work in the pages, department
 #: accounts through the API.

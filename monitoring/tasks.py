@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
 from monitoring.models import RunStatus, TaskName, TaskRun
-from monitoring.services import calls, quality, review, runs, screening, watch, year_end
+from monitoring.services import calls, quality, review, runs, scoring, screening, watch, year_end
 
 RETRY = {
     "bind": True,
@@ -121,3 +121,9 @@ def data_quality(self, area_code: str = "", user_id: int | None = None) -> dict:
 def call_escalation(self, area_code: str = "", user_id: int | None = None) -> dict:
     """Every minute: the emergency calls' hops whose time has come are notified."""
     return _run(self, TaskName.CALL_ESCALATION, calls.call_escalation, area_code, user_id)
+
+
+@shared_task(**RETRY)
+def household_scores(self, area_code: str = "", user_id: int | None = None) -> dict:
+    """Nightly: every household's identification score by its county's model, for triage."""
+    return _run(self, TaskName.HOUSEHOLD_SCORES, scoring.score_households, area_code, user_id)

@@ -41,6 +41,9 @@ urlpatterns = [
     path("cases/<int:pk>/", cases.case_detail, name="case_detail"),
     path("cases/<int:pk>/act/", cases.case_act, name="case_act"),
     path("cases/<int:pk>/notice/", cases.case_notice, name="case_notice"),
+    path("cases/<int:pk>/score/", cases.case_rescore, name="case_rescore"),
+    path("cases/<int:pk>/photos/", cases.case_photo_upload, name="case_photo_upload"),
+    path("cases/<int:pk>/photo/", cases.case_photo, name="case_photo"),
     path("cases/<int:pk>/plan/", plan.case_plan, name="case_plan"),
     path("cases/<int:pk>/exit/", plan.case_exit, name="case_exit"),
     # --- the household page, the helper's households and visits

@@ -559,6 +559,47 @@ def monitored_over_time(*, user, area: str, today: dt.date) -> dict:
     }
 
 
+# --- identification scores against decisions -----------------------------------------------------
+
+
+def score_vs_decision(*, user, area: str, today: dt.date) -> dict:
+    """Per sub-area: the scored cases decided so far — identified (审定纳入) and not included
+    (不予纳入) — and their average identification score, so the county sees how the score
+    relates to the reviewers' decisions. One grouped query."""
+    identified = Q(identified_at__isnull=False)
+    rejected = Q(status=CaseStatus.NOT_INCLUDED)
+    rows = (
+        scoped_rows(MonitoringCase, user=user, area=area)
+        .filter(score__isnull=False)
+        .filter(identified | rejected)
+        .annotate(g=Substr("area_code", 1, child_length(area)))
+        .order_by()
+        .values("g")
+        .annotate(
+            n_in=Count("pk", filter=identified),
+            avg_in=Avg("score", filter=identified),
+            n_out=Count("pk", filter=rejected),
+            avg_out=Avg("score", filter=rejected),
+        )
+    )
+
+    def avg(value) -> float:
+        return round(float(value), 1) if value is not None else 0
+
+    groups = {r["g"]: [r["n_in"], avg(r["avg_in"]), r["n_out"], avg(r["avg_out"])] for r in rows}
+    return {
+        "series": _series(
+            [
+                ("identified", both(_("纳入监测户数"))),
+                ("identified_score", both(_("纳入监测户平均评分"))),
+                ("not_included", both(_("不予纳入户数"))),
+                ("not_included_score", both(_("不予纳入户平均评分"))),
+            ]
+        ),
+        "rows": _area_rows(groups),
+    }
+
+
 # --- the registry ---------------------------------------------------------------------------------
 
 
@@ -637,6 +678,15 @@ FIGURES: tuple[Figure, ...] = (
         y_name=_("项数"),
     ),
     Figure("exits_by_mode", _("每月风险消除（按消除方式）"), exits_by_mode, chart="stack", y_name=_("户数")),
+    Figure(
+        "score_vs_decision",
+        _("识别评分与审定结果"),
+        score_vs_decision,
+        chart="hbar",
+        plotted=(1, 3),
+        y_name=_("平均评分"),
+        note=_("已审定的案件按启动识别时的评分分组：纳入监测与不予纳入户的平均评分。评分只供审核参考。"),
+    ),
     Figure(
         "monitored_over_time",
         _("各类监测对象户数（月末）"),

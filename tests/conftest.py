@@ -96,3 +96,9 @@ def cadre_client(client, cadre):
 def _fast_password_hasher(settings):
     """The production hasher takes ~0.3 s per password; tests need no such cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    """Uploaded files (imports, home-check photos) go to a folder of the test's own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")

@@ -28,6 +28,7 @@ from monitoring.models import (
     MonitoringCase,
     Objection,
     PublicNotice,
+    StepPhoto,
     Visit,
 )
 from monitoring.selectors import available_actions, case_deadlines
@@ -83,6 +84,9 @@ class ClueSerializer(ReadOnlyModelSerializer):
     department_name = StrictCharField(source="department.name", read_only=True, allow_null=True)
     household_number = StrictCharField(source="household.number", read_only=True, allow_null=True)
     risk_types = serializers.SerializerMethodField()
+    household_score = serializers.SerializerMethodField(
+        help_text="该户按本县当前识别评分模型的评分（全县批量计算，供研判排序参考）；未计算为 null。"
+    )
 
     class Meta:
         model = Clue
@@ -109,12 +113,19 @@ class ClueSerializer(ReadOnlyModelSerializer):
             "dismiss_reason",
             "outcome",
             "outcome_at",
+            "household_score",
         ]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ListField(child=StrictCharField()))
     def get_risk_types(self, clue) -> list[str]:
         return [rt.code for rt in clue.risk_types.all()]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=8, decimal_places=2, allow_null=True))
+    def get_household_score(self, clue) -> str | None:
+        household = clue.household if clue.household_id else None
+        score = getattr(household, "score", None) if household is not None else None
+        return None if score is None else format(score.score, "f")
 
 
 class ClueCreateSerializer(serializers.Serializer):
@@ -176,6 +187,19 @@ class CaseSerializer(ReadOnlyModelSerializer):
     head_name = StrictCharField(source="household.head.name", read_only=True, allow_null=True)
     risk_types = serializers.SerializerMethodField()
 
+    score = serializers.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="识别评分（启动识别时按本县当时的评分模型计算，供审核参考）。",
+    )
+    score_version = serializers.IntegerField(
+        source="score_model.version",
+        read_only=True,
+        allow_null=True,
+        help_text="计算该评分的评分模型版本号。",
+    )
     limit_basis_label = StrictCharField(
         source="get_limit_basis_display",
         read_only=True,
@@ -208,6 +232,8 @@ class CaseSerializer(ReadOnlyModelSerializer):
             "eliminated_on",
             "next_visit_due",
             "version",
+            "score",
+            "score_version",
         ]
         read_only_fields = fields
 
@@ -315,6 +341,33 @@ class MeasureSerializer(ReadOnlyModelSerializer):
         read_only_fields = fields
 
 
+class ScoreSourceSerializer(serializers.Serializer):
+    kind = StrictCharField(help_text="income（收支情况）、members（家庭成员）或 household（农户登记）")
+    income_year = serializers.IntegerField(required=False, allow_null=True)
+    line_year = serializers.IntegerField(required=False)
+    n = serializers.IntegerField(required=False, help_text="常住成员数")
+
+
+class ScoreLineSerializer(serializers.Serializer):
+    """One indicator of a case's score."""
+
+    kind = StrictCharField(
+        help_text="指标：income, medical, students, labour, health, housing, guarantees, dependants"
+    )
+    value = StrictCharField(allow_null=True, help_text="指标值（比值或人数）；缺少数据时为 null")
+    band = StrictCharField(allow_blank=True)
+    band_en = StrictCharField(allow_blank=True)
+    lower = StrictCharField(allow_null=True)
+    upper = StrictCharField(allow_null=True)
+    points = serializers.IntegerField()
+    weight = StrictCharField()
+    weighted = StrictCharField()
+    source = ScoreSourceSerializer()
+    missing = StrictCharField(
+        allow_blank=True, help_text="缺少的数据：no_income、no_threshold、no_members；空为不缺"
+    )
+
+
 class CaseDetailSerializer(CaseSerializer):
     """A case with its steps and their deadlines, notices, objections, measures, and what the
     caller may do next (with the reason when not)."""
@@ -328,10 +381,12 @@ class CaseDetailSerializer(CaseSerializer):
     measures = MeasureSerializer(many=True, read_only=True)
     clues = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     available_actions = serializers.SerializerMethodField()
+    score_breakdown = ScoreLineSerializer(many=True, read_only=True)
 
     class Meta(CaseSerializer.Meta):
         fields = [
             *CaseSerializer.Meta.fields,
+            "score_breakdown",
             "village_name",
             "procedure_name",
             "exit_procedure_name",
@@ -437,6 +492,21 @@ class StepDataSerializer(serializers.Serializer):
 
     visitors = _StringList(required=False, allow_empty=True)
     risk_type_codes = serializers.ListField(child=StrictCharField(max_length=8), required=False)
+
+
+class StepPhotoUploadSerializer(serializers.Serializer):
+    step = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="风险消除程序入户核查步骤的编号"
+    )
+    file = serializers.FileField(help_text="JPEG 或 PNG，不超过5MB；每次入户核查最多9张")
+    caption = StrictCharField(required=False, allow_blank=True, max_length=100)
+
+
+class StepPhotoSerializer(ReadOnlyModelSerializer):
+    class Meta:
+        model = StepPhoto
+        fields = ["id", "step", "caption", "content_type", "size", "uploaded_at"]
+        read_only_fields = fields
 
 
 class NoticeDataSerializer(serializers.Serializer):

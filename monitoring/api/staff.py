@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework import serializers as drf_serializers
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from households.api import BodySearchMixin, SearchBodySerializer, StaffAPIMixin
@@ -25,7 +26,7 @@ from monitoring import dispatch
 from monitoring.api import serializers as s
 from monitoring.filters import CaseFilter, ClueFilter, MeasureFilter, VisitFilter
 from monitoring.models import AssistanceMeasure, Clue, MonitoringCase, Visit
-from monitoring.services import clues, visits
+from monitoring.services import clues, exit_check, visits
 
 ERRORS = {
     400: OpenApiResponse(s.ErrorSerializer, description="输入有误（fields 按字段说明）"),
@@ -56,11 +57,19 @@ class ClueViewSet(StaffAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
     ordering = ["-id"]
     single_record_actions = frozenset({"retrieve", "create", "match", "dismiss", "open_case"})
 
+    def filter_queryset(self, queryset):
+        """``sort=score`` (highest identification score first) unless ``ordering`` is given."""
+        qs = super().filter_queryset(queryset)
+        params = self.request.query_params
+        if params.get("sort") == "score" and "ordering" not in params:
+            qs = ClueFilter.sort_by_score(qs)
+        return qs
+
     def get_queryset(self):
         user = self.request.user
         return (
             with_scope_range(Clue.objects.for_user(user), user)
-            .select_related("department", "household")
+            .select_related("department", "household__score")
             .prefetch_related("risk_types")
         )
 
@@ -230,7 +239,9 @@ class CaseViewSet(
 
     def get_queryset(self):
         user = self.request.user
-        qs = with_scope_range(MonitoringCase.objects.for_user(user), user).select_related("household__head")
+        qs = with_scope_range(MonitoringCase.objects.for_user(user), user).select_related(
+            "household__head", "score_model"
+        )
         if self.action == "retrieve":
             return self.with_details(qs)
         if self.action == "act":
@@ -273,6 +284,31 @@ class CaseViewSet(
         run_case_action(case=case, user=request.user, values=form.validated_data)
         case = get_object_or_404(self.with_details(self.get_queryset()), pk=case.pk)
         return Response(self.get_serializer(case).data)
+
+    @extend_schema(
+        summary="上传风险消除入户核查照片（听评看算之“看”）",
+        description=(
+            "在风险消除程序的入户核查办结前上传入户所见的照片（multipart：step、file、caption）；"
+            "办结该步骤须至少1张照片。只有可办理该步骤的人员可以上传。"
+        ),
+        request={"multipart/form-data": s.StepPhotoUploadSerializer},
+        responses={201: s.StepPhotoSerializer, **_errors(400, 403, 404, 409)},
+    )
+    @action(
+        detail=True, methods=["post"], url_path="photos", url_name="photos", parser_classes=[MultiPartParser]
+    )
+    def photos(self, request, pk=None):
+        case = self.get_object()
+        form = s.StepPhotoUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        step = get_object_or_404(case.steps.all(), pk=form.validated_data["step"])
+        photo = exit_check.step_photo_add(
+            actor=request.user,
+            step=step,
+            upload=form.validated_data["file"],
+            caption=form.validated_data.get("caption", ""),
+        )
+        return Response(s.StepPhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
 
 
 # --- visits and measures ---------------------------------------------------------------------

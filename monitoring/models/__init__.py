@@ -1,3 +1,4 @@
+from .attachments import StepPhoto  # noqa: F401, E402
 from .calls import (  # noqa: F401, E402
     ACTIVE_CALL_STATUSES,
     CallChainStep,
@@ -71,4 +72,11 @@ from .reference import (  # noqa: F401
     RuleLevel,
     StepDefinition,
     StepKind,
+)
+from .scoring import (  # noqa: F401
+    HouseholdScore,
+    IndicatorKind,
+    ScoringBand,
+    ScoringIndicator,
+    ScoringModel,
 )

@@ -257,6 +257,19 @@ class MonitoringCase(models.Model):
         default=False,
         help_text=_("从全国防返贫监测信息系统导入的识别结果，本系统中没有其识别程序步骤。"),
     )
+    # The identification score (识别定量模式), kept with the model version that gave it;
+    # written only by monitoring.services.scoring.
+    score = models.DecimalField(_("识别评分"), max_digits=8, decimal_places=2, null=True, blank=True)
+    score_model = models.ForeignKey(
+        "ScoringModel",
+        verbose_name=_("评分模型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    score_breakdown = models.JSONField(_("评分明细"), default=list, blank=True)
+    scored_at = models.DateTimeField(_("评分时间"), null=True, blank=True)
 
     objects = CaseQuerySet.as_manager()
 

@@ -28,6 +28,7 @@ class TaskName(models.TextChoices):
     DASHBOARD_FIGURES = "dashboard_figures", _("统计看板预计算")
     DATA_QUALITY = "data_quality", _("数据质量检查")
     CALL_ESCALATION = "call_escalation", _("紧急呼叫逐级升级")
+    HOUSEHOLD_SCORES = "household_scores", _("全县识别评分")
 
 
 class RunStatus(models.TextChoices):

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Exists, F, OuterRef, Prefetch, Subquery
-from django.http import Http404, HttpResponseBadRequest
+from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.errors import Conflict, ServiceError, ValidationError
 from accounts.models import Role
-from accounts.texts import join_list
+from accounts.texts import english_active, join_list
 from config.forms import add_service_errors, already_submitted, refusal, remember_submitted, style
 from households import idnumber, search_terms
 from households.api import reveals_identity
@@ -35,13 +35,16 @@ from monitoring.forms import action_form
 from monitoring.models import (
     CaseStatus,
     CaseStep,
+    IndicatorKind,
     MonitoringCase,
     StatusChange,
     StepKind,
     StepStatus,
 )
 from monitoring.rules import deadlines
+from monitoring.rules import scoring as score_rules
 from monitoring.selectors import CaseOption, case_actions, case_deadlines
+from monitoring.services import exit_check, scoring
 from monitoring.services.assistance import measure_deadline
 
 from .common import (
@@ -179,6 +182,10 @@ DATA_LABELS = {
     "category": gettext_lazy("类别"),
     "explanation": gettext_lazy("情况说明"),
     "note": gettext_lazy("说明"),
+    "listen": gettext_lazy("听：农户自述"),
+    "assess": gettext_lazy("评：村级评议"),
+    "look": gettext_lazy("看：入户所见"),
+    "photos": gettext_lazy("照片（张）"),
 }
 
 
@@ -189,6 +196,9 @@ def _data_rows(step: CaseStep) -> list[tuple[str, str]]:
             continue
         if key == "risk_type_codes" and isinstance(value, list):
             value = risk_type_names(value)
+        if key == "income" and isinstance(value, dict):
+            rows.append((str(_("算：测算收入")), income_text(value)))
+            continue
         if isinstance(value, list):
             value = join_list(value)
         elif isinstance(value, bool):
@@ -197,6 +207,19 @@ def _data_rows(step: CaseStep) -> list[tuple[str, str]]:
             value = MonitoringCategory(value).label
         rows.append((str(DATA_LABELS.get(key, key)), str(value)))
     return rows
+
+
+def income_text(income: dict) -> str:
+    """The calculated income of an exit home check in a line."""
+    text = _("%(year)s年家庭纯收入%(net)s元，%(members)s人，人均%(per_capita)s元") % {
+        "year": income.get("year"),
+        "net": income.get("net_income"),
+        "members": income.get("members"),
+        "per_capita": income.get("per_capita"),
+    }
+    if income.get("line"):
+        text += _("；%(year)s年监测线%(line)s元") % {"year": income.get("line_year"), "line": income["line"]}
+    return text
 
 
 def form_key(action: str, *, step=None, notice=None, objection=None, measure=None) -> str:
@@ -275,6 +298,13 @@ def _action_row(option: CaseOption, case: MonitoringCase, steps: dict, today, bo
     extra = {option.target: option.target_id} if option.target in FORM_TARGETS else {}
     row["form"] = _form(key, option.action, case, step, today, bound, **extra)
     row["submit"] = row["form"].submit_label if option.action == "complete" else option.label
+    if option.action == "complete" and step is not None and exit_check.is_exit_home_check(step):
+        row["home_check"] = {
+            "step": step,
+            "photos": list(step.photos.all()),
+            "income": exit_check.calculated_income(case.household, today=today),
+            "max_photos": exit_check.PHOTO_MAX_COUNT,
+        }
     return row
 
 
@@ -393,7 +423,100 @@ def case_context(request, case: MonitoringCase, *, bound=None) -> dict:
         "measures": measures,
         "history": _history(case, steps, measures),
         "today": deadlines.local_date(now),
+        **score_context(case, request.user),
     }
+
+
+def score_context(case: MonitoringCase, user) -> dict:
+    """The case's score: its lines in the reader's language, the model version it was computed
+    with, and whether the reviewer may recompute it (else why not)."""
+    reason = scoring.rescore_guard(case)
+    if reason is None and not user.has_role(*scoring.RESCORE_ROLES):
+        reason = _("您的角色不能办理此事项。")
+    current = scoring.model_for(case.area_code)
+    return {
+        "score_lines": score_lines(case.score_breakdown),
+        "score_missing": [line for line in case.score_breakdown if line.get("missing")],
+        "score_rescore_reason": reason,
+        "score_newer_model": current if current and current.pk != case.score_model_id else None,
+    }
+
+
+def score_lines(breakdown: list[dict]) -> list[dict]:
+    """A score breakdown as the pages show it (indicator name, value, band, points, where from)."""
+    out = []
+    for line in breakdown:
+        try:
+            name = IndicatorKind(line["kind"]).label
+        except ValueError:
+            name = line["kind"]
+        band = (line.get("band_en") or line.get("band")) if english_active() else line.get("band")
+        out.append(
+            {
+                **line,
+                "name": name,
+                "band_text": band or "",
+                "source_text": score_rules.source_text(line),
+                "missing_text": score_rules.missing_text(line),
+            }
+        )
+    return out
+
+
+@staff_page
+@require_POST
+def case_photo_upload(request, pk: int):
+    """Attach a photo to the case's exit home check (听评看算's "look")."""
+    case = load_case(request, pk)
+    raw = (request.POST.get("step") or "").strip()
+    step = case.steps.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 12 else None
+    if step is None:
+        messages.error(request, _("请选择步骤。"))
+    else:
+        try:
+            exit_check.step_photo_add(
+                actor=request.user,
+                step=step,
+                upload=request.FILES.get("photo"),
+                caption=request.POST.get("caption", ""),
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        except ServiceError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("照片已上传。"))
+    return redirect(reverse("monitoring:case_detail", args=[case.pk]) + "#actions")
+
+
+@staff_page
+def case_photo(request, pk: int):
+    """A photo of the case (``?n=<photo id>``), to people who may see the case."""
+    case = load_case(request, pk)
+    raw = request.GET.get("n", "")
+    photo = case.photos.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 12 else None
+    if photo is None:
+        raise Http404
+    try:
+        handle = photo.file.open("rb")
+    except OSError:
+        raise Http404 from None
+    return FileResponse(handle, content_type=photo.content_type)
+
+
+@staff_page
+@require_POST
+def case_rescore(request, pk: int):
+    """Recompute the case's identification score with the county's current model."""
+    case = load_case(request, pk)
+    try:
+        scoring.case_rescore(actor=request.user, case_id=case.pk)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("已重新计算识别评分。"))
+    return redirect(reverse("monitoring:case_detail", args=[case.pk]) + "#score")
 
 
 @staff_page

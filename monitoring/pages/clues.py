@@ -97,7 +97,7 @@ def _triage_only(user) -> None:
 def _clue_queryset(user):
     return (
         Clue.objects.for_user(user)
-        .select_related("department", "household__head", "household__village", "case")
+        .select_related("department", "household__head", "household__village", "household__score", "case")
         .prefetch_related("risk_types")
     )
 

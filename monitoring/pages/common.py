@@ -116,6 +116,7 @@ OBJECT_LABELS = {
 
 ACTION_LABELS = {
     "open": gettext_lazy("启动识别"),
+    "score": gettext_lazy("识别评分"),
     "start_identification_procedure": gettext_lazy("开始识别程序"),
     "start_exit_procedure": gettext_lazy("开始风险消除程序"),
     "unlock": gettext_lazy("开始办理"),

@@ -22,7 +22,7 @@ from monitoring.forms import ExitProposeForm, PlanForm, PlanFormSet
 from monitoring.models import ExitMode, Measure, MeasureStatus, RuleLevel
 from monitoring.rules import plans
 from monitoring.selectors import case_option
-from monitoring.services import exits
+from monitoring.services import exit_check, exits
 from monitoring.services.assistance import current_plan_violations, plan_editor_marks
 
 from .common import error_status, load_case, show_error, staff_page
@@ -268,6 +268,15 @@ def case_exit(request, pk: int):
             "eligible": all(c["ok"] for c in checks),
             "propose": propose,
             "can_override": request.user.has_role(Role.COUNTY_APPROVER),
+            **_home_check_context(case, now),
         },
         status=status,
     )
+
+
+def _home_check_context(case, now) -> dict:
+    """The exit home check's 听评看算 beside the criteria: as recorded once the exit procedure's
+    home check is done (or under way), else the income as it would be calculated now."""
+    check = exit_check.home_check(case, now=now)
+    preview = None if check else exit_check.calculated_income(case.household, today=timezone.localdate(now))
+    return {"home_check": check, "income_preview": preview}

@@ -20,6 +20,10 @@ class StepContext:
     procedure_kind: str
     today: dt.date
     min_exit_cadres: int = 2
+    #: the exit home check (听评看算): photos attached to the step, and the income calculated
+    #: from the household's income records (``None``: no record to calculate from)
+    photos: int = 0
+    income: dict | None = None
 
 
 def _home_verification(data: Mapping, errors: dict, ctx: StepContext) -> dict:
@@ -40,12 +44,36 @@ def _home_verification(data: Mapping, errors: dict, ctx: StepContext) -> dict:
         "authorization_signed": bool(data.get("authorization_signed")),
         "findings": findings,
     }
+    if ctx.procedure_kind == "exit":
+        clean.update(_listen_assess_look_calculate(data, errors, ctx))
     codes = data.get("risk_type_codes")
     if codes:
         if isinstance(codes, list | tuple) and all(isinstance(c, str) for c in codes):
             clean["risk_type_codes"] = list(codes)
         else:
             errors["risk_type_codes"] = _("须为风险类型代码（字符串）的列表。")
+    return clean
+
+
+#: The four parts of the exit home check (听评看算), in order: what the household says, the
+#: village's assessment, what the visitors saw (with photos), the calculated income.
+EXIT_CHECK_PARTS = ("listen", "assess", "look", "income")
+
+
+def _listen_assess_look_calculate(data: Mapping, errors: dict, ctx: StepContext) -> dict:
+    """Jiaozhou's 听评看算: each of the four parts is required before the exit home check
+    completes; the income is calculated by the service from the income records, never typed."""
+    clean = {
+        "listen": coerce.text_field(data, "listen", errors),
+        "assess": coerce.text_field(data, "assess", errors),
+        "look": coerce.text_field(data, "look", errors),
+        "photos": ctx.photos,
+        "income": ctx.income,
+    }
+    if ctx.photos < 1:
+        errors["photos"] = _("请上传至少1张入户所见的照片。")
+    if ctx.income is None:
+        errors["income"] = _("该户没有可测算的收入记录，请先录入家庭收支情况。")
     return clean
 
 
@@ -100,6 +128,8 @@ def validate_step_data(
     procedure_kind: str,
     today: dt.date,
     min_exit_cadres: int = 2,
+    photos: int = 0,
+    income: dict | None = None,
 ) -> tuple[dict, dict]:
     """Check what a person entered to complete a step; returns ``(clean, errors)``.
 
@@ -109,5 +139,11 @@ def validate_step_data(
     if validator is None:
         return {}, {}
     errors: dict[str, str] = {}
-    ctx = StepContext(procedure_kind=procedure_kind, today=today, min_exit_cadres=min_exit_cadres)
+    ctx = StepContext(
+        procedure_kind=procedure_kind,
+        today=today,
+        min_exit_cadres=min_exit_cadres,
+        photos=photos,
+        income=income,
+    )
     return validator(data, errors, ctx), errors

@@ -40,6 +40,7 @@ from monitoring.services.audit import (
     require_reason,
     require_role,
 )
+from monitoring.services.exit_check import completion_facts
 from monitoring.services.exits import eliminate, exit_rejected
 from monitoring.services.procedure import (
     STAFF,
@@ -56,6 +57,7 @@ from monitoring.services.procedure import (
     step_transition,
     unlock_ready,
 )
+from monitoring.services.scoring import case_score
 
 
 def _risk_meta() -> tuple[dict[str, str], set[str]]:
@@ -128,6 +130,7 @@ def case_open(
         data={"clues": [c.pk for c in clues]},
     )
     start_procedure(case, procedure, actor=actor, now=now)
+    case_score(case, actor=actor, now=now)
     set_household_status(
         household,
         actor=actor,
@@ -195,6 +198,7 @@ def step_complete(
         procedure_kind=step.procedure_kind,
         today=today,
         min_exit_cadres=county_settings.exit_min_home_check_cadres,
+        **completion_facts(step, case, now=now),
     )
     if errors:
         raise ValidationError(errors)

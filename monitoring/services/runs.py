@@ -185,6 +185,7 @@ ON_DEMAND = {
     "screening_campaign": ("county_approver",),
     "dashboard_figures": ("county_approver", "township_reviewer"),
     "data_quality": ("county_approver", "township_reviewer"),
+    "household_scores": ("county_approver", "township_reviewer"),
 }
 
 

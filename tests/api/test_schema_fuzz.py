@@ -708,9 +708,14 @@ def test_step_rules_still_take_names_as_a_list_or_with_commas():
                 "visitors": visitors,
                 "authorization_signed": True,
                 "findings": "属实",
+                "listen": "收入稳定",
+                "assess": "同意",
+                "look": "住房安全",
             },
             procedure_kind="exit",
             today=today(),
+            photos=1,
+            income={"year": 2025, "per_capita": "12000.00"},
         )
         assert errors == {} and clean["visitors"] == ["张三", "李四"]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -31,6 +32,7 @@ from monitoring.models import (
 from tests.accounts import factories as af
 from tests.households import factories as hf
 from tests.monitoring import factories as mf
+from tests.monitoring.helpers import ensure_income, tiny_png
 
 TODAY = timezone.localdate()
 
@@ -240,9 +242,24 @@ def test_a_case_through_identification_assistance_and_exit(desks, household, cad
     exit_steps = [s for s in body["steps"] if s["procedure_kind"] == "exit"]
     assert [s["code"] for s in exit_steps if s["status"] == StepStatus.AVAILABLE] == ["home_verification"]
 
+    # 听评看算: a photo uploaded first, an income record to calculate from, the three texts
+    home_check = cadre_desk.step("home_verification", "exit")
+    photo = SimpleUploadedFile("look.png", tiny_png(), content_type="image/png")
+    uploaded = cadre_desk.client.post(
+        f"{cadre_desk.url}photos/", {"step": home_check["id"], "file": photo}, format="multipart"
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    ensure_income(household, TODAY.year - 1)
     body = cadre_desk.complete(
         "home_verification",
-        {"visited_on": TODAY.isoformat(), "visitors": ["张三", "李四"], "findings": "已迁居"},
+        {
+            "visited_on": TODAY.isoformat(),
+            "visitors": ["张三", "李四"],
+            "findings": "已迁居",
+            "listen": "户主随子女迁居",
+            "assess": "村级评议同意",
+            "look": "房屋已空置",
+        },
         procedure_kind="exit",
     )
     cadre_desk.complete("village_review", {**REVIEW, "held_on": TODAY.isoformat()}, procedure_kind="exit")

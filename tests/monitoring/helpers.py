@@ -85,12 +85,19 @@ def step_data(step: CaseStep, today: dt.date, *, category: str = "marginal", exp
     """Valid data to complete ``step`` on ``today``."""
     exit_ = step.procedure_kind == "exit"
     if step.kind == StepKind.HOME_VERIFICATION:
-        return {
+        data = {
             "visited_on": today.isoformat(),
             "visitors": ["张三", "李四"] if exit_ else ["张三"],
             "authorization_signed": not exit_,
             "findings": "已入户核实",
         }
+        if exit_:
+            # 听评看算: the three texts here, a photo attached to the step, and an income
+            # record to calculate from (one of last year's at the line, if there is none)
+            data.update(listen="收入稳定，无新增困难", assess="村两委评议：已稳定", look="住房安全，生活正常")
+            attach_photo(step, at(today, 9))
+            ensure_income(step.case.household, today.year - 1)
+        return data
     if step.kind == StepKind.DATA_COMPARISON:
         return {"findings": "比对无异常"}
     if step.kind == StepKind.VILLAGE_REVIEW:
@@ -109,6 +116,38 @@ def step_data(step: CaseStep, today: dt.date, *, category: str = "marginal", exp
             return {"opinion": "同意风险消除"}
         return {"category": category, "explanation": explanation, "opinion": "同意纳入"}
     return {}
+
+
+def tiny_png() -> bytes:
+    """A valid 1×1 PNG."""
+    from monitoring.demo import sample_png
+
+    return sample_png()
+
+
+def attach_photo(step: CaseStep, now: dt.datetime):
+    """A photo on an exit home check (by the system), unless it has one."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from monitoring.services.exit_check import step_photo_add
+
+    if step.photos.exists():
+        return step.photos.first()
+    upload = SimpleUploadedFile("look.png", tiny_png(), content_type="image/png")
+    return step_photo_add(actor=None, step=step, upload=upload, caption="入户所见", now=now)
+
+
+def ensure_income(household, year: int) -> None:
+    """An income record to calculate from: the household's own, else one at 1.5 times the
+    default line of ``year``."""
+    from households.models import IncomeRecord
+
+    if IncomeRecord.objects.filter(household=household, per_capita_net_income__isnull=False).exists():
+        return
+    members = max(household.members.filter(is_resident=True).count(), 1)
+    household_services.income_record_set(
+        actor=None, household=household, year=year, wages=str(15000 * members)
+    )
 
 
 def step(case: MonitoringCase, code: str, procedure_kind: str = "identification") -> CaseStep:

@@ -22,4 +22,9 @@ def test_demo_cases_cover_every_stage_and_run_once(db):
         assert case.measures.count() >= 2
     assert PointsEntry.objects.filter(kind="redeem").count() == 2  # the point shop has a ledger
     assert PointsAccount.objects.filter(balance__gt=0).count() == 4
+    # one case at the exit home check (听评看算) with a photo, and every case scored
+    assert statuses["exit_in_progress"] == 1
+    exiting = MonitoringCase.objects.get(status="exit_in_progress")
+    assert exiting.photos.count() == 1
+    assert not MonitoringCase.objects.filter(score__isnull=True).exists()
     assert create_demo_cases() == 0  # a second run adds nothing

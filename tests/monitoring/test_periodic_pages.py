@@ -431,6 +431,7 @@ def test_the_start_form_offers_only_what_the_user_may_start(login, areas, townsh
         TaskName.MEASURE_WATCH,
         TaskName.DASHBOARD_FIGURES,
         TaskName.DATA_QUALITY,
+        TaskName.HOUSEHOLD_SCORES,
     }
     codes = {value for value, _label in flat(form.fields["area_code"].choices)}
     assert areas["t1"].code in codes and areas["v11"].code in codes
