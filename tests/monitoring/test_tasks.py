@@ -137,3 +137,12 @@ def test_run_task_command_runs_here_and_records_the_run(areas, capsys):
         call_command("run_task", "risk_review", "--area", "12")
     with pytest.raises(CommandError, match="ISO"):
         call_command("run_task", "deadline_watch", "--now", "yesterday")
+
+
+def test_every_task_can_be_run_by_hand():
+    """``manage.py run_task`` (the demo's setup, an operator's rehearsal) knows every task."""
+    from monitoring.management.commands.run_task import SERVICES
+    from monitoring.models import TaskName
+    from monitoring.tasks import PLUGGED
+
+    assert [t for t in TaskName.values if (SERVICES.get(t) or PLUGGED.get(t)) is None] == []
