@@ -102,3 +102,15 @@ def _fast_password_hasher(settings):
 def _media_in_a_temporary_folder(settings, tmp_path):
     """Uploaded files (imports, home-check photos) go to a folder of the test's own."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language (zh-hans): a test that switched to English
+    (a page in English, ``translation.activate``) must not leave it to the next one."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)

@@ -32,6 +32,7 @@ from monitoring.models import (
     StepStatus,
     Visit,
 )
+from monitoring.services import scoring
 from reports import figures, snapshots
 from tests.accounts import factories as af
 from tests.browser.conftest import DESK, SCREENSHOTS, login, shot
@@ -125,6 +126,8 @@ def _county_data(areas) -> None:
         hf.assign(helpers[i % 3], home, today - dt.timedelta(days=300))
         if i % 2:
             Visit.objects.create(household=home, area_code=home.area_code, visited_on=today)
+        # the identification score the case was opened with (the score-against-decision figure)
+        scoring.case_score(case, actor=None, now=timezone.now())
 
 
 def test_county_approver_reads_the_dashboard_on_a_phone(phone_page, county):

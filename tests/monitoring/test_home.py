@@ -167,7 +167,7 @@ def test_home_makes_the_same_number_of_queries_for_5_and_30_items(
     with CaptureQueriesContext(connection) as thirty:
         response = client.get("/")
     assert len(thirty) == len(five), [q["sql"] for q in thirty.captured_queries]
-    assert len(five) <= 16
+    assert len(five) <= 18  # the to-do cards, the calls in progress and the unassigned households: one query each
     if role == Role.COUNTY_APPROVER:
         assert response.context["clues"]["total"] == 30
         assert response.context["steps"]["total"] == 0

@@ -34,7 +34,7 @@ from tests.monitoring import factories as mf
 
 #: Not object or list URLs of the product: the admin (its own test), sign-in, the language
 #: switch, the API's schema and docs (public), the format-suffix twins of the API's routes.
-SKIP = re.compile(r"^(admin/|i18n/|accounts/log(in|out)/|api/v1/(schema|docs|redoc)/)")
+SKIP = re.compile(r"^(admin/|i18n/|accounts/log(in|out)/|api/v1/(schema|docs|redoc)/|healthz$|readyz$)")
 #: URL name → the kind of object its ``pk`` names (``person_pk``: a member of that household).
 KINDS = {
     "households:edit": "household",
