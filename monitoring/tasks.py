@@ -38,6 +38,19 @@ RETRY = {
 #: Services of the layers above that a task here runs (they register in their AppConfig.ready:
 #: this module must not import them), by task name.
 PLUGGED: dict[str, object] = {}
+#: This app's periodic services by task name: the one map the Celery tasks and
+#: ``manage.py run_task`` share (the layers above plug theirs into ``PLUGGED``).
+SERVICES = {
+    TaskName.RISK_REVIEW: review.risk_review,
+    TaskName.DEADLINE_WATCH: watch.deadline_watch,
+    TaskName.VISIT_WATCH: watch.visit_watch,
+    TaskName.MEASURE_WATCH: watch.measure_watch,
+    TaskName.YEAR_END_ASSESSMENT: year_end.year_end_assessment,
+    TaskName.SCREENING_CAMPAIGN: screening.screening_campaign,
+    TaskName.DATA_QUALITY: quality.data_quality,
+    TaskName.CALL_ESCALATION: calls.call_escalation,
+    TaskName.HOUSEHOLD_SCORES: scoring.score_households,
+}
 
 
 def plug(name: str, service) -> None:

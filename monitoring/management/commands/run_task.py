@@ -12,20 +12,9 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.errors import ServiceError, ValidationError
 from monitoring.models import TaskName
-from monitoring.services import calls, quality, review, runs, scoring, screening, watch, year_end
-from monitoring.tasks import PLUGGED
+from monitoring.services import runs
+from monitoring.tasks import PLUGGED, SERVICES
 
-SERVICES = {
-    TaskName.RISK_REVIEW: review.risk_review,
-    TaskName.DEADLINE_WATCH: watch.deadline_watch,
-    TaskName.VISIT_WATCH: watch.visit_watch,
-    TaskName.MEASURE_WATCH: watch.measure_watch,
-    TaskName.YEAR_END_ASSESSMENT: year_end.year_end_assessment,
-    TaskName.SCREENING_CAMPAIGN: screening.screening_campaign,
-    TaskName.DATA_QUALITY: quality.data_quality,
-    TaskName.CALL_ESCALATION: calls.call_escalation,
-    TaskName.HOUSEHOLD_SCORES: scoring.score_households,
-}
 #: Services of other apps' tasks, by dotted path (this app does not import the apps above it).
 
 
